@@ -1,0 +1,30 @@
+/*
+ * util: allocation that never returns NULL, small string helpers and clocks.
+ * Allocation failure is fatal (STYLE.md rule 6): callers never check.
+ */
+#ifndef INTROEVAL_UTIL_H
+#define INTROEVAL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t	 util_strlcpy(char *, const char *, size_t);
+/* Formats into err (may be NULL) and returns false, for one-line error exits. */
+bool	 util_seterr(char *err, size_t errlen, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+double	 util_monotonic(void);	/* seconds, CLOCK_MONOTONIC */
+double	 util_wallclock(void);	/* seconds since the epoch */
+void	 util_sleep(double);	/* seconds; restarts on EINTR */
+
+#endif
