@@ -1,0 +1,24 @@
+/*
+ * app: the process-wide state every request handler and the scheduler
+ * share. Built once in main before the first thread starts and read-only
+ * afterwards; the pieces with mutable state (db pool, llm pool) lock
+ * internally.
+ */
+#ifndef INTROEVAL_APP_H
+#define INTROEVAL_APP_H
+
+struct config;
+struct db;
+struct tmpl_set;
+
+struct app {
+	const struct config	*cfg;
+	struct db		*db;
+	struct tmpl_set		*tmpl;
+	char			*static_dir;
+	char			*uploads_dir;
+	char			*work_dir;
+	double			 started_at;	/* wall clock */
+};
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * auth: argon2id password hashes (libsodium's crypto_pwhash_str with the
+ * interactive limits), random session tokens whose BLAKE2b hash is what
+ * the database stores, so a leaked sessions table opens no accounts.
+ */
+#include "auth.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+static void	random_hex(char *, size_t);
+static void	token_hash(const char *, char [65]);
+static bool	valid_email(const char *);
+
+/* A real argon2id hash of a random string: checked against when the
+ * email is unknown, so that the reply takes as long as a wrong password. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+
+bool
+auth_init(void)
+{
+	char pw[33];
+
+	if (sodium_init() < 0)
+		return false;
+	random_hex(pw, 16);
+	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return false;
+	return true;
+}
+
+/* Fills out with 2*nbytes hex characters and a NUL. */
+static void
+random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[64];
+
+	ASSERT(nbytes <= sizeof(raw));
+	randombytes_buf(raw, nbytes);
+	sodium_bin2hex(out, nbytes * 2 + 1, raw, nbytes);
+}
+
+static void
+token_hash(const char *token, char out[65])
+{
+	unsigned char h[32];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)token,
+	    strlen(token), NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+bool
+auth_token_equal(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	return n == strlen(b) && sodium_memcmp(a, b, n) == 0;
+}
+
+bool
+auth_role_valid(const char *role)
+{
+	return strcmp(role, "student") == 0 || strcmp(role, "teacher") == 0 ||
+	    strcmp(role, "admin") == 0;
+}
+
+static bool
+valid_email(const char *email)
+{
+	const char *at = strchr(email, '@');
+	size_t n = strlen(email);
+
+	if (n < 3 || n > 254 || at == NULL || at == email || at[1] == '\0')
+		return false;
+	for (; *email != '\0'; email++)
+		if (isspace((unsigned char)*email) || iscntrl((unsigned char)*email))
+			return false;
+	return true;
+}
+
+char *
+auth_generate_password(void)
+{
+	/* No 0/O, 1/l/I: read aloud or copied from a screen without doubt. */
+	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+	char *pw = xmalloc(17);
+	int i;
+
+	for (i = 0; i < 16; i++)
+		pw[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	pw[16] = '\0';
+	return pw;
+}
+
+bool
+auth_user_create(struct db *db, const char *email, const char *name,
+    const char *role, const char *password, long long *id, char *err,
+    size_t errlen)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	const char *params[4];
+	PGconn *c;
+	PGresult *r;
+
+	if (!valid_email(email))
+		return util_seterr(err, errlen, "\"%s\" is not an email "
+		    "address", email);
+	if (name[0] == '\0' || strlen(name) > 200)
+		return util_seterr(err, errlen, "a name is needed (at most "
+		    "200 characters)");
+	if (!auth_role_valid(role))
+		return util_seterr(err, errlen, "role must be student, "
+		    "teacher or admin");
+	if (strlen(password) < 8 || strlen(password) > 256)
+		return util_seterr(err, errlen, "a password needs 8 to 256 "
+		    "characters");
+	if (crypto_pwhash_str(hash, password, strlen(password),
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return util_seterr(err, errlen, "out of memory hashing the "
+		    "password");
+
+	params[0] = email;
+	params[1] = name;
+	params[2] = role;
+	params[3] = hash;
+	c = db_acquire(db);
+	r = db_query(c, "INSERT INTO users (email, name, role, password_hash) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING id", 4,
+	    params, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return util_seterr(err, errlen, "a user with the email %s "
+		    "already exists", email);
+	}
+	if (id != NULL)
+		*id = db_get_ll(r, 0, "id");
+	PQclear(r);
+	return true;
+}
+
+bool
+auth_has_admin(struct db *db, bool *has, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r;
+
+	r = db_query(c, "SELECT 1 FROM users WHERE role = 'admin' AND NOT "
+	    "disabled LIMIT 1", 0, NULL, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*has = PQntuples(r) > 0;
+	PQclear(r);
+	return true;
+}
+
+bool
+auth_login(struct db *db, const char *email, const char *password,
+    int ttl_h, char **token, char *err, size_t errlen)
+{
+	char tok[AUTH_TOKEN_LEN + 1], csrf[65], hash[65], ttl[32];
+	const char *params[4] = { email };
+	const char *stored;
+	PGconn *c;
+	PGresult *r;
+	bool ok = false;
+
+	*token = NULL;
+	c = db_acquire(db);
+	r = db_query(c, "SELECT id, password_hash FROM users WHERE "
+	    "lower(email) = lower($1) AND NOT disabled", 1, params, err,
+	    errlen);
+	if (r == NULL)
+		goto out;
+	stored = PQntuples(r) == 1 ? db_get(r, 0, "password_hash") :
+	    dummy_hash;
+	if (crypto_pwhash_str_verify(stored, password, strlen(password)) != 0 ||
+	    PQntuples(r) != 1) {
+		util_seterr(err, errlen, "wrong email or password");
+		goto out;
+	}
+	random_hex(tok, AUTH_TOKEN_LEN / 2);
+	random_hex(csrf, 32);
+	token_hash(tok, hash);
+	snprintf(ttl, sizeof(ttl), "%d hours", ttl_h);
+	params[0] = hash;
+	params[1] = db_get(r, 0, "id");
+	params[2] = csrf;
+	params[3] = ttl;
+	if (!db_exec(c, "INSERT INTO sessions (token_hash, user_id, csrf_token, "
+	    "expires_at) VALUES ($1, $2, $3, now() + $4::interval)", 4, params,
+	    err, errlen))
+		goto out;
+	/* Sweep expired sessions now and then, piggybacking on sign-ins. */
+	db_exec(c, "DELETE FROM sessions WHERE expires_at < now()", 0, NULL,
+	    NULL, 0);
+	*token = xstrdup(tok);
+	ok = true;
+out:
+	PQclear(r);
+	db_release(db, c);
+	return ok;
+}
+
+bool
+auth_session(struct db *db, const char *token, struct user *u)
+{
+	char hash[65], err[256];
+	const char *params[1] = { hash };
+	PGconn *c;
+	PGresult *r;
+	bool ok = false;
+
+	if (token == NULL || strlen(token) != AUTH_TOKEN_LEN ||
+	    strspn(token, "0123456789abcdef") != AUTH_TOKEN_LEN)
+		return false;
+	token_hash(token, hash);
+	c = db_acquire(db);
+	r = db_query(c, "SELECT u.id, u.email, u.name, u.role, s.csrf_token "
+	    "FROM sessions s JOIN users u ON u.id = s.user_id "
+	    "WHERE s.token_hash = $1 AND s.expires_at > now() AND NOT "
+	    "u.disabled", 1, params, err, sizeof(err));
+	db_release(db, c);
+	if (r == NULL) {
+		log_warnx("session lookup failed: %s", err);
+		return false;
+	}
+	if (PQntuples(r) == 1) {
+		u->id = db_get_ll(r, 0, "id");
+		util_strlcpy(u->email, db_get(r, 0, "email"), sizeof(u->email));
+		util_strlcpy(u->name, db_get(r, 0, "name"), sizeof(u->name));
+		util_strlcpy(u->role, db_get(r, 0, "role"), sizeof(u->role));
+		util_strlcpy(u->csrf, db_get(r, 0, "csrf_token"),
+		    sizeof(u->csrf));
+		ok = true;
+	}
+	PQclear(r);
+	return ok;
+}
+
+void
+auth_logout(struct db *db, const char *token)
+{
+	char hash[65];
+	const char *params[1] = { hash };
+
+	if (token == NULL || strlen(token) != AUTH_TOKEN_LEN)
+		return;
+	token_hash(token, hash);
+	db_exec1(db, "DELETE FROM sessions WHERE token_hash = $1", 1, params,
+	    NULL, 0);
+}
+
+bool
+auth_users_json(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	PGconn *c = db_acquire(db);
+	PGresult *r;
+
+	r = db_query(c, "SELECT coalesce(json_agg(u ORDER BY u.id DESC), '[]') "
+	    "FROM (SELECT id, email, name, role, disabled, created_at "
+	    "FROM users) u", 0, NULL, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*out = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
+	PQclear(r);
+	if (*out == NULL)
+		return util_seterr(err, errlen, "bad JSON: %s", jerr.text);
+	return true;
+}

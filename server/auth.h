@@ -1,0 +1,48 @@
+/*
+ * auth: users, passwords (argon2id via libsodium) and sign-in sessions.
+ * Owns the users and sessions tables.
+ */
+#ifndef INTROEVAL_AUTH_H
+#define INTROEVAL_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct db;
+
+struct user {
+	long long	id;
+	char		email[256];
+	char		name[256];
+	char		role[16];	/* student, teacher, admin */
+	char		csrf[65];	/* the session's CSRF token */
+};
+
+#define AUTH_TOKEN_LEN 64	/* hex characters in a session token */
+
+/* Initialises libsodium; false if it cannot. */
+bool	 auth_init(void);
+bool	 auth_role_valid(const char *);
+/* A random password of 16 characters that is easy to type. Caller frees. */
+char	*auth_generate_password(void);
+bool	 auth_user_create(struct db *, const char *email, const char *name,
+	    const char *role, const char *password, long long *id,
+	    char *err, size_t errlen);
+bool	 auth_has_admin(struct db *, bool *has, char *err, size_t errlen);
+/*
+ * Checks the password and opens a session. On success *token is the
+ * cookie value (caller frees). A wrong email or password gives the same
+ * message and takes the same time.
+ */
+bool	 auth_login(struct db *, const char *email, const char *password,
+	    int ttl_h, char **token, char *err, size_t errlen);
+/* Looks up a live session; false for unknown, expired or malformed. */
+bool	 auth_session(struct db *, const char *token, struct user *);
+void	 auth_logout(struct db *, const char *token);
+/* Every user, newest first: [{id, email, name, role, disabled, created_at}]. */
+bool	 auth_users_json(struct db *, json_t **out, char *err, size_t errlen);
+/* Constant-time string comparison for tokens. */
+bool	 auth_token_equal(const char *, const char *);
+
+#endif

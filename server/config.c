@@ -1,0 +1,407 @@
+/*
+ * config: table-driven configuration. Every key appears once in `keys`
+ * below, with its type, field, default, bounds and description; the file
+ * parser, the environment overrides, --print-config and `introeval
+ * --config-keys` (which generates the README's list) all walk this table.
+ *
+ * Precedence: built-in default < JSON file < environment variable.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "util.h"
+
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL, KEY_DOUBLE, KEY_JSON };
+
+struct key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 offset;
+	const char	*def;		/* default, as text (JSON for KEY_JSON) */
+	double		 min, max;	/* bounds for numbers */
+	bool		 secret;	/* mask in --print-config */
+	const char	*env;		/* extra env name, besides INTROEVAL_<KEY> */
+	const char	*help;
+};
+
+#define F(field) offsetof(struct config, field)
+
+static const struct key keys[] = {
+	{ "host", KEY_STRING, F(host), "127.0.0.1", 0, 0, false, NULL,
+	  "address to listen on (IPv4; 0.0.0.0 for all interfaces)" },
+	{ "port", KEY_INT, F(port), "8080", 1, 65535, false, NULL,
+	  "HTTP port" },
+	{ "threads", KEY_INT, F(threads), "64", 4, 4096, false, NULL,
+	  "HTTP worker threads (one per open connection or WebSocket)" },
+	{ "database_url", KEY_STRING, F(database_url), "", 0, 0, true,
+	  "DATABASE_URL", "libpq connection URL (deploy/run sets it to the "
+	  "private cluster under var/ when unset)" },
+	{ "db_pool_size", KEY_INT, F(db_pool_size), "8", 1, 256, false, NULL,
+	  "database connections kept open" },
+	{ "data_dir", KEY_STRING, F(data_dir), "var", 0, 0, false, NULL,
+	  "where uploads/ and work/ live" },
+	{ "share_dir", KEY_STRING, F(share_dir), INTROEVAL_SOURCE_DIR, 0, 0,
+	  false, NULL, "where templates/, static/ and sql/ are read from" },
+	{ "upload_max_mb", KEY_INT, F(upload_max_mb), "200", 1, 100000, false,
+	  NULL, "largest accepted upload, in MiB" },
+	{ "log_level", KEY_STRING, F(log_level), "info", 0, 0, false, NULL,
+	  "debug, info or warn" },
+	{ "session_ttl_h", KEY_INT, F(session_ttl_h), "12", 1, 24 * 90, false,
+	  NULL, "hours a sign-in lasts" },
+	{ "cookie_secure", KEY_BOOL, F(cookie_secure), "false", 0, 0, false,
+	  NULL, "mark the session cookie Secure (set behind HTTPS)" },
+	{ "stt_engine", KEY_STRING, F(stt_engine), "pocketsphinx", 0, 0, false,
+	  NULL, "speech-to-text engine: pocketsphinx" },
+	{ "pocketsphinx_model_dir", KEY_STRING, F(pocketsphinx_model_dir), "",
+	  0, 0, false, NULL, "PocketSphinx model directory (empty: Debian's "
+	  "en-us model)" },
+	{ "media_timeout_s", KEY_INT, F(media_timeout_s), "300", 5, 3600,
+	  false, NULL, "time limit for one ffprobe/ffmpeg run" },
+	{ "min_duration_s", KEY_INT, F(min_duration_s), "3", 0, 3600, false,
+	  NULL, "shortest accepted recording, in seconds" },
+	{ "max_duration_s", KEY_INT, F(max_duration_s), "600", 1, 36000, false,
+	  NULL, "longest accepted recording, in seconds" },
+	{ "llm_backends", KEY_JSON, F(llm_backends),
+	  "[{\"name\":\"mistral\",\"type\":\"ollama\","
+	  "\"url\":\"http://localhost:11434\",\"model\":\"mistral\"},"
+	  "{\"name\":\"llama3\",\"type\":\"ollama\","
+	  "\"url\":\"http://localhost:11435\",\"model\":\"llama3\"}]",
+	  0, 0, false, NULL, "LLM servers: array of {name, type (ollama), url, "
+	  "model, max_concurrent, timeout_s}" },
+	{ "llm_timeout_s", KEY_INT, F(llm_timeout_s), "120", 1, 3600, false,
+	  NULL, "default time limit for one LLM request" },
+	{ "max_retries", KEY_INT, F(max_retries), "3", 0, 20, false, NULL,
+	  "tries of a failed step before the submission is failed" },
+	{ "scheduler_poll_s", KEY_DOUBLE, F(scheduler_poll_s), "2", 0.05, 60,
+	  false, NULL, "how often the scheduler looks for work when idle" },
+};
+
+static bool	set_value(struct config *, const struct key *, json_t *,
+		    const char *, char *, size_t);
+static bool	set_text(struct config *, const struct key *, const char *,
+		    const char *, char *, size_t);
+static bool	validate(const struct config *, char *, size_t);
+static bool	validate_backends(json_t *, char *, size_t);
+static char	*env_name(const struct key *);
+static char	*mask_url(const char *);
+
+static bool
+set_value(struct config *cfg, const struct key *k, json_t *v,
+    const char *source, char *err, size_t errlen)
+{
+	char *base = (char *)cfg;
+	double d;
+
+	switch (k->type) {
+	case KEY_STRING:
+		if (!json_is_string(v))
+			return util_seterr(err, errlen, "%s: %s must be a "
+			    "string", source, k->name);
+		free(*(char **)(base + k->offset));
+		*(char **)(base + k->offset) = xstrdup(json_string_value(v));
+		return true;
+	case KEY_BOOL:
+		if (!json_is_boolean(v))
+			return util_seterr(err, errlen, "%s: %s must be true "
+			    "or false", source, k->name);
+		*(bool *)(base + k->offset) = json_is_true(v);
+		return true;
+	case KEY_INT:
+	case KEY_DOUBLE:
+		if (!json_is_number(v))
+			return util_seterr(err, errlen, "%s: %s must be a "
+			    "number", source, k->name);
+		d = json_number_value(v);
+		if (k->type == KEY_INT && d != (double)(long)d)
+			return util_seterr(err, errlen, "%s: %s must be a "
+			    "whole number", source, k->name);
+		if (d < k->min || d > k->max)
+			return util_seterr(err, errlen, "%s: %s must be "
+			    "between %g and %g", source, k->name, k->min,
+			    k->max);
+		if (k->type == KEY_INT)
+			*(int *)(base + k->offset) = (int)d;
+		else
+			*(double *)(base + k->offset) = d;
+		return true;
+	case KEY_JSON:
+		json_decref(*(json_t **)(base + k->offset));
+		*(json_t **)(base + k->offset) = json_incref(v);
+		return true;
+	}
+	return false;
+}
+
+/* Text from the environment or a default: parsed according to the type. */
+static bool
+set_text(struct config *cfg, const struct key *k, const char *text,
+    const char *source, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *v;
+	char *end;
+	bool ok;
+
+	switch (k->type) {
+	case KEY_STRING:
+		v = json_string(text);
+		break;
+	case KEY_BOOL:
+		if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+			v = json_true();
+		else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+			v = json_false();
+		else
+			return util_seterr(err, errlen, "%s: %s must be true "
+			    "or false, not \"%s\"", source, k->name, text);
+		break;
+	case KEY_INT:
+	case KEY_DOUBLE:
+		errno = 0;
+		double d = strtod(text, &end);
+		if (errno != 0 || end == text || *end != '\0')
+			return util_seterr(err, errlen, "%s: %s must be a "
+			    "number, not \"%s\"", source, k->name, text);
+		v = json_real(d);
+		break;
+	case KEY_JSON:
+		v = json_loads(text, JSON_DECODE_ANY, &jerr);
+		if (v == NULL)
+			return util_seterr(err, errlen, "%s: %s is not valid "
+			    "JSON: %s", source, k->name, jerr.text);
+		break;
+	default:
+		return false;
+	}
+	if (v == NULL)
+		return util_seterr(err, errlen, "%s: %s: invalid text",
+		    source, k->name);
+	ok = set_value(cfg, k, v, source, err, errlen);
+	json_decref(v);
+	return ok;
+}
+
+static char *
+env_name(const struct key *k)
+{
+	char *name = xasprintf("INTROEVAL_%s", k->name);
+	char *p;
+
+	for (p = name; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return name;
+}
+
+bool
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *file = NULL, *v;
+	const char *name, *text;
+	size_t i;
+	bool ok = false;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < ARRAY_LEN(keys); i++)
+		if (!set_text(cfg, &keys[i], keys[i].def, "default", err,
+		    errlen))
+			fatalx("config: bad built-in default for %s: %s",
+			    keys[i].name, err);
+
+	if (path != NULL) {
+		file = json_load_file(path, 0, &jerr);
+		if (file == NULL) {
+			util_seterr(err, errlen, "%s:%d: %s", path, jerr.line,
+			    jerr.text);
+			goto out;
+		}
+		if (!json_is_object(file)) {
+			util_seterr(err, errlen, "%s: must hold a JSON object",
+			    path);
+			goto out;
+		}
+		json_object_foreach(file, name, v) {
+			for (i = 0; i < ARRAY_LEN(keys); i++)
+				if (strcmp(keys[i].name, name) == 0)
+					break;
+			if (i == ARRAY_LEN(keys)) {
+				util_seterr(err, errlen, "%s: unknown key "
+				    "\"%s\" (see introeval --help)", path, name);
+				goto out;
+			}
+			if (!set_value(cfg, &keys[i], v, path, err, errlen))
+				goto out;
+		}
+	}
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		char *env = env_name(&keys[i]);
+
+		text = getenv(env);
+		if (text == NULL && keys[i].env != NULL) {
+			free(env);
+			env = xstrdup(keys[i].env);
+			text = getenv(env);
+		}
+		if (text != NULL && !set_text(cfg, &keys[i], text, env, err,
+		    errlen)) {
+			free(env);
+			goto out;
+		}
+		free(env);
+	}
+	ok = validate(cfg, err, errlen);
+out:
+	json_decref(file);
+	return ok;
+}
+
+static bool
+validate(const struct config *cfg, char *err, size_t errlen)
+{
+	enum log_level level;
+
+	if (!log_parse_level(cfg->log_level, &level))
+		return util_seterr(err, errlen, "log_level must be debug, info "
+		    "or warn, not \"%s\"", cfg->log_level);
+	if (strcmp(cfg->stt_engine, "pocketsphinx") != 0)
+		return util_seterr(err, errlen, "stt_engine \"%s\" is not "
+		    "supported (pocketsphinx)", cfg->stt_engine);
+	if (cfg->min_duration_s >= cfg->max_duration_s)
+		return util_seterr(err, errlen, "min_duration_s must be less "
+		    "than max_duration_s");
+	if (cfg->data_dir[0] == '\0' || cfg->share_dir[0] == '\0')
+		return util_seterr(err, errlen, "data_dir and share_dir must "
+		    "not be empty");
+	return validate_backends(cfg->llm_backends, err, errlen);
+}
+
+static bool
+validate_backends(json_t *arr, char *err, size_t errlen)
+{
+	const char *name, *type, *url, *model;
+	json_t *b;
+	size_t i, j;
+	int maxc = 4, timeout = 0;
+
+	if (!json_is_array(arr))
+		return util_seterr(err, errlen, "llm_backends must be an "
+		    "array");
+	json_array_foreach(arr, i, b) {
+		json_error_t jerr;
+
+		type = "ollama";
+		if (json_unpack_ex(b, &jerr, JSON_STRICT,
+		    "{s:s, s?:s, s:s, s:s, s?:i, s?:i}", "name", &name,
+		    "type", &type, "url", &url, "model", &model,
+		    "max_concurrent", &maxc, "timeout_s", &timeout) != 0)
+			return util_seterr(err, errlen, "llm_backends[%zu]: %s "
+			    "(keys: name, type, url, model, max_concurrent, "
+			    "timeout_s)", i, jerr.text);
+		if (strcmp(type, "ollama") != 0)
+			return util_seterr(err, errlen, "llm_backends[%zu]: "
+			    "type \"%s\" is not supported (ollama)", i, type);
+		if (strncmp(url, "http://", 7) != 0 &&
+		    strncmp(url, "https://", 8) != 0)
+			return util_seterr(err, errlen, "llm_backends[%zu]: url "
+			    "must start with http:// or https://", i);
+		if (maxc < 1 || maxc > 256 || timeout < 0)
+			return util_seterr(err, errlen, "llm_backends[%zu]: "
+			    "max_concurrent must be 1..256, timeout_s >= 0", i);
+		for (j = 0; j < i; j++)
+			if (strcmp(name, json_string_value(json_object_get(
+			    json_array_get(arr, j), "name"))) == 0)
+				return util_seterr(err, errlen, "llm_backends: "
+				    "name \"%s\" used twice", name);
+	}
+	return true;
+}
+
+void
+config_free(struct config *cfg)
+{
+	char *base = (char *)cfg;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		if (keys[i].type == KEY_STRING)
+			free(*(char **)(base + keys[i].offset));
+		else if (keys[i].type == KEY_JSON)
+			json_decref(*(json_t **)(base + keys[i].offset));
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* postgresql://user:secret@host/db -> postgresql://user:***@host/db */
+static char *
+mask_url(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon;
+	struct buf b = BUF_INIT;
+
+	if (scheme == NULL || (at = strchr(scheme + 3, '@')) == NULL)
+		return xstrdup(url);
+	colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+	if (colon == NULL)
+		return xstrdup(url);
+	buf_append(&b, url, (size_t)(colon - url) + 1);
+	buf_puts(&b, "***");
+	buf_puts(&b, at);
+	return buf_release(&b);
+}
+
+json_t *
+config_to_json(const struct config *cfg)
+{
+	const char *base = (const char *)cfg;
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		const struct key *k = &keys[i];
+		const void *p = base + k->offset;
+		json_t *v = NULL;
+
+		switch (k->type) {
+		case KEY_STRING:
+			if (k->secret) {
+				char *m = mask_url(*(char *const *)p);
+				v = json_string(m);
+				free(m);
+			} else
+				v = json_string(*(char *const *)p);
+			break;
+		case KEY_INT: v = json_integer(*(const int *)p); break;
+		case KEY_BOOL: v = json_boolean(*(const bool *)p); break;
+		case KEY_DOUBLE: v = json_real(*(const double *)p); break;
+		case KEY_JSON: v = json_deep_copy(*(json_t *const *)p); break;
+		}
+		json_object_set_new(o, k->name, v);
+	}
+	return o;
+}
+
+void
+config_print_keys(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(keys); i++) {
+		char *env = env_name(&keys[i]);
+
+		printf("| `%s` | `%s`%s%s%s | `%s` | %s |\n", keys[i].name, env,
+		    keys[i].env ? " or `" : "", keys[i].env ? keys[i].env : "",
+		    keys[i].env ? "`" : "",
+		    keys[i].type == KEY_JSON ? "see below" : keys[i].def,
+		    keys[i].help);
+		free(env);
+	}
+}

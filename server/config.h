@@ -1,0 +1,47 @@
+/*
+ * config: the server's configuration, one table of keys (name, type,
+ * default, description) that drives the JSON file parser, the environment
+ * overrides (INTROEVAL_<KEY>, and DATABASE_URL), --print-config and the
+ * README's key list. Loaded once at start-up; read-only afterwards.
+ */
+#ifndef INTROEVAL_CONFIG_H
+#define INTROEVAL_CONFIG_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+struct config {
+	char	*host;
+	int	 port;
+	int	 threads;
+	char	*database_url;
+	int	 db_pool_size;
+	char	*data_dir;
+	char	*share_dir;
+	int	 upload_max_mb;
+	char	*log_level;
+	int	 session_ttl_h;
+	bool	 cookie_secure;
+	char	*stt_engine;
+	char	*pocketsphinx_model_dir;
+	int	 media_timeout_s;
+	int	 min_duration_s;
+	int	 max_duration_s;
+	json_t	*llm_backends;		/* array of backend objects */
+	int	 llm_timeout_s;
+	int	 max_retries;
+	double	 scheduler_poll_s;
+};
+
+/*
+ * Fills cfg from defaults, then the file (NULL: none), then the environment.
+ * Returns false with a message naming the key on any invalid value.
+ */
+bool	 config_load(struct config *, const char *path, char *err, size_t);
+void	 config_free(struct config *);
+/* The effective configuration as JSON; secrets (passwords in URLs) masked. */
+json_t	*config_to_json(const struct config *);
+/* Prints one line per key: name, env variable, default, description. */
+void	 config_print_keys(void);
+
+#endif

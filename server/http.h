@@ -1,0 +1,58 @@
+/*
+ * http: the HTTP front end. Owns the CivetWeb context, the route table,
+ * authentication and CSRF checks on every route, static files, and the
+ * response helpers that are the only place a status code is written.
+ * Handlers (pages, api, upload) parse, authorize, call one module and
+ * render through these helpers.
+ */
+#ifndef INTROEVAL_HTTP_H
+#define INTROEVAL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "auth.h"
+
+struct app;
+struct mg_connection;
+struct mg_request_info;
+struct http_server;
+
+struct req {
+	struct mg_connection		*conn;
+	const struct mg_request_info	*ri;
+	struct app			*app;
+	struct user			 user;
+	bool				 authed;
+	bool				 api;		/* under /api/: JSON errors */
+	long long			 id;		/* the :id in the path */
+	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
+};
+
+struct http_server	*http_start(struct app *, char *err, size_t errlen);
+void			 http_stop(struct http_server *);
+
+/* Responses; each returns the status it sent. Bodies are copied. */
+int	http_send(struct req *, int status, const char *ctype,
+	    const char *body, size_t len, const char *extra_headers);
+int	http_json(struct req *, int status, json_t *body); /* steals body */
+int	http_error(struct req *, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	http_redirect(struct req *, const char *location,
+	    const char *extra_headers);
+/* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */
+int	http_render(struct req *, int status, const char *name, json_t *ctx);
+
+/*
+ * Reads a small application/x-www-form-urlencoded body (at most 64 KiB).
+ * For a signed-in user it also checks the form's csrf field; false means
+ * an error response was already sent.
+ */
+bool	http_read_form(struct req *, char **body);
+/* A field of a form body or query string, URL-decoded; false if absent. */
+bool	http_form_get(const char *body, const char *name, char *out,
+	    size_t outlen);
+const char *http_header(struct req *, const char *name);
+
+#endif

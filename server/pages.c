@@ -1,0 +1,239 @@
+/*
+ * pages: HTML handlers. Each builds a view (a jansson object) from what
+ * the store returns and renders one template; every value is escaped by
+ * the template engine unless a template asks otherwise (none does).
+ */
+#include "pages.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "store.h"
+#include "util.h"
+
+#define COOKIE_NAME "introeval_session"
+
+static json_t	*submission_view(json_t *);
+static json_t	*list_view(json_t *);
+static int	 users_page(struct req *, int, json_t *);
+
+const char *
+pages_status_label(const char *phase, const char *status)
+{
+	static const struct { const char *phase, *status, *label; } labels[] = {
+		{ "stt", "pending", "Queued for transcription" },
+		{ "stt", "processing", "Transcribing" },
+		{ "stt", "retry", "Transcription will be tried again" },
+		{ "llm", "pending", "Waiting for evaluation" },
+		{ "llm", "processing", "Evaluating" },
+		{ "llm", "retry", "Evaluation will be tried again" },
+		{ "completed", "completed", "Done" },
+		{ "failed", "failed", "Failed" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(labels); i++)
+		if (strcmp(labels[i].phase, phase) == 0 &&
+		    strcmp(labels[i].status, status) == 0)
+			return labels[i].label;
+	return status;
+}
+
+int
+pages_login_form(struct req *r)
+{
+	if (r->authed)
+		return http_redirect(r, "/", NULL);
+	return http_render(r, 200, "login", json_pack("{s:s}", "title",
+	    "Sign in"));
+}
+
+int
+pages_login(struct req *r)
+{
+	char email[256] = "", password[300] = "", err[256], cookie[256];
+	char *body, *token;
+	const struct config *cfg = r->app->cfg;
+
+	/* A new sign-in replaces whatever session the browser had. */
+	r->authed = false;
+	if (!http_read_form(r, &body))
+		return 413;
+	http_form_get(body, "email", email, sizeof(email));
+	http_form_get(body, "password", password, sizeof(password));
+	free(body);
+	if (!auth_login(r->app->db, email, password, cfg->session_ttl_h,
+	    &token, err, sizeof(err)))
+		return http_render(r, 401, "login", json_pack("{s:s, s:s, s:s}",
+		    "title", "Sign in", "error", err, "email", email));
+	snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; "
+	    "SameSite=Lax; Max-Age=%d%s\r\n", COOKIE_NAME, token,
+	    cfg->session_ttl_h * 3600, cfg->cookie_secure ? "; Secure" : "");
+	free(token);
+	return http_redirect(r, "/", cookie);
+}
+
+int
+pages_logout(struct req *r)
+{
+	char *body;
+
+	if (!http_read_form(r, &body))
+		return 403;
+	free(body);
+	auth_logout(r->app->db, r->token);
+	return http_redirect(r, "/login", "Set-Cookie: " COOKIE_NAME "=; "
+	    "Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n");
+}
+
+/* Adds display fields to each row of a submissions list. */
+static json_t *
+list_view(json_t *list)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(list, i, row) {
+		const char *phase = json_string_value(json_object_get(row,
+		    "phase"));
+		const char *status = json_string_value(json_object_get(row,
+		    "status"));
+		json_object_set_new(row, "status_label", json_string(
+		    pages_status_label(phase, status)));
+		json_object_set_new(row, "is_failed",
+		    json_boolean(strcmp(status, "failed") == 0));
+	}
+	return list;
+}
+
+int
+pages_home(struct req *r)
+{
+	bool student = strcmp(r->user.role, "student") == 0;
+	char err[512];
+	json_t *list;
+
+	if (!store_submissions_list(r->app->db, student ? r->user.id : 0, 200,
+	    &list, err, sizeof(err)))
+		return http_error(r, 503, "the database is not answering; try "
+		    "again in a moment");
+	return http_render(r, 200, student ? "student_home" : "staff_home",
+	    json_pack("{s:s, s:o, s:b, s:b, s:i}", "title", student ?
+	    "My introductions" : "Submissions", "submissions", list_view(list),
+	    "has_submissions", json_array_size(list) > 0,
+	    "show_student", !student,
+	    "upload_max_mb", r->app->cfg->upload_max_mb));
+}
+
+/* The result page's view: scores joined with the rubric's titles. */
+static json_t *
+submission_view(json_t *sub)
+{
+	json_t *rubric = json_object_get(sub, "rubric");
+	json_t *ev = json_object_get(sub, "evaluation");
+	json_t *scores = json_object_get(ev, "scores");
+	json_t *criteria = json_array(), *c;
+	const char *phase = json_string_value(json_object_get(sub, "phase"));
+	const char *status = json_string_value(json_object_get(sub, "status"));
+	json_int_t max = json_integer_value(json_object_get(
+	    json_object_get(rubric, "scale"), "max"));
+	size_t i;
+
+	json_array_foreach(json_object_get(rubric, "criteria"), i, c) {
+		json_t *score = json_object_get(scores, json_string_value(
+		    json_object_get(c, "key")));
+		if (score == NULL)
+			continue;
+		json_array_append_new(criteria, json_pack("{s:O, s:O, s:O, "
+		    "s:I}", "title", json_object_get(c, "title"),
+		    "description", json_object_get(c, "description"),
+		    "score", score, "max", max));
+	}
+	json_object_set_new(sub, "criteria", criteria);
+	json_object_set_new(sub, "scale_max", json_integer(max));
+	json_object_set_new(sub, "status_label",
+	    json_string(pages_status_label(phase, status)));
+	json_object_set_new(sub, "finished", json_boolean(
+	    strcmp(phase, "completed") == 0 || strcmp(phase, "failed") == 0));
+	json_object_set_new(sub, "is_failed",
+	    json_boolean(strcmp(phase, "failed") == 0));
+	if (json_is_number(json_object_get(ev, "overall")))
+		json_object_set_new(ev, "overall_text", json_sprintf("%.1f",
+		    json_number_value(json_object_get(ev, "overall"))));
+	if (json_is_number(json_object_get(sub, "stt_s")))
+		json_object_set_new(sub, "stt_text", json_sprintf("%.1f s",
+		    json_number_value(json_object_get(sub, "stt_s"))));
+	if (json_is_number(json_object_get(sub, "llm_s")))
+		json_object_set_new(sub, "llm_text", json_sprintf("%.1f s",
+		    json_number_value(json_object_get(sub, "llm_s"))));
+	return sub;
+}
+
+int
+pages_submission(struct req *r)
+{
+	json_t *sub;
+	int rc;
+
+	if ((rc = api_load_submission(r, &sub)) != 0)
+		return rc;
+	return http_render(r, 200, "submission", json_pack("{s:s, s:o}",
+	    "title", "Your introduction", "sub", submission_view(sub)));
+}
+
+static int
+users_page(struct req *r, int status, json_t *extra)
+{
+	char err[512];
+	json_t *users;
+
+	if (!auth_users_json(r->app->db, &users, err, sizeof(err))) {
+		json_decref(extra);
+		return http_error(r, 503, "the database is not answering; try "
+		    "again in a moment");
+	}
+	json_object_set_new(extra, "title", json_string("Users"));
+	json_object_set_new(extra, "users", users);
+	return http_render(r, status, "users", extra);
+}
+
+int
+pages_users(struct req *r)
+{
+	return users_page(r, 200, json_object());
+}
+
+int
+pages_user_create(struct req *r)
+{
+	char email[256] = "", name[256] = "", role[16] = "", password[300] = "";
+	char err[512];
+	char *body, *generated = NULL;
+	json_t *view;
+
+	if (!http_read_form(r, &body))
+		return 403;
+	http_form_get(body, "email", email, sizeof(email));
+	http_form_get(body, "name", name, sizeof(name));
+	http_form_get(body, "role", role, sizeof(role));
+	http_form_get(body, "password", password, sizeof(password));
+	free(body);
+	if (password[0] == '\0') {
+		generated = auth_generate_password();
+		util_strlcpy(password, generated, sizeof(password));
+	}
+	if (!auth_user_create(r->app->db, email, name, role, password, NULL,
+	    err, sizeof(err)))
+		view = json_pack("{s:s}", "error", err);
+	else
+		view = json_pack("{s:s, s:s, s:s?}", "created", email,
+		    "created_role", role, "created_password", generated);
+	free(generated);
+	return users_page(r, 200, view);
+}

@@ -1,0 +1,22 @@
+/*
+ * pages: the server-rendered HTML pages (sign-in, home, result, users).
+ */
+#ifndef INTROEVAL_PAGES_H
+#define INTROEVAL_PAGES_H
+
+#include <jansson.h>
+
+struct req;
+
+int	pages_login_form(struct req *);
+int	pages_login(struct req *);
+int	pages_logout(struct req *);
+int	pages_home(struct req *);
+int	pages_submission(struct req *);
+int	pages_users(struct req *);
+int	pages_user_create(struct req *);
+
+/* Words a student reads for a submission's phase and status. */
+const char *pages_status_label(const char *phase, const char *status);
+
+#endif
