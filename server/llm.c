@@ -366,7 +366,7 @@ call_perform(struct call *c, const char *url, char *err, size_t errlen)
 	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
-		if (c->status != 0 && c->status != 200)
+		if (c->nd == NULL || (c->status != 0 && c->status != 200))
 			break;
 		return util_seterr(err, errlen, "backend %s: %s: stream ended "
 		    "before the model finished (%zu chunks): %s", be->name,
