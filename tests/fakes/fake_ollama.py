@@ -15,8 +15,14 @@ gives some JSON object; no format gives plain text. An empty prompt loads
 the model, and with "keep_alive": 0 unloads it (done_reason "unload").
 
 Faults for tests (--fault, or at runtime through POST /_control):
-  none, error-midstream, cut, garbage, invalid-json-once, http500,
+  none, error-midstream, cut, garbage, http500,
+  invalid-json-once (the first answer with a schema "format" breaks the
+    schema; setting the fault again re-arms it),
   no-done (the stream ends cleanly without a "done": true chunk).
+POST /_control takes {"fault", "latency_ms", "token_ms", "max_concurrent",
+"models"} (any subset) and answers with the settings and the number of
+model requests in flight ("active"). A request whose client disconnects
+during the latency wait is dropped and logged with status 499.
 
 --log FILE appends one JSON line per request: start and end wall-clock
 times, method, path, model, status, fault and the number of model
@@ -410,7 +416,9 @@ class Handler(BaseHTTPRequestHandler):
             busy = st.max_concurrent > 0 and concurrency > st.max_concurrent
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
             spoil = False
-            if fault == "invalid-json-once" and not chat:
+            # Spoils the first schema-constrained answer (generate or chat).
+            if fault == "invalid-json-once" and isinstance(
+                    body.get("format"), dict):
                 spoil = not st.spoiled
                 st.spoiled = True
         if busy:
