@@ -1,0 +1,91 @@
+// lib.mjs: shared pieces of IntroEval's browser tests.
+//
+// startEnv() runs "python3 tests/integration/harness.py --serve-env", which
+// starts a throw-away PostgreSQL cluster, fake Ollama servers and the real
+// server, creates a student, a teacher and an admin, and prints one JSON
+// line describing them; it stops everything when its stdin closes, so the
+// environment goes away even when this process dies. launchBrowser() starts
+// Debian's Chromium (never a downloaded one) headless, with the flags this
+// closed network needs. Screenshots go to tests/browser/screenshots/.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(here, '..', '..');
+export const SHARED = process.env.INTROEVAL_SHARED_DIR ||
+  path.resolve(REPO, '..', 'shared');
+export const SCREENSHOTS = path.join(here, 'screenshots');
+export const CHROMIUM = process.env.INTROEVAL_CHROMIUM || '/usr/bin/chromium';
+
+export function log(msg) {
+  process.stderr.write(`browser: ${msg}\n`);
+}
+
+// startEnv(args): resolves to { info, stop() } once the harness printed its
+// JSON line; rejects with the harness's stderr when it exits first.
+export function startEnv(args = [], timeoutMs = 120000) {
+  const child = spawn('python3',
+    [path.join(REPO, 'tests', 'integration', 'harness.py'), '--serve-env',
+      ...args],
+    { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    if (stderr.length > 200000) stderr = stderr.slice(-100000);
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill('SIGTERM'), 20000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      reject(new Error(`harness not ready in ${timeoutMs} ms:\n${stderr}`));
+    }, timeoutMs);
+    const lines = createInterface({ input: child.stdout });
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve({ info: JSON.parse(line), stop, stderr: () => stderr });
+      } catch (e) {
+        reject(new Error(`harness printed ${line}: ${e.message}`));
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`harness exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu',
+      '--disable-background-networking', '--disable-quic', '--no-first-run',
+      '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// shot(page, name): a full-page screenshot in screenshots/NAME.png.
+export async function shot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${path.relative(REPO, file)}`);
+  return file;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
