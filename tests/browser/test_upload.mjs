@@ -64,7 +64,7 @@ async function upload(page, cdp) {
       const el = document.querySelector('progress#upload-progress');
       return el ? { value: el.value, max: el.max } : null;
     }).catch(() => null);
-    if (p && p.value > 0 && p.value < p.max) {
+    if (p && p.value >= p.max * 0.3 && p.value < p.max) {
       log(`upload progress ${p.value}/${p.max}`);
       await shot(page, '03-uploading');
       caught = true;
