@@ -90,6 +90,7 @@ async function waitForResult(page) {
       snap = await page.evaluate(() => ({
         status: (document.querySelector('#status')?.textContent || '').trim(),
         score: (document.querySelector('#overall-score')?.textContent || '').trim(),
+        error: (document.querySelector('#error')?.textContent || '').trim(),
       }));
     } catch {
       snap = null; // the page is reloading
@@ -97,7 +98,9 @@ async function waitForResult(page) {
     if (snap) {
       status = snap.status;
       if (snap.score !== '') return snap;
-      if (/failed/i.test(status)) throw new Error(`the submission failed: "${status}"`);
+      if (/failed/i.test(status)) {
+        throw new Error(`the submission failed: "${status}" ${snap.error}`);
+      }
       if (!waitingShot && status) {
         await shot(page, '04-result-waiting').catch(() => {});
         waitingShot = true;

@@ -185,7 +185,13 @@ class WalkingSkeleton(harness.TestCase):
     def test_upload_without_csrf_token_is_refused(self):
         c = self.client("student1@example.com")
         c.csrf_token = None
-        c.expect("POST", "/api/v1/submissions", (400, 403), body=b"x" * 1000,
+        with open(self.video, "rb") as f:
+            data = f.read()
+        r = c.expect("POST", "/api/v1/submissions", 403, body=data,
+                     headers={"Content-Type": "video/mp4"})
+        self.assertIn("error", r.json())
+        c.csrf_token = "0" * 32
+        c.expect("POST", "/api/v1/submissions", 403, body=data,
                  headers={"Content-Type": "video/mp4"})
 
     def test_upload_over_the_cap_is_refused(self):
