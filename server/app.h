@@ -9,12 +9,14 @@
 
 struct config;
 struct db;
+struct sched;
 struct tmpl_set;
 
 struct app {
 	const struct config	*cfg;
 	struct db		*db;
 	struct tmpl_set		*tmpl;
+	struct sched		*sched;		/* set before HTTP starts */
 	char			*static_dir;
 	char			*uploads_dir;
 	char			*work_dir;

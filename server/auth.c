@@ -273,7 +273,8 @@ auth_users_json(struct db *db, json_t **out, char *err, size_t errlen)
 	PGresult *r;
 
 	r = db_query(c, "SELECT coalesce(json_agg(u ORDER BY u.id DESC), '[]') "
-	    "FROM (SELECT id, email, name, role, disabled, created_at "
+	    "FROM (SELECT id, email, name, role, disabled, "
+	    "iso_utc(created_at) AS created_at "
 	    "FROM users) u", 0, NULL, err, errlen);
 	db_release(db, c);
 	if (r == NULL)

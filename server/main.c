@@ -1,1 +1,303 @@
-int main(void) { return 0; }
+/*
+ * introeval: the server binary and its maintenance commands.
+ *
+ *   introeval [options] serve       migrate, then serve HTTP and run the
+ *                                   scheduler until SIGINT/SIGTERM
+ *   introeval [options] migrate     apply sql/NNN_*.sql not yet applied
+ *   introeval [options] user-add --email E --name N --role R
+ *                                   [--password-stdin]
+ *   introeval [options] has-admin   exit 0 if an admin exists, 1 if not,
+ *                                   2 if the database cannot tell
+ *
+ * Start-up failures are fatal with one line saying what to fix; once
+ * serving, nothing a request or a job does can stop the process.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "llm.h"
+#include "log.h"
+#include "scheduler.h"
+#include "tmpl.h"
+#include "util.h"
+
+static void		 usage(FILE *);
+static struct db	*open_db(const struct config *, bool);
+static void		 make_dir(const char *);
+static int		 cmd_serve(const struct config *);
+static int		 cmd_migrate(const struct config *);
+static int		 cmd_user_add(const struct config *, int, char **);
+static int		 cmd_has_admin(const struct config *);
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: introeval [--config FILE] COMMAND\n"
+	    "       introeval --print-config | --config-keys | --version\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve       apply migrations, then serve HTTP and process "
+	    "uploads\n"
+	    "  migrate     apply the database migrations in sql/\n"
+	    "  user-add --email E --name NAME --role student|teacher|admin "
+	    "[--password-stdin]\n"
+	    "              create an account; without --password-stdin a "
+	    "password is\n"
+	    "              generated and printed as \"password: X\"\n"
+	    "  has-admin   exit 0 if an admin account exists, 1 if not, 2 on "
+	    "error\n"
+	    "\n"
+	    "Every configuration key can be set in the JSON file or as "
+	    "INTROEVAL_<KEY>\n"
+	    "in the environment (DATABASE_URL too); --config-keys lists "
+	    "them.\n");
+}
+
+static void
+make_dir(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		fatal("cannot create %s", path);
+}
+
+static struct db *
+open_db(const struct config *cfg, bool migrate)
+{
+	char err[1024], *dir;
+	struct db *db;
+	int applied;
+
+	if (cfg->database_url[0] == '\0')
+		fatalx("no database: set DATABASE_URL (deploy/run starts a "
+		    "private cluster and sets it for you)");
+	if ((db = db_open(cfg->database_url, cfg->db_pool_size, err,
+	    sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (migrate) {
+		dir = xasprintf("%s/sql", cfg->share_dir);
+		if (!db_migrate(db, dir, &applied, err, sizeof(err)))
+			fatalx("migrations in %s: %s", dir, err);
+		if (applied > 0)
+			log_info("applied %d migration(s)", applied);
+		free(dir);
+	}
+	return db;
+}
+
+static int
+cmd_migrate(const struct config *cfg)
+{
+	db_close(open_db(cfg, true));
+	return 0;
+}
+
+static int
+cmd_has_admin(const struct config *cfg)
+{
+	struct db *db;
+	char err[512];
+	bool has;
+
+	if (cfg->database_url[0] == '\0' ||
+	    (db = db_open(cfg->database_url, 1, err, sizeof(err))) == NULL) {
+		log_warnx("has-admin: %s", cfg->database_url[0] == '\0' ?
+		    "DATABASE_URL is not set" : err);
+		return 2;
+	}
+	if (!auth_has_admin(db, &has, err, sizeof(err))) {
+		log_warnx("has-admin: %s", err);
+		db_close(db);
+		return 2;
+	}
+	db_close(db);
+	return has ? 0 : 1;
+}
+
+static int
+cmd_user_add(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, 'e' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *email = NULL, *name = NULL, *role = NULL;
+	char line[512], err[512], *password = NULL;
+	bool from_stdin = false;
+	struct db *db;
+	long long id;
+	int c, rc = 1;
+	size_t n;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': email = optarg; break;
+		case 'n': name = optarg; break;
+		case 'r': role = optarg; break;
+		case 'p': from_stdin = true; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (email == NULL || name == NULL || role == NULL) {
+		fprintf(stderr, "user-add needs --email, --name and --role\n");
+		return 2;
+	}
+	if (from_stdin) {
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			fatalx("user-add: no password on standard input");
+		n = strcspn(line, "\r\n");
+		line[n] = '\0';
+		password = xstrdup(line);
+	} else
+		password = auth_generate_password();
+	db = open_db(cfg, true);
+	if (!auth_user_create(db, email, name, role, password, &id, err,
+	    sizeof(err)))
+		fprintf(stderr, "user-add: %s\n", err);
+	else {
+		printf("created user %lld: %s (%s)\n", id, email, role);
+		if (!from_stdin)
+			printf("password: %s\n", password);
+		rc = 0;
+	}
+	sodium_memzero(password, strlen(password));
+	free(password);
+	db_close(db);
+	return rc;
+}
+
+static int
+cmd_serve(const struct config *cfg)
+{
+	struct app app;
+	struct http_server *http;
+	char err[1024], *tdir;
+	sigset_t set;
+	int sig;
+
+	memset(&app, 0, sizeof(app));
+	app.cfg = cfg;
+	app.started_at = util_wallclock();
+	make_dir(cfg->data_dir);
+	app.uploads_dir = xasprintf("%s/uploads", cfg->data_dir);
+	app.work_dir = xasprintf("%s/work", cfg->data_dir);
+	app.static_dir = xasprintf("%s/static", cfg->share_dir);
+	make_dir(app.uploads_dir);
+	make_dir(app.work_dir);
+	tdir = xasprintf("%s/templates", cfg->share_dir);
+	if ((app.tmpl = tmpl_set_load(tdir, err, sizeof(err))) == NULL)
+		fatalx("templates in %s: %s", tdir, err);
+	free(tdir);
+	app.db = open_db(cfg, true);
+
+	/* Threads inherit this mask, so only sigwait below sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((app.sched = sched_start(&app, err, sizeof(err))) == NULL)
+		fatalx("scheduler: %s", err);
+	if ((http = http_start(&app, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	log_info("introeval %s serving on http://%s:%d/ data_dir=%s",
+	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir);
+	sigwait(&set, &sig);
+	log_info("signal %d: stopping", sig);
+	http_stop(http);
+	sched_stop(app.sched);
+	db_close(app.db);
+	tmpl_set_free(app.tmpl);
+	free(app.uploads_dir);
+	free(app.work_dir);
+	free(app.static_dir);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "print-config", no_argument, NULL, 'P' },
+		{ "config-keys", no_argument, NULL, 'K' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = getenv("INTROEVAL_CONFIG"), *cmd;
+	bool print = false;
+	struct config cfg;
+	enum log_level level;
+	char err[1024];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'P': print = true; break;
+		case 'K': config_print_keys(); return 0;
+		case 'V': printf("introeval %s\n", INTROEVAL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (path != NULL && path[0] == '\0')
+		path = NULL;
+	if (!config_load(&cfg, path, err, sizeof(err)))
+		fatalx("configuration: %s", err);
+	if (log_parse_level(cfg.log_level, &level))
+		log_set_level(level);
+	if (print) {
+		json_t *j = config_to_json(&cfg);
+
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(j);
+		config_free(&cfg);
+		return 0;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!auth_init())
+		fatalx("libsodium cannot be initialised");
+	llm_global_init();
+	cmd = argv[optind];
+	if (strcmp(cmd, "serve") == 0)
+		rc = cmd_serve(&cfg);
+	else if (strcmp(cmd, "migrate") == 0)
+		rc = cmd_migrate(&cfg);
+	else if (strcmp(cmd, "user-add") == 0)
+		rc = cmd_user_add(&cfg, argc - optind, argv + optind);
+	else if (strcmp(cmd, "has-admin") == 0)
+		rc = cmd_has_admin(&cfg);
+	else {
+		fprintf(stderr, "introeval: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	llm_global_cleanup();
+	config_free(&cfg);
+	return rc;
+}

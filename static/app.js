@@ -76,7 +76,21 @@ function setupLiveStatus() {
   setTimeout(poll, 2000);
 }
 
+// Times arrive as ISO 8601 UTC; show them in the reader's own zone.
+function localTimes() {
+  const fmt = new Intl.DateTimeFormat(undefined,
+    { dateStyle: 'medium', timeStyle: 'short' });
+  for (const el of document.querySelectorAll('time[datetime]')) {
+    const d = new Date(el.getAttribute('datetime'));
+    if (!Number.isNaN(d.getTime())) {
+      el.title = el.getAttribute('datetime');
+      el.textContent = fmt.format(d);
+    }
+  }
+}
+
 document.addEventListener('DOMContentLoaded', () => {
+  localTimes();
   setupUpload();
   setupLiveStatus();
 });

@@ -1,0 +1,503 @@
+/*
+ * http: the HTTP front end on CivetWeb.
+ *
+ * One catch-all CivetWeb handler feeds one route table. For every request
+ * it serves static files itself (CivetWeb's document_root is never used:
+ * its directory redirect carries an unpatched overflow in 1.15), finds
+ * the session, matches the route, enforces the route's roles and, for
+ * state-changing requests made with the session cookie, the CSRF token,
+ * then calls the handler. Handlers answer through http_send and the
+ * helpers built on it, the only place a status line is written.
+ *
+ * CivetWeb runs each connection on its own thread, so everything here is
+ * per-request except struct app, which is read-only once serving starts.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <civetweb.h>
+
+#include "api.h"
+#include "app.h"
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "pages.h"
+#include "tmpl.h"
+#include "upload.h"
+#include "util.h"
+
+#define COOKIE_NAME	"introeval_session"
+#define FORM_MAX	(64 * 1024)
+#define STATIC_MAX	(4 * 1024 * 1024)
+
+/* Who may call a route. */
+#define R_ANON		0x01	/* no sign-in needed */
+#define R_STUDENT	0x02
+#define R_TEACHER	0x04
+#define R_ADMIN		0x08
+#define R_STAFF		(R_TEACHER | R_ADMIN)
+#define R_USER		(R_STUDENT | R_STAFF)
+
+/* How a state-changing route proves it came from our own page. */
+enum csrf { CSRF_NONE, CSRF_HEADER, CSRF_FORM };
+
+struct route {
+	const char	*method;
+	const char	*pattern;	/* ":id" matches a positive integer */
+	int		 roles;
+	enum csrf	 csrf;
+	int		(*handler)(struct req *);
+};
+
+static const struct route routes[] = {
+	{ "GET",  "/login",			R_ANON | R_USER, CSRF_NONE,
+	  pages_login_form },
+	{ "POST", "/login",			R_ANON | R_USER, CSRF_NONE,
+	  pages_login },
+	{ "POST", "/logout",			R_USER,  CSRF_FORM,
+	  pages_logout },
+	{ "GET",  "/",				R_USER,  CSRF_NONE,
+	  pages_home },
+	{ "GET",  "/submissions/:id",		R_USER,  CSRF_NONE,
+	  pages_submission },
+	{ "GET",  "/admin/users",		R_ADMIN, CSRF_NONE,
+	  pages_users },
+	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
+	  pages_user_create },
+	{ "GET",  "/healthz",			R_ANON | R_USER, CSRF_NONE,
+	  api_healthz },
+	{ "GET",  "/api/v1/me",			R_USER,  CSRF_NONE,
+	  api_me },
+	{ "GET",  "/api/v1/submissions",	R_USER,  CSRF_NONE,
+	  api_submissions_list },
+	{ "POST", "/api/v1/submissions",	R_STUDENT, CSRF_HEADER,
+	  upload_submission },
+	{ "GET",  "/api/v1/submissions/:id",	R_USER,  CSRF_NONE,
+	  api_submission_get },
+};
+
+static const char security_headers[] =
+    "X-Content-Type-Options: nosniff\r\n"
+    "X-Frame-Options: DENY\r\n"
+    "Referrer-Policy: same-origin\r\n"
+    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
+    "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'\r\n";
+
+struct http_server {
+	struct mg_context	*ctx;
+	struct app		*app;
+};
+
+static int	 dispatch(struct mg_connection *, void *);
+static bool	 match(const char *, const char *, long long *);
+static int	 role_bit(const char *);
+static void	 find_session(struct req *);
+static int	 serve_static(struct req *, const char *);
+static const char *static_type(const char *);
+static bool	 wants_json(struct req *);
+static int	 log_civetweb(const struct mg_connection *, const char *);
+
+struct http_server *
+http_start(struct app *app, char *err, size_t errlen)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct mg_callbacks cb;
+	char ports[300], threads[16];
+	const char *opts[] = {
+		"listening_ports", ports,
+		"num_threads", threads,
+		"enable_keep_alive", "yes",
+		"keep_alive_timeout_ms", "15000",
+		"tcp_nodelay", "1",
+		"request_timeout_ms", "60000",
+		"max_request_size", "65536",
+		"enable_websocket_ping_pong", "yes",
+		NULL
+	};
+
+	s->app = app;
+	snprintf(ports, sizeof(ports), strchr(app->cfg->host, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", app->cfg->host, app->cfg->port);
+	snprintf(threads, sizeof(threads), "%d", app->cfg->threads);
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = log_civetweb;
+	mg_init_library(0);
+	if ((s->ctx = mg_start(&cb, s, opts)) == NULL) {
+		free(s);
+		util_seterr(err, errlen, "cannot listen on %s (is the port in "
+		    "use?)", ports);
+		return NULL;
+	}
+	mg_set_request_handler(s->ctx, "/", dispatch, s);
+	return s;
+}
+
+void
+http_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	mg_stop(s->ctx);
+	mg_exit_library();
+	free(s);
+}
+
+static int
+log_civetweb(const struct mg_connection *conn, const char *message)
+{
+	log_warnx("civetweb: %s", message);
+	return 1;
+}
+
+/* Matches path against pattern; a ":id" segment fills *id. */
+static bool
+match(const char *pattern, const char *path, long long *id)
+{
+	const char *p = strstr(pattern, ":id");
+	size_t pre;
+	char *end;
+
+	if (p == NULL)
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(p - pattern);
+	if (strncmp(pattern, path, pre) != 0 || path[pre] < '1' ||
+	    path[pre] > '9' || strspn(path + pre, "0123456789") > 15)
+		return false;
+	errno = 0;
+	*id = strtoll(path + pre, &end, 10);
+	return errno == 0 && strcmp(end, p + 3) == 0;
+}
+
+static int
+role_bit(const char *role)
+{
+	if (strcmp(role, "student") == 0)
+		return R_STUDENT;
+	if (strcmp(role, "teacher") == 0)
+		return R_TEACHER;
+	if (strcmp(role, "admin") == 0)
+		return R_ADMIN;
+	return 0;
+}
+
+/* The session from the cookie, or for scripts an Authorization header. */
+static void
+find_session(struct req *r)
+{
+	const char *cookie = mg_get_header(r->conn, "Cookie");
+	const char *auth = mg_get_header(r->conn, "Authorization");
+
+	r->token[0] = '\0';
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		util_strlcpy(r->token, auth + 7, sizeof(r->token));
+	else if (cookie == NULL || mg_get_cookie(cookie, COOKIE_NAME, r->token,
+	    sizeof(r->token)) < 0)
+		r->token[0] = '\0';
+	if (r->token[0] != '\0')
+		r->authed = auth_session(r->app->db, r->token, &r->user);
+}
+
+static bool
+wants_json(struct req *r)
+{
+	const char *accept = http_header(r, "Accept");
+
+	return r->api || (accept != NULL && strstr(accept, "application/json")
+	    != NULL && strstr(accept, "text/html") == NULL);
+}
+
+static int
+dispatch(struct mg_connection *conn, void *arg)
+{
+	struct http_server *s = arg;
+	struct req r;
+	const struct route *rt = NULL;
+	const char *method, *path;
+	bool path_known = false, bearer;
+	double t0 = util_monotonic();
+	size_t i;
+	int status;
+
+	memset(&r, 0, sizeof(r));
+	r.conn = conn;
+	r.ri = mg_get_request_info(conn);
+	r.app = s->app;
+	if ((path = r.ri->local_uri) == NULL)
+		return http_error(&r, 400, "this request has no path");
+	method = strcmp(r.ri->request_method, "HEAD") == 0 ? "GET" :
+	    r.ri->request_method;
+	r.api = strncmp(path, "/api/", 5) == 0;
+	if (strncmp(path, "/static/", 8) == 0 && strcmp(method, "GET") == 0)
+		return serve_static(&r, path + 8);
+
+	find_session(&r);
+	for (i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
+		if (!match(routes[i].pattern, path, &r.id))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, method) == 0)
+			rt = &routes[i];
+	}
+	if (rt == NULL)
+		status = path_known ? http_error(&r, 405, "this address does "
+		    "not accept %s", r.ri->request_method) :
+		    http_error(&r, 404, "there is nothing at this address");
+	else if (!r.authed && !(rt->roles & R_ANON))
+		status = r.api ? http_error(&r, 401, "sign in first") :
+		    http_redirect(&r, "/login", NULL);
+	else if (r.authed && !(rt->roles & (R_ANON | role_bit(r.user.role))))
+		status = http_error(&r, 403, "your account may not do this");
+	else {
+		/*
+		 * A browser attaches the cookie to cross-site requests, so a
+		 * cookie session must also show the token only our pages
+		 * know. A bearer token is never sent by a browser on its own.
+		 */
+		bearer = http_header(&r, "Authorization") != NULL;
+		if (r.authed && !bearer && rt->csrf == CSRF_HEADER &&
+		    (http_header(&r, "X-CSRF-Token") == NULL ||
+		    !auth_token_equal(http_header(&r, "X-CSRF-Token"),
+		    r.user.csrf)))
+			status = http_error(&r, 403, "this request did not come "
+			    "from an IntroEval page (missing or wrong CSRF "
+			    "token); reload the page and try again");
+		else
+			status = rt->handler(&r);
+	}
+	log_info("http %s %s status=%d user=%lld ms=%.1f",
+	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
+	    (util_monotonic() - t0) * 1000);
+	return status > 0 ? status : 500;
+}
+
+int
+http_send(struct req *r, int status, const char *ctype, const char *body,
+    size_t len, const char *extra)
+{
+	bool head = strcmp(r->ri->request_method, "HEAD") == 0;
+
+	mg_printf(r->conn, "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s%s\r\n", status, mg_get_response_code_text(r->conn, status),
+	    ctype, len, security_headers, extra != NULL ? extra :
+	    "Cache-Control: no-store\r\n",
+	    status == 413 ? "Connection: close\r\n" : "");
+	if (!head && len > 0)
+		mg_write(r->conn, body, len);
+	return status;
+}
+
+int
+http_json(struct req *r, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	int rc;
+
+	json_decref(body);
+	if (text == NULL)
+		return http_send(r, 500, "text/plain", "out of memory\n", 14,
+		    NULL);
+	rc = http_send(r, status, "application/json", text, strlen(text),
+	    NULL);
+	free(text);
+	return rc;
+}
+
+int
+http_error(struct req *r, int status, const char *fmt, ...)
+{
+	char msg[1024], code[8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status >= 500)
+		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
+		    r->ri->local_uri, status, msg);
+	if (wants_json(r))
+		return http_json(r, status, json_pack("{s:s}", "error", msg));
+	snprintf(code, sizeof(code), "%d", status);
+	return http_render(r, status, "error", json_pack("{s:s, s:s, s:s}",
+	    "title", mg_get_response_code_text(r->conn, status), "status",
+	    code, "message", msg));
+}
+
+int
+http_redirect(struct req *r, const char *location, const char *extra)
+{
+	char hdr[1024];
+
+	snprintf(hdr, sizeof(hdr), "Location: %s\r\nCache-Control: no-store"
+	    "\r\n%s", location, extra != NULL ? extra : "");
+	return http_send(r, 303, "text/plain", "", 0, hdr);
+}
+
+int
+http_render(struct req *r, int status, const char *name, json_t *ctx)
+{
+	struct buf out;
+	char err[256];
+	int rc;
+
+	if (r->authed) {
+		const char *role = r->user.role;
+
+		json_object_set_new(ctx, "user", json_pack("{s:I, s:s, s:s, "
+		    "s:s, s:b, s:b, s:b}", "id", (json_int_t)r->user.id, "name",
+		    r->user.name, "email", r->user.email, "role", role,
+		    "is_student", strcmp(role, "student") == 0, "is_staff",
+		    strcmp(role, "student") != 0, "is_admin",
+		    strcmp(role, "admin") == 0));
+		json_object_set_new(ctx, "csrf", json_string(r->user.csrf));
+	}
+	buf_init(&out);
+	if (!tmpl_set_render(r->app->tmpl, name, ctx, &out, err,
+	    sizeof(err))) {
+		log_warnx("template %s: %s", name, err);
+		rc = http_send(r, 500, "text/plain; charset=utf-8",
+		    "the page could not be drawn\n", 28, NULL);
+	} else
+		rc = http_send(r, status, "text/html; charset=utf-8",
+		    buf_cstr(&out), out.len, NULL);
+	buf_free(&out);
+	json_decref(ctx);
+	return rc;
+}
+
+bool
+http_read_form(struct req *r, char **body)
+{
+	struct buf b;
+	char chunk[4096], csrf[128];
+	int n;
+
+	*body = NULL;
+	buf_init(&b);
+	while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
+		if (b.len + (size_t)n > FORM_MAX) {
+			buf_free(&b);
+			http_error(r, 413, "this form is too large");
+			return false;
+		}
+		buf_append(&b, chunk, (size_t)n);
+	}
+	*body = buf_release(&b);
+	if (r->authed && (!http_form_get(*body, "csrf", csrf, sizeof(csrf)) ||
+	    !auth_token_equal(csrf, r->user.csrf))) {
+		free(*body);
+		*body = NULL;
+		http_error(r, 403, "this form has expired; reload the page and "
+		    "try again");
+		return false;
+	}
+	return true;
+}
+
+bool
+http_form_get(const char *body, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = body, *end;
+
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, '&');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
+		    p[nlen] == '=')
+			return mg_url_decode(p + nlen + 1, (int)(end - p -
+			    (ptrdiff_t)nlen - 1), out, (int)outlen, 1) >= 0;
+		if ((size_t)(end - p) == nlen && strncmp(p, name, nlen) == 0) {
+			out[0] = '\0';
+			return true;
+		}
+		p = *end == '&' ? end + 1 : NULL;
+	}
+	return false;
+}
+
+const char *
+http_header(struct req *r, const char *name)
+{
+	return mg_get_header(r->conn, name);
+}
+
+static const char *
+static_type(const char *name)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+		{ ".ico", "image/x-icon" },
+		{ ".woff2", "font/woff2" },
+		{ ".txt", "text/plain; charset=utf-8" },
+	};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot != NULL && i < ARRAY_LEN(types); i++)
+		if (strcmp(dot, types[i].ext) == 0)
+			return types[i].type;
+	return NULL;
+}
+
+/*
+ * Files directly under static/ whose names are plain (letters, digits,
+ * '-', '_', one '.'), so no request can name anything else on disk.
+ */
+static int
+serve_static(struct req *r, const char *name)
+{
+	char path[1024], etag[64], hdr[256];
+	const char *type = static_type(name), *inm;
+	struct stat st;
+	char *data = NULL;
+	ssize_t n;
+	int fd, rc;
+
+	if (name[0] == '\0' || name[0] == '.' || strspn(name,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+	    != strlen(name) || strstr(name, "..") != NULL || type == NULL)
+		return http_error(r, 404, "there is nothing at this address");
+	snprintf(path, sizeof(path), "%s/%s", r->app->static_dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return http_error(r, 404, "there is nothing at this address");
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > STATIC_MAX) {
+		close(fd);
+		return http_error(r, 404, "there is nothing at this address");
+	}
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
+	    (unsigned long long)st.st_size, (unsigned long long)st.st_mtime);
+	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: public, "
+	    "max-age=300, must-revalidate\r\n", etag);
+	inm = http_header(r, "If-None-Match");
+	if (inm != NULL && strcmp(inm, etag) == 0) {
+		close(fd);
+		mg_printf(r->conn, "HTTP/1.1 304 Not Modified\r\n%s"
+		    "Content-Length: 0\r\n\r\n", hdr);
+		return 304;
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	n = read(fd, data, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size)
+		rc = http_error(r, 500, "could not read a static file");
+	else
+		rc = http_send(r, 200, type, data, (size_t)n, hdr);
+	free(data);
+	return rc;
+}

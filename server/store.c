@@ -1,0 +1,444 @@
+/*
+ * store: the pipeline's tables. Every change of a submission's phase or
+ * status is one SQL statement here, guarded by the claiming worker's id
+ * where a worker holds it, so two workers can never both record an
+ * outcome and a worker whose lease expired cannot overwrite the work of
+ * the one that took it over. The NOTIFY that tells dashboards about a
+ * change is raised by a trigger (sql/002), so no path can forget it.
+ *
+ * JSON for the API is built by PostgreSQL (json_build_object), so field
+ * names and types are decided in one place: the queries below.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "rubric.h"
+#include "util.h"
+
+#define NUM_LEN 32
+
+static const char	*fmt_ll(char *, long long);
+static const char	*fmt_double(char *, double);
+static json_t		*query_json(struct db *, const char *, int,
+			    const char *const *, bool *, char *, size_t);
+static bool		 rubric_insert_default(PGconn *, char *, size_t);
+static bool		 exec_owned(struct db *, const char *, int,
+			    const char *const *, long long, char *, size_t);
+
+static const char *
+fmt_ll(char *buf, long long v)
+{
+	snprintf(buf, NUM_LEN, "%lld", v);
+	return buf;
+}
+
+static const char *
+fmt_double(char *buf, double v)
+{
+	snprintf(buf, NUM_LEN, "%.6f", v);
+	return buf;
+}
+
+/*
+ * Runs a query whose one column of one row is JSON text and parses it.
+ * *found is false (and NULL returned, without an error) when there is no
+ * row; NULL with *found true is an error.
+ */
+static json_t *
+query_json(struct db *db, const char *sql, int n, const char *const *params,
+    bool *found, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, params, err, errlen);
+	json_t *out = NULL;
+	json_error_t jerr;
+
+	*found = true;
+	if (r == NULL)
+		goto out;
+	if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+		*found = false;
+		goto out;
+	}
+	out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, &jerr);
+	if (out == NULL)
+		util_seterr(err, errlen, "database returned bad JSON: %s",
+		    jerr.text);
+out:
+	PQclear(r);
+	db_release(db, c);
+	return out;
+}
+
+static bool
+rubric_insert_default(PGconn *c, char *err, size_t errlen)
+{
+	struct rubric *rb = rubric_default();
+	json_t *def = rubric_json(rb);
+	char *text = json_dumps(def, JSON_COMPACT);
+	char ver[NUM_LEN];
+	const char *p[3] = { rubric_name(rb), fmt_ll(ver, rubric_version(rb)),
+	    text };
+	bool ok;
+
+	ok = db_exec(c, "INSERT INTO rubrics (name, version, definition) "
+	    "VALUES ($1, $2, $3::jsonb) ON CONFLICT (name, version) DO NOTHING",
+	    3, p, err, errlen);
+	free(text);
+	json_decref(def);
+	rubric_free(rb);
+	return ok;
+}
+
+bool
+store_rubric_current(struct db *db, long long *id, json_t **def, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "SELECT id, definition::text FROM rubrics "
+	    "ORDER BY created_at DESC, id DESC LIMIT 1";
+	PGconn *c = db_acquire(db);
+	PGresult *r = NULL;
+	bool ok = false;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		PQclear(r);
+		if ((r = db_query(c, sql, 0, NULL, err, errlen)) == NULL)
+			goto out;
+		if (PQntuples(r) > 0)
+			break;
+		if (!rubric_insert_default(c, err, errlen))
+			goto out;
+	}
+	if (r == NULL || PQntuples(r) == 0) {
+		util_seterr(err, errlen, "no rubric could be created");
+		goto out;
+	}
+	*id = db_get_ll(r, 0, "id");
+	if (def != NULL && (*def = json_loads(db_get(r, 0, "definition"), 0,
+	    NULL)) == NULL) {
+		util_seterr(err, errlen, "rubric %lld is not JSON", *id);
+		goto out;
+	}
+	ok = true;
+out:
+	PQclear(r);
+	db_release(db, c);
+	return ok;
+}
+
+bool
+store_rubric_get(struct db *db, long long id, json_t **def, char *err,
+    size_t errlen)
+{
+	char idb[NUM_LEN];
+	const char *p[1] = { fmt_ll(idb, id) };
+	bool found;
+
+	*def = query_json(db, "SELECT definition::text FROM rubrics "
+	    "WHERE id = $1", 1, p, &found, err, errlen);
+	if (*def == NULL && !found)
+		util_seterr(err, errlen, "rubric %lld does not exist", id);
+	return *def != NULL;
+}
+
+bool
+store_submission_create(struct db *db, const struct new_submission *ns,
+    long long *id, char *err, size_t errlen)
+{
+	char sid[NUM_LEN], size[NUM_LEN], dur[NUM_LEN], rid[NUM_LEN];
+	long long rubric_id;
+	const char *p[7];
+	PGconn *c;
+	PGresult *r;
+
+	if (!store_rubric_current(db, &rubric_id, NULL, err, errlen))
+		return false;
+	p[0] = fmt_ll(sid, ns->student_id);
+	p[1] = ns->stored_name;
+	p[2] = ns->original_name != NULL ? ns->original_name : "";
+	p[3] = ns->content_type != NULL ? ns->content_type : "";
+	p[4] = fmt_ll(size, ns->size_bytes);
+	p[5] = fmt_double(dur, ns->duration_s);
+	p[6] = fmt_ll(rid, rubric_id);
+	c = db_acquire(db);
+	r = db_query(c, "INSERT INTO submissions (student_id, stored_name, "
+	    "original_name, content_type, size_bytes, duration_s, rubric_id) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", 7, p, err,
+	    errlen);
+	if (r != NULL)
+		*id = db_get_ll(r, 0, "id");
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+store_claim(struct db *db, const char *phase, const char *worker, int lease_s,
+    struct job *job, bool *got, char *err, size_t errlen)
+{
+	/*
+	 * SKIP LOCKED lets concurrent claimers pass over each other's rows
+	 * instead of queueing behind them; a row whose lease expired is
+	 * claimable again, which is how a crashed worker's work resumes.
+	 */
+	static const char sql[] =
+	    "UPDATE submissions s SET status = 'processing', worker_id = $2, "
+	    "  lease_expires_at = now() + make_interval(secs => $3::int), "
+	    "  stt_started_at = CASE WHEN $1 = 'stt' THEN now() "
+	    "    ELSE s.stt_started_at END, "
+	    "  llm_started_at = CASE WHEN $1 = 'llm' THEN now() "
+	    "    ELSE s.llm_started_at END, "
+	    "  updated_at = now() "
+	    "WHERE s.id = (SELECT id FROM submissions "
+	    "  WHERE phase = $1 AND ((status IN ('pending', 'retry') "
+	    "    AND next_attempt_at <= now()) OR (status = 'processing' "
+	    "    AND lease_expires_at < now())) "
+	    "  ORDER BY priority DESC, created_at, id "
+	    "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "RETURNING s.id, s.stored_name, s.retry_count, "
+	    "  coalesce(s.rubric_id, 0) AS rubric_id, s.phase";
+	char lease[NUM_LEN];
+	const char *p[3] = { phase, worker, fmt_ll(lease, lease_s) };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 3, p, err, errlen);
+
+	*got = false;
+	if (r != NULL && PQntuples(r) == 1) {
+		memset(job, 0, sizeof(*job));
+		job->id = db_get_ll(r, 0, "id");
+		util_strlcpy(job->stored_name, db_get(r, 0, "stored_name"),
+		    sizeof(job->stored_name));
+		job->retry_count = (int)db_get_ll(r, 0, "retry_count");
+		job->rubric_id = db_get_ll(r, 0, "rubric_id");
+		util_strlcpy(job->phase, db_get(r, 0, "phase"),
+		    sizeof(job->phase));
+		*got = true;
+	}
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+/* One statement: it moves only while this worker still holds the row. */
+static bool
+exec_owned(struct db *db, const char *sql, int n, const char *const *p,
+    long long id, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, errlen);
+	bool ok = r != NULL;
+
+	if (ok && PQntuples(r) == 0) {
+		ok = util_seterr(err, errlen, "submission %lld is no longer "
+		    "held by this worker (lease expired or cancelled)", id);
+	}
+	PQclear(r);
+	db_release(db, c);
+	return ok;
+}
+
+bool
+store_stt_done(struct db *db, const struct job *job, const char *worker,
+    const char *engine, const char *text, json_t *words, json_t *metrics,
+    double audio_s, double decode_s, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "WITH s AS (UPDATE submissions SET phase = 'llm', "
+	    "  status = 'pending', worker_id = NULL, lease_expires_at = NULL, "
+	    "  retry_count = 0, error_message = NULL, next_attempt_at = now(), "
+	    "  stt_finished_at = now(), updated_at = now() "
+	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'stt' "
+	    "    AND status = 'processing' RETURNING id) "
+	    "INSERT INTO transcripts (submission_id, engine, text, words, "
+	    "  metrics, audio_s, decode_s) "
+	    "SELECT id, $3, $4, $5::jsonb, $6::jsonb, $7, $8 FROM s "
+	    "ON CONFLICT (submission_id) DO UPDATE SET engine = $3, "
+	    "  text = $4, words = $5::jsonb, metrics = $6::jsonb, "
+	    "  audio_s = $7, decode_s = $8, created_at = now() "
+	    "RETURNING submission_id";
+	char idb[NUM_LEN], ab[NUM_LEN], db_[NUM_LEN];
+	char *w = json_dumps(words, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	char *m = metrics != NULL ? json_dumps(metrics, JSON_COMPACT |
+	    JSON_REAL_PRECISION(6)) : NULL;
+	const char *p[8] = { fmt_ll(idb, job->id), worker, engine, text, w, m,
+	    fmt_double(ab, audio_s), fmt_double(db_, decode_s) };
+	bool ok;
+
+	ok = exec_owned(db, sql, 8, p, job->id, err, errlen);
+	free(w);
+	free(m);
+	return ok;
+}
+
+bool
+store_transcript(struct db *db, long long id, char **text, json_t **metrics,
+    char *err, size_t errlen)
+{
+	char idb[NUM_LEN];
+	const char *p[1] = { fmt_ll(idb, id) };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, "SELECT text, metrics::text AS metrics "
+	    "FROM transcripts WHERE submission_id = $1", 1, p, err, errlen);
+	bool ok = false;
+
+	*text = NULL;
+	*metrics = NULL;
+	if (r == NULL)
+		goto out;
+	if (PQntuples(r) == 0) {
+		util_seterr(err, errlen, "submission %lld has no transcript",
+		    id);
+		goto out;
+	}
+	*text = xstrdup(db_get(r, 0, "text"));
+	if (db_get(r, 0, "metrics") != NULL)
+		*metrics = json_loads(db_get(r, 0, "metrics"), 0, NULL);
+	ok = true;
+out:
+	PQclear(r);
+	db_release(db, c);
+	return ok;
+}
+
+bool
+store_llm_done(struct db *db, const struct job *job, const char *worker,
+    const char *backend, const char *model, json_t *evaluation,
+    long prompt_tokens, long eval_tokens, double llm_s, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "WITH s AS (UPDATE submissions SET phase = 'completed', "
+	    "  status = 'completed', worker_id = NULL, lease_expires_at = NULL, "
+	    "  error_message = NULL, llm_finished_at = now(), "
+	    "  completed_at = now(), updated_at = now() "
+	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'llm' "
+	    "    AND status = 'processing' RETURNING id, rubric_id) "
+	    "INSERT INTO evaluations (submission_id, rubric_id, backend, model, "
+	    "  scores, overall, feedback, strengths, improvements, "
+	    "  prompt_tokens, eval_tokens, llm_s) "
+	    "SELECT id, rubric_id, $3, $4, $5::jsonb -> 'scores', "
+	    "  ($5::jsonb ->> 'overall')::float8, "
+	    "  coalesce($5::jsonb ->> 'feedback', ''), "
+	    "  coalesce($5::jsonb -> 'strengths', '[]'), "
+	    "  coalesce($5::jsonb -> 'improvements', '[]'), $6, $7, $8 FROM s "
+	    "RETURNING id";
+	char idb[NUM_LEN], pt[NUM_LEN], et[NUM_LEN], ls[NUM_LEN];
+	char *ev = json_dumps(evaluation, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	const char *p[8] = { fmt_ll(idb, job->id), worker, backend, model, ev,
+	    fmt_ll(pt, prompt_tokens), fmt_ll(et, eval_tokens),
+	    fmt_double(ls, llm_s) };
+	bool ok;
+
+	ok = exec_owned(db, sql, 8, p, job->id, err, errlen);
+	free(ev);
+	return ok;
+}
+
+bool
+store_fail(struct db *db, const struct job *job, const char *worker,
+    const char *message, bool retryable, int max_retries, char *err,
+    size_t errlen)
+{
+	/*
+	 * Every SET expression sees the row as it was, so "again" is decided
+	 * once from the old retry_count. Backoff: 5 s, 10 s, 20 s, ...
+	 */
+	static const char sql[] =
+	    "WITH x AS (SELECT $4::bool AND retry_count < $5::int AS again "
+	    "  FROM submissions WHERE id = $1) "
+	    "UPDATE submissions s SET "
+	    "  status = CASE WHEN x.again THEN 'retry' ELSE 'failed' END, "
+	    "  phase = CASE WHEN x.again THEN s.phase ELSE 'failed' END, "
+	    "  retry_count = s.retry_count + CASE WHEN x.again THEN 1 "
+	    "    ELSE 0 END, "
+	    "  next_attempt_at = now() + make_interval(secs => "
+	    "    5 * power(2, least(s.retry_count, 10))), "
+	    "  completed_at = CASE WHEN x.again THEN NULL ELSE now() END, "
+	    "  error_message = $3, worker_id = NULL, lease_expires_at = NULL, "
+	    "  updated_at = now() "
+	    "FROM x WHERE s.id = $1 AND s.worker_id = $2 "
+	    "  AND s.status = 'processing' RETURNING s.status";
+	char idb[NUM_LEN], mr[NUM_LEN];
+	const char *p[5] = { fmt_ll(idb, job->id), worker, message,
+	    retryable ? "true" : "false", fmt_ll(mr, max_retries) };
+
+	return exec_owned(db, sql, 5, p, job->id, err, errlen);
+}
+
+bool
+store_submission_json(struct db *db, long long id, json_t **out, bool *found,
+    char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object("
+	    "  'id', s.id, 'student_id', s.student_id, "
+	    "  'student_name', u.name, 'original_name', s.original_name, "
+	    "  'content_type', s.content_type, 'size_bytes', s.size_bytes, "
+	    "  'duration_s', round(s.duration_s::numeric, 1), "
+	    "  'phase', s.phase, 'status', s.status, "
+	    "  'priority', s.priority, 'retry_count', s.retry_count, "
+	    "  'error', s.error_message, "
+	    "  'created_at', iso_utc(s.created_at), "
+	    "  'updated_at', iso_utc(s.updated_at), "
+	    "  'completed_at', iso_utc(s.completed_at), "
+	    "  'stt_s', round(extract(epoch FROM s.stt_finished_at "
+	    "    - s.stt_started_at), 2), "
+	    "  'llm_s', round(extract(epoch FROM s.llm_finished_at "
+	    "    - s.llm_started_at), 2), "
+	    "  'transcript', (SELECT json_build_object('engine', t.engine, "
+	    "    'text', t.text, 'words', t.words, 'metrics', t.metrics, "
+	    "    'audio_s', round(t.audio_s::numeric, 1), "
+	    "    'decode_s', round(t.decode_s::numeric, 2)) "
+	    "    FROM transcripts t WHERE t.submission_id = s.id), "
+	    "  'evaluation', (SELECT json_build_object('id', e.id, "
+	    "    'backend', e.backend, 'model', e.model, 'scores', e.scores, "
+	    "    'overall', e.overall, 'feedback', e.feedback, "
+	    "    'strengths', e.strengths, 'improvements', e.improvements, "
+	    "    'prompt_tokens', e.prompt_tokens, "
+	    "    'eval_tokens', e.eval_tokens, 'llm_s', e.llm_s, "
+	    "    'created_at', iso_utc(e.created_at)) FROM evaluations e "
+	    "    WHERE e.submission_id = s.id "
+	    "    ORDER BY e.created_at DESC, e.id DESC LIMIT 1), "
+	    "  'rubric', (SELECT r.definition || jsonb_build_object('id', r.id, "
+	    "    'min', r.definition -> 'scale' -> 'min', "
+	    "    'max', r.definition -> 'scale' -> 'max') "
+	    "    FROM rubrics r WHERE r.id = s.rubric_id)"
+	    ")::text FROM submissions s JOIN users u ON u.id = s.student_id "
+	    "WHERE s.id = $1";
+	char idb[NUM_LEN];
+	const char *p[1] = { fmt_ll(idb, id) };
+
+	*out = query_json(db, sql, 1, p, found, err, errlen);
+	return *out != NULL || !*found;
+}
+
+bool
+store_submissions_list(struct db *db, long long student_id, int limit,
+    json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
+	    "  SELECT s.id, s.student_id, u.name AS student_name, "
+	    "    s.original_name, s.phase, s.status, s.priority, "
+	    "    s.error_message AS error, "
+	    "    iso_utc(s.created_at) AS created_at, "
+	    "    iso_utc(s.completed_at) AS completed_at, "
+	    "    (SELECT round(e.overall::numeric, 1) FROM evaluations e "
+	    "      WHERE e.submission_id = s.id "
+	    "      ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS overall "
+	    "  FROM submissions s JOIN users u ON u.id = s.student_id "
+	    "  WHERE $1::bigint = 0 OR s.student_id = $1::bigint "
+	    "  ORDER BY s.id DESC LIMIT $2::int) x";
+	char sid[NUM_LEN], lim[NUM_LEN];
+	const char *p[2] = { fmt_ll(sid, student_id), fmt_ll(lim, limit) };
+	bool found;
+
+	*out = query_json(db, sql, 2, p, &found, err, errlen);
+	return *out != NULL;
+}
