@@ -10,7 +10,7 @@ are refused.
 
 Run: python3 tests/integration/test_walking_skeleton.py (INTROEVAL_BIN
 names the binary; INTROEVAL_MIN_OVERLAP the transcript's required word
-overlap, 0.5 by default).
+overlap, 0.75 by default: PocketSphinx hears 0.84 of intro01's words).
 """
 
 import os
@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-MIN_OVERLAP = float(os.environ.get("INTROEVAL_MIN_OVERLAP", "0.5"))
+MIN_OVERLAP = float(os.environ.get("INTROEVAL_MIN_OVERLAP", "0.75"))
 TIMEOUT = float(os.environ.get("INTROEVAL_E2E_TIMEOUT", "180"))
 
 
