@@ -82,6 +82,26 @@ static const struct key keys[] = {
 	  "tries of a failed step before the submission is failed" },
 	{ "scheduler_poll_s", KEY_DOUBLE, F(scheduler_poll_s), "2", 0.05, 60,
 	  false, NULL, "how often the scheduler looks for work when idle" },
+	{ "node_name", KEY_STRING, F(node_name), "", 0, 0, false, NULL,
+	  "this GPU node's name in the phase log (empty: the host name)" },
+	{ "batch_max", KEY_INT, F(batch_max), "10", 1, 1000, false, NULL,
+	  "most submissions in one STT batch" },
+	{ "batch_window_s", KEY_DOUBLE, F(batch_window_s), "20", 0, 3600,
+	  false, NULL, "how long an STT batch collects uploads once the "
+	  "first waits" },
+	{ "max_phase_s", KEY_DOUBLE, F(max_phase_s), "600", 1, 86400, false,
+	  NULL, "longest a phase runs while the other side has work" },
+	{ "stt_concurrency", KEY_INT, F(stt_concurrency), "1", 1, 64, false,
+	  NULL, "transcriptions run at once inside the STT phase" },
+	{ "unload_llm_on_stt", KEY_BOOL, F(unload_llm_on_stt), "true", 0, 0,
+	  false, NULL, "unload every Ollama model before an STT phase so "
+	  "speech recognition has the GPU's memory" },
+	{ "exclusive", KEY_BOOL, F(exclusive), "true", 0, 0, false, NULL,
+	  "STT and LLM phases never overlap on this node (false: separate "
+	  "STT and LLM hardware)" },
+	{ "lease_s", KEY_INT, F(lease_s), "60", 5, 3600, false, NULL,
+	  "a claimed submission returns to the queue this long after its "
+	  "worker's last heartbeat" },
 };
 
 static bool	set_value(struct config *, const struct key *, json_t *,

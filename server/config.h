@@ -31,6 +31,15 @@ struct config {
 	int	 llm_timeout_s;
 	int	 max_retries;
 	double	 scheduler_poll_s;
+	/* The phase controller (scheduler.c). */
+	char	*node_name;
+	int	 batch_max;
+	double	 batch_window_s;
+	double	 max_phase_s;
+	int	 stt_concurrency;
+	bool	 unload_llm_on_stt;
+	bool	 exclusive;
+	int	 lease_s;
 };
 
 /*

@@ -1,0 +1,116 @@
+/*
+ * pool: every configured LLM backend as one scoring service.
+ *
+ * The pool owns one thread running libcurl's multi interface: all calls
+ * to all backends are transfers on it (no thread per request), streamed
+ * and parsed incrementally (Ollama NDJSON, OpenAI server-sent events).
+ * It dispatches each task to a backend (least-loaded by default,
+ * round-robin as the alternative), keeps every backend's health (periodic
+ * checks, a circuit breaker, back-off on 503/429/timeouts, a refused
+ * connection out of rotation at once), retries a failed call on another
+ * backend, gives an invalid answer one repair attempt, and in ensemble
+ * mode asks every healthy backend and combines the scores.
+ *
+ * The phase controller decides *when* LLM work may run (never during an
+ * STT phase on this node); the pool decides *where* each call goes. It
+ * never starts a call on its own except health checks, which are not
+ * generations and so do not touch the GPU's memory.
+ *
+ * Threads: every function may be called from any thread. Callbacks run on
+ * the pool's thread and must not block (enqueue and return).
+ */
+#ifndef INTROEVAL_POOL_H
+#define INTROEVAL_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct config;
+struct rubric;
+struct pool;
+
+struct pool_task {
+	long long		 submission_id;
+	const struct rubric	*rubric;	/* borrowed until the callback */
+	long long		 rubric_id;
+	const char		*transcript;	/* copied by pool_submit */
+	json_t			*metrics;	/* speech metrics; copied */
+};
+
+struct pool_result {
+	long long	 submission_id;
+	bool		 ok;
+	/* When !ok: whether a later try may succeed (all backends down,
+	   timeouts) or not (every backend's answer was invalid twice). */
+	bool		 retryable;
+	char		 error[512];	/* plain words for the student/teacher */
+	/*
+	 * When ok, the evaluation as stored and shown:
+	 *   {scores: {criterion: int}, overall, feedback, strengths,
+	 *    improvements, needs_review (ensemble), models: [{backend,
+	 *    model, digest, scores, overall}] (ensemble),
+	 *    provenance: {backend, url, model, digest, options, num_ctx,
+	 *    rubric_id, rubric_version, prompt_sha256, mode}}
+	 */
+	json_t		*evaluation;
+	const char	*backend;	/* the (first) backend's name */
+	const char	*model;		/* the model as the server named it */
+	long		 prompt_tokens;
+	long		 eval_tokens;
+	double		 llm_s;		/* submit to result */
+};
+
+/* One HTTP generation call, reported as it ends (for the phase log). */
+struct pool_call {
+	long long	 submission_id;
+	const char	*backend;
+	double		 started_at;	/* wall clock, seconds */
+	double		 finished_at;
+	const char	*outcome;	/* "ok", "invalid", "error", "timeout",
+					   "refused", "cancelled" */
+};
+
+typedef void (*pool_done_fn)(const struct pool_result *, void *arg);
+typedef void (*pool_call_fn)(const struct pool_call *, void *arg);
+
+/* Reads llm_backends and the llm_* keys; starts the pool's thread. */
+struct pool	*pool_new(const struct config *, char *err, size_t errlen);
+/* Cancels what is in flight (each task's callback runs, retryable). */
+void		 pool_free(struct pool *);
+
+/*
+ * Queues a task; done runs exactly once, on the pool's thread. A task
+ * waits (it is not failed) while no backend is healthy. False only when
+ * the pool is shutting down.
+ */
+bool		 pool_submit(struct pool *, const struct pool_task *,
+		    pool_done_fn done, void *arg);
+/* Observes every generation call; set before the first submit. */
+void		 pool_set_call_hook(struct pool *, pool_call_fn, void *arg);
+
+/* Free slots over healthy backends: sum of max_concurrent - in flight. */
+int		 pool_free_slots(struct pool *);
+/* Sum of max_concurrent over healthy backends. */
+int		 pool_capacity(struct pool *);
+int		 pool_healthy(struct pool *);	/* backends in rotation */
+int		 pool_in_flight(struct pool *);	/* tasks submitted, not done */
+
+/*
+ * Asks every Ollama backend to unload its model (keep_alive 0) and waits
+ * until /api/ps lists none, at most timeout_s. *took_s is the wait.
+ * False (with the reason) if a backend still holds a model at the end;
+ * backends that are down count as unloaded.
+ */
+bool		 pool_unload(struct pool *, double timeout_s, double *took_s,
+		    char *err, size_t errlen);
+
+/*
+ * Per backend: {name, type, url, model, state ("up", "down", "open",
+ * "half-open"), in_flight, max_concurrent, requests, errors, p50_ms,
+ * p95_ms, tokens_per_s, last_error, digest}. Caller decrefs.
+ */
+json_t		*pool_stats(struct pool *);
+
+#endif
