@@ -90,6 +90,17 @@ bool		 pool_submit(struct pool *, const struct pool_task *,
 /* Observes every generation call; set before the first submit. */
 void		 pool_set_call_hook(struct pool *, pool_call_fn, void *arg);
 
+/*
+ * The exclusion gate. While paused the pool starts no generation call
+ * (queued and retried tasks wait; health checks go on); pool_running()
+ * counts the generation calls on the wire, so the phase controller
+ * pauses, waits for pool_running() == 0, and only then starts STT.
+ * A new pool is running (not paused).
+ */
+void		 pool_pause(struct pool *);
+void		 pool_resume(struct pool *);
+int		 pool_running(struct pool *);
+
 /* Free slots over healthy backends: sum of max_concurrent - in flight. */
 int		 pool_free_slots(struct pool *);
 /* Sum of max_concurrent over healthy backends. */
