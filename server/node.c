@@ -1,0 +1,291 @@
+/*
+ * node: a node's state and phase log (see node.h). Timestamps measured
+ * by the controller (wall clock, seconds) go in with to_timestamp, so the
+ * phase log holds when a call really started, not when it was written.
+ */
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#define NUM_LEN 32
+
+static long long	 insert_id(struct db *, const char *, int,
+			    const char *const *);
+
+static long long
+insert_id(struct db *db, const char *sql, int n, const char *const *p)
+{
+	char err[512];
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, sizeof(err));
+	long long id = 0;
+
+	if (r == NULL)
+		log_warnx("node: %s", err);
+	else if (PQntuples(r) > 0)
+		id = db_get_ll(r, 0, "id");
+	PQclear(r);
+	db_release(db, c);
+	return id;
+}
+
+bool
+node_state_write(struct db *db, const char *node, const char *worker,
+    const struct node_state *st, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "INSERT INTO system_state (node, worker_id, phase, phase_since, "
+	    "  batch_id, batch_size, batch_done, queue_stt, queue_llm, "
+	    "  active_workers, stt_available, llm_healthy, detail, updated_at) "
+	    "VALUES ($1, $2, $3, to_timestamp($4), nullif($5::bigint, 0), $6, "
+	    "  $7, $8, $9, $10, $11, $12, $13::jsonb, now()) "
+	    "ON CONFLICT (node) DO UPDATE SET worker_id = $2, phase = $3, "
+	    "  phase_since = to_timestamp($4), batch_id = nullif($5::bigint, 0), "
+	    "  batch_size = $6, batch_done = $7, queue_stt = $8, queue_llm = $9, "
+	    "  active_workers = $10, stt_available = $11, llm_healthy = $12, "
+	    "  detail = $13::jsonb, updated_at = now(), "
+	    "  started_at = CASE WHEN system_state.worker_id = $2 "
+	    "    THEN system_state.started_at ELSE now() END";
+	char since[NUM_LEN], bid[NUM_LEN], bs[NUM_LEN], bd[NUM_LEN];
+	char qs[NUM_LEN], ql[NUM_LEN], aw[NUM_LEN], lh[NUM_LEN], *detail;
+	json_t *d = json_pack("{s:i, s:i, s:i}", "llm_capacity",
+	    st->llm_capacity, "stt_concurrency", st->stt_concurrency,
+	    "batch_max", st->batch_max);
+	const char *p[13];
+	bool ok;
+
+	detail = json_dumps(d, JSON_COMPACT);
+	snprintf(since, sizeof(since), "%.6f", st->phase_since);
+	snprintf(bid, sizeof(bid), "%lld", st->batch_id);
+	snprintf(bs, sizeof(bs), "%d", st->batch_size);
+	snprintf(bd, sizeof(bd), "%d", st->batch_done);
+	snprintf(qs, sizeof(qs), "%d", st->queue_stt);
+	snprintf(ql, sizeof(ql), "%d", st->queue_llm);
+	snprintf(aw, sizeof(aw), "%d", st->active_workers);
+	snprintf(lh, sizeof(lh), "%d", st->llm_healthy);
+	p[0] = node; p[1] = worker; p[2] = phase_name(st->phase);
+	p[3] = since; p[4] = bid; p[5] = bs; p[6] = bd; p[7] = qs; p[8] = ql;
+	p[9] = aw; p[10] = st->stt_available ? "true" : "false"; p[11] = lh;
+	p[12] = detail;
+	ok = db_exec1(db, sql, 13, p, err, errlen);
+	free(detail);
+	json_decref(d);
+	return ok;
+}
+
+long long
+node_next_batch_id(struct db *db)
+{
+	return insert_id(db, "SELECT nextval('stt_batch_seq') AS id", 0, NULL);
+}
+
+long long
+node_phase_begin(struct db *db, const char *node, enum phase phase,
+    long long batch_id, const char *reason)
+{
+	char bid[NUM_LEN];
+	const char *p[4] = { node, phase_name(phase), bid, reason };
+
+	snprintf(bid, sizeof(bid), "%lld", batch_id);
+	return insert_id(db, "INSERT INTO phase_runs (node, phase, batch_id, "
+	    "reason) VALUES ($1, $2, nullif($3::bigint, 0), $4) RETURNING id",
+	    4, p);
+}
+
+void
+node_phase_end(struct db *db, long long run_id, int items)
+{
+	char idb[NUM_LEN], nb[NUM_LEN], err[512];
+	const char *p[2] = { idb, nb };
+
+	if (run_id == 0)
+		return;
+	snprintf(idb, sizeof(idb), "%lld", run_id);
+	snprintf(nb, sizeof(nb), "%d", items);
+	if (!db_exec1(db, "UPDATE phase_runs SET finished_at = now(), "
+	    "items = $2 WHERE id = $1", 2, p, err, sizeof(err)))
+		log_warnx("node: %s", err);
+}
+
+long long
+node_log_start(struct db *db, const char *node, const char *phase,
+    long long submission_id, const char *backend, double started_at)
+{
+	char sid[NUM_LEN], st[NUM_LEN];
+	const char *p[5] = { node, phase, sid, backend, st };
+
+	snprintf(sid, sizeof(sid), "%lld", submission_id);
+	snprintf(st, sizeof(st), "%.6f", started_at);
+	return insert_id(db, "INSERT INTO phase_log (node, phase, "
+	    "submission_id, backend, started_at) VALUES ($1, $2, "
+	    "nullif($3::bigint, 0), $4, to_timestamp($5)) RETURNING id", 5, p);
+}
+
+void
+node_log_finish(struct db *db, long long log_id, double finished_at,
+    const char *outcome, json_t *detail)
+{
+	char idb[NUM_LEN], fin[NUM_LEN], err[512];
+	char *d = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+	const char *p[4] = { idb, fin, outcome, d != NULL ? d : "{}" };
+
+	if (log_id != 0) {
+		snprintf(idb, sizeof(idb), "%lld", log_id);
+		snprintf(fin, sizeof(fin), "%.6f", finished_at);
+		if (!db_exec1(db, "UPDATE phase_log SET finished_at = "
+		    "to_timestamp($2), outcome = $3, detail = $4::jsonb "
+		    "WHERE id = $1", 4, p, err, sizeof(err)))
+			log_warnx("node: %s", err);
+	}
+	free(d);
+}
+
+void
+node_log_call(struct db *db, const char *node, const char *phase,
+    long long submission_id, const char *backend, double started_at,
+    double finished_at, const char *outcome, json_t *detail)
+{
+	long long id = node_log_start(db, node, phase, submission_id, backend,
+	    started_at);
+
+	node_log_finish(db, id, finished_at, outcome, detail);
+}
+
+/*
+ * Measured rates are medians over the last two hours of the phase log;
+ * where a submission stands comes from the queue order the claim uses.
+ */
+bool
+node_queue_json(struct db *db, long long id, json_t **out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "WITH me AS (SELECT * FROM submissions WHERE id = $1), "
+	    "st AS (SELECT * FROM system_state ORDER BY updated_at DESC "
+	    "  LIMIT 1), "
+	    "rates AS (SELECT "
+	    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	    "    finished_at - started_at)) FILTER (WHERE phase = 'stt' "
+	    "    AND outcome = 'ok') AS stt_s, "
+	    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	    "    finished_at - started_at)) FILTER (WHERE phase = 'llm' "
+	    "    AND outcome = 'ok') AS llm_s, "
+	    "  percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+	    "    finished_at - started_at)) FILTER (WHERE phase = 'unload') "
+	    "    AS switch_s "
+	    "  FROM phase_log WHERE started_at > now() - interval '2 hours' "
+	    "    AND finished_at IS NOT NULL) "
+	    "SELECT me.phase, me.status, coalesce(me.stt_progress, 0) AS progress, "
+	    "  (SELECT count(*) FROM submissions s WHERE s.phase = me.phase "
+	    "    AND s.status IN ('pending', 'retry') AND (s.priority > "
+	    "    me.priority OR (s.priority = me.priority AND (s.created_at, "
+	    "    s.id) < (me.created_at, me.id)))) AS ahead, "
+	    "  (SELECT count(*) FROM submissions WHERE phase = 'llm') "
+	    "    AS llm_queue, "
+	    "  coalesce((SELECT phase FROM st), 'idle') AS node_phase, "
+	    "  coalesce((SELECT extract(epoch FROM now() - phase_since) "
+	    "    FROM st), 0) AS elapsed_s, "
+	    "  coalesce((SELECT (detail->>'llm_capacity')::int FROM st), 0) "
+	    "    AS llm_capacity, "
+	    "  coalesce((SELECT (detail->>'stt_concurrency')::int FROM st), 0) "
+	    "    AS stt_concurrency, "
+	    "  coalesce((SELECT (detail->>'batch_max')::int FROM st), 0) "
+	    "    AS batch_max, "
+	    "  coalesce(rates.stt_s, 0) AS stt_s, "
+	    "  coalesce(rates.llm_s, 0) AS llm_s, "
+	    "  coalesce(rates.switch_s, 0) AS switch_s "
+	    "FROM me, rates";
+	static const enum phase phases[] = { PHASE_IDLE, PHASE_STT,
+	    PHASE_SWITCHING, PHASE_LLM, PHASE_CONCURRENT };
+	char idb[NUM_LEN];
+	const char *p[1] = { idb };
+	struct phase_rates rates;
+	struct phase_position pos;
+	enum phase now = PHASE_IDLE;
+	const char *phase, *node_phase;
+	PGconn *c;
+	PGresult *r;
+	double eta;
+	size_t i;
+
+	*out = NULL;
+	snprintf(idb, sizeof(idb), "%lld", id);
+	c = db_acquire(db);
+	if ((r = db_query(c, sql, 1, p, err, errlen)) == NULL) {
+		db_release(db, c);
+		return false;
+	}
+	phase = PQntuples(r) > 0 ? db_get(r, 0, "phase") : "completed";
+	if (strcmp(phase, "stt") != 0 && strcmp(phase, "llm") != 0) {
+		*out = json_null();
+		goto out;
+	}
+	node_phase = db_get(r, 0, "node_phase");
+	for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++)
+		if (strcmp(phase_name(phases[i]), node_phase) == 0)
+			now = phases[i];
+	memset(&rates, 0, sizeof(rates));
+	rates.stt_s = db_get_double(r, 0, "stt_s");
+	rates.llm_s = db_get_double(r, 0, "llm_s");
+	rates.switch_s = db_get_double(r, 0, "switch_s");
+	rates.llm_capacity = (int)db_get_ll(r, 0, "llm_capacity");
+	rates.stt_concurrency = (int)db_get_ll(r, 0, "stt_concurrency");
+	rates.batch_max = (int)db_get_ll(r, 0, "batch_max");
+	memset(&pos, 0, sizeof(pos));
+	pos.in_stt = strcmp(phase, "stt") == 0;
+	pos.processing = strcmp(db_get(r, 0, "status"), "processing") == 0;
+	pos.progress = pos.in_stt ? db_get_double(r, 0, "progress") : 0.5;
+	pos.ahead = (int)db_get_ll(r, 0, "ahead");
+	pos.llm_queue = (int)db_get_ll(r, 0, "llm_queue");
+	eta = phase_eta(&rates, now, db_get_double(r, 0, "elapsed_s"), &pos);
+	*out = json_pack("{s:s, s:b, s:i, s:i, s:f, s:f, s:s}", "phase", phase,
+	    "processing", pos.processing, "position", pos.ahead + 1,
+	    "ahead", pos.ahead, "eta_s", (double)(long long)(eta + 0.5),
+	    "eta_at", util_wallclock() + eta, "node_phase", node_phase);
+out:
+	PQclear(r);
+	db_release(db, c);
+	return true;
+}
+
+bool
+node_system_json(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object("
+	    "  'nodes', coalesce((SELECT json_agg(json_build_object("
+	    "    'node', node, 'worker_id', worker_id, 'phase', phase, "
+	    "    'phase_since', iso_utc(phase_since), 'phase_s', "
+	    "    round(extract(epoch FROM now() - phase_since)::numeric, 1), "
+	    "    'batch_id', batch_id, 'batch_size', batch_size, "
+	    "    'batch_done', batch_done, 'queue_stt', queue_stt, "
+	    "    'queue_llm', queue_llm, 'active_workers', active_workers, "
+	    "    'stt_available', stt_available, 'llm_healthy', llm_healthy, "
+	    "    'detail', detail, 'updated_at', iso_utc(updated_at), "
+	    "    'started_at', iso_utc(started_at)) ORDER BY node) "
+	    "    FROM system_state), '[]'), "
+	    "  'submissions', coalesce((SELECT json_object_agg(k, n) FROM "
+	    "    (SELECT phase || '/' || status AS k, count(*) AS n "
+	    "     FROM submissions GROUP BY 1) c), '{}'), "
+	    "  'phases', coalesce((SELECT json_agg(json_build_object("
+	    "    'node', node, 'phase', phase, 'batch_id', batch_id, "
+	    "    'started_at', iso_utc(started_at), "
+	    "    'finished_at', iso_utc(finished_at), 'items', items, "
+	    "    'reason', reason) ORDER BY started_at) FROM phase_runs "
+	    "    WHERE started_at > now() - interval '1 hour'), '[]'))::text";
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
+
+	*out = r != NULL ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+	if (r != NULL && *out == NULL)
+		util_seterr(err, errlen, "system state is not JSON");
+	PQclear(r);
+	db_release(db, c);
+	return *out != NULL;
+}
