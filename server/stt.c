@@ -1,9 +1,16 @@
 /*
- * stt: PocketSphinx behind a mutex (see stt.h).
+ * stt: the engine interface (see stt.h and stt_impl.h) and the embedded
+ * PocketSphinx engine.
  *
- * The decoder is not thread-safe, so an engine holds exactly one and
- * stt_transcribe() keeps the engine's lock for the whole decoding; model
- * loading happens once, in stt_pocketsphinx_new().
+ * stt_engine_new() picks an engine from a table by its configured name;
+ * every call on an engine goes through its ops table, so callers never
+ * know which engine they hold. The word helpers here (cleaning, the
+ * growable list, joining into text) are shared with stt_http.c, so that
+ * all engines give words of the same shape.
+ *
+ * PocketSphinx's decoder is not thread-safe, so its engine holds exactly
+ * one and keeps the engine's lock for the whole decoding; model loading
+ * happens once, in stt_pocketsphinx_new().
  *
  * The audio is cut into utterances at pauses (found from frame energy)
  * and each is decoded on its own as a full utterance; progress is
@@ -23,6 +30,7 @@
  */
 #include "stt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -36,6 +44,7 @@
 
 #include "buf.h"
 #include "media.h"
+#include "stt_impl.h"
 #include "util.h"
 
 #define STT_SPLIT_GAP_S		0.3	/* silence that separates utterances */
@@ -44,10 +53,17 @@
 #define STT_SILENCE_DB		12.0	/* above the noise floor = speech */
 #define STT_MIN_SPEECH_DB	-70.0	/* quieter than this is silence */
 
-struct stt_engine {
+/* The PocketSphinx engine's state (stt_engine.impl). */
+struct ps_engine {
 	pthread_mutex_t	 lock;
 	ps_decoder_t	*ps;
 	int		 frate;		/* decoder frames per second */
+};
+
+/* stt_engine_new()'s table: a configured name and how to make it. */
+struct engine_maker {
+	const char	*name;
+	struct stt_engine *(*make)(const struct stt_config *, char *, size_t);
 };
 
 /* A stretch of samples decoded as one utterance. */
@@ -62,12 +78,6 @@ struct spans {
 	size_t		 cap;
 };
 
-struct words {
-	struct stt_word	*v;
-	size_t		 n;
-	size_t		 cap;
-};
-
 struct progress {
 	stt_progress_fn	 fn;
 	void		*arg;
@@ -75,23 +85,96 @@ struct progress {
 	size_t		 total;
 };
 
+static struct stt_engine *pocketsphinx_make(const struct stt_config *,
+		    char *, size_t);
+static bool	 pocketsphinx_transcribe(struct stt_engine *, const char *,
+		    stt_progress_fn, void *, struct stt_result *, char *,
+		    size_t);
+static void	 pocketsphinx_free(struct stt_engine *);
 static void	 find_utterances(const int16_t *, size_t, int, struct spans *);
 static void	 span_add(struct spans *, size_t, size_t, const double *,
 		    size_t);
 static double	 frame_db(const int16_t *, size_t);
 static int	 cmp_double(const void *, const void *);
-static bool	 decode_span(struct stt_engine *, const int16_t *,
-		    const struct span *, int, struct progress *, struct words *,
-		    char *, size_t);
-static void	 collect_words(struct stt_engine *, double, struct words *);
-static char	*clean_word(const char *);
-static char	*join_words(const struct words *);
+static bool	 decode_span(struct ps_engine *, const int16_t *,
+		    const struct span *, int, struct progress *,
+		    struct stt_words *, char *, size_t);
+static void	 collect_words(struct ps_engine *, double, struct stt_words *);
+static size_t	 punct_at(const char *, const char *);
+static size_t	 punct_before(const char *, const char *);
 static double	 round3(double);
+
+static const struct stt_ops ps_ops = {
+	"pocketsphinx", pocketsphinx_transcribe, pocketsphinx_free,
+};
+
+static const struct engine_maker makers[] = {
+	{ "pocketsphinx", pocketsphinx_make },
+	{ "whisper_http", stt_http_whisper_new },
+	{ "openai_http", stt_http_openai_new },
+};
+
+struct stt_engine *
+stt_engine_new(const struct stt_config *cfg, char *err, size_t errlen)
+{
+	const char *name = cfg->engine && *cfg->engine ? cfg->engine :
+	    "pocketsphinx";
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(makers); i++)
+		if (strcmp(makers[i].name, name) == 0)
+			return makers[i].make(cfg, err, errlen);
+	util_seterr(err, errlen, "speech engine \"%s\" is unknown (known: "
+	    "pocketsphinx, whisper_http, openai_http)", name);
+	return NULL;
+}
+
+const char *
+stt_engine_name(const struct stt_engine *e)
+{
+	return e->ops->name;
+}
+
+struct stt_engine *
+stt_engine_wrap(const struct stt_ops *ops, void *impl)
+{
+	struct stt_engine *e = xmalloc(sizeof(*e));
+
+	e->ops = ops;
+	e->impl = impl;
+	return e;
+}
+
+void
+stt_engine_free(struct stt_engine *e)
+{
+	if (e == NULL)
+		return;
+	e->ops->free(e);
+	free(e);
+}
+
+bool
+stt_transcribe(struct stt_engine *e, const char *wav_path,
+    stt_progress_fn fn, void *arg, struct stt_result *res, char *err,
+    size_t errlen)
+{
+	memset(res, 0, sizeof(*res));
+	return e->ops->transcribe(e, wav_path, fn, arg, res, err, errlen);
+}
+
+static struct stt_engine *
+pocketsphinx_make(const struct stt_config *cfg, char *err, size_t errlen)
+{
+	return stt_pocketsphinx_new(cfg->model_dir && *cfg->model_dir ?
+	    cfg->model_dir : NULL, err, errlen);
+}
 
 struct stt_engine *
 stt_pocketsphinx_new(const char *model_dir, char *err, size_t errlen)
 {
-	struct stt_engine *e;
+	struct stt_engine *eng = NULL;
+	struct ps_engine *e;
 	cmd_ln_t *config;
 	char *hmm, *lm, *dict;
 	const char *missing = NULL;
@@ -110,7 +193,6 @@ stt_pocketsphinx_new(const char *model_dir, char *err, size_t errlen)
 	if (missing) {
 		util_seterr(err, errlen, "speech model not found: %s: %s",
 		    missing, strerror(errno));
-		e = NULL;
 		goto out;
 	}
 	/* Silence the library before it prints its configuration. */
@@ -121,7 +203,6 @@ stt_pocketsphinx_new(const char *model_dir, char *err, size_t errlen)
 	if (config == NULL) {
 		util_seterr(err, errlen, "speech model %s: bad configuration",
 		    model_dir);
-		e = NULL;
 		goto out;
 	}
 	e = xcalloc(1, sizeof(*e));
@@ -134,41 +215,41 @@ stt_pocketsphinx_new(const char *model_dir, char *err, size_t errlen)
 		if (e->ps)
 			ps_free(e->ps);
 		free(e);
-		e = NULL;
 		goto out;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	eng = stt_engine_wrap(&ps_ops, e);
 out:
 	free(hmm);
 	free(lm);
 	free(dict);
-	return e;
+	return eng;
 }
 
-void
-stt_engine_free(struct stt_engine *e)
+static void
+pocketsphinx_free(struct stt_engine *eng)
 {
-	if (e == NULL)
-		return;
+	struct ps_engine *e = eng->impl;
+
 	ps_free(e->ps);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }
 
-bool
-stt_transcribe(struct stt_engine *e, const char *wav_path,
+static bool
+pocketsphinx_transcribe(struct stt_engine *eng, const char *wav_path,
     stt_progress_fn fn, void *arg, struct stt_result *res, char *err,
     size_t errlen)
 {
+	struct ps_engine *e = eng->impl;
 	struct media_wav wav;
-	struct words w = { NULL, 0, 0 };
+	struct stt_words w = { NULL, 0, 0 };
 	struct progress pr = { fn, arg, 0, 0 };
 	struct spans sp;
 	size_t i;
 	double t0;
 	bool ok = true;
 
-	memset(res, 0, sizeof(*res));
 	if (!media_read_wav(wav_path, &wav, err, errlen))
 		return false;
 	if (wav.rate != MEDIA_WAV_RATE) {
@@ -191,9 +272,7 @@ stt_transcribe(struct stt_engine *e, const char *wav_path,
 	if (ok && fn)
 		fn(1.0, arg);
 	res->audio_s = (double)wav.nsamples / wav.rate;
-	res->words = w.v;
-	res->nwords = w.n;
-	res->text = join_words(&w);
+	stt_result_take_words(res, &w);
 	if (!ok)
 		stt_result_free(res);
 	free(sp.v);
@@ -336,9 +415,9 @@ cmp_double(const void *a, const void *b)
  * it as a whole; the caller holds the engine's lock.
  */
 static bool
-decode_span(struct stt_engine *e, const int16_t *samples,
-    const struct span *sp, int rate, struct progress *pr, struct words *w,
-    char *err, size_t errlen)
+decode_span(struct ps_engine *e, const int16_t *samples,
+    const struct span *sp, int rate, struct progress *pr,
+    struct stt_words *w, char *err, size_t errlen)
 {
 	if (ps_start_utt(e->ps) < 0)
 		return util_seterr(err, errlen, "speech decoder: cannot start");
@@ -358,7 +437,7 @@ decode_span(struct stt_engine *e, const int16_t *samples,
 }
 
 static void
-collect_words(struct stt_engine *e, double offset, struct words *w)
+collect_words(struct ps_engine *e, double offset, struct stt_words *w)
 {
 	logmath_t *lmath = ps_get_logmath(e->ps);
 	ps_seg_t *seg;
@@ -368,44 +447,124 @@ collect_words(struct stt_engine *e, double offset, struct words *w)
 	double p;
 
 	for (seg = ps_seg_iter(e->ps); seg; seg = ps_seg_next(seg)) {
-		if ((word = clean_word(ps_seg_word(seg))) == NULL)
+		if ((word = stt_clean_word(ps_seg_word(seg))) == NULL)
 			continue;
 		ps_seg_frames(seg, &sf, &ef);
 		p = logmath_exp(lmath, ps_seg_prob(seg, &ascr, &lscr, &lback));
-		if (w->n == w->cap) {
-			w->cap = w->cap ? w->cap * 2 : 64;
-			w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
-		}
-		w->v[w->n++] = (struct stt_word){ word,
-		    offset + (double)sf / e->frate,
-		    offset + (double)(ef + 1) / e->frate,
-		    p < 0 ? 0 : p > 1 ? 1 : p };
+		stt_words_add(w, word, offset + (double)sf / e->frate,
+		    offset + (double)(ef + 1) / e->frate, p);
 	}
 }
 
 /*
- * Returns a malloc'd copy of a real word, or NULL for the decoder's
- * silence and noise tokens (<s>, </s>, <sil>, [NOISE], ++GARBAGE++).
- * "word(2)" names an alternate pronunciation of "word".
+ * See stt_impl.h. PocketSphinx's dictionary words are already lower case
+ * and may carry apostrophes ("'cause", "actors'") and dots ("a.m.");
+ * Whisper's words carry punctuation ("Hello,", "etc.", "“Hi”"). So
+ * apostrophes stay, a final dot stays only after an abbreviation's
+ * letter, and a typographic apostrophe becomes a plain one.
  */
-static char *
-clean_word(const char *tok)
+char *
+stt_clean_word(const char *tok)
 {
-	size_t len;
-	const char *paren;
+	const char *s, *e, *paren;
+	struct buf b = BUF_INIT;
+	size_t len, n;
 
-	if (tok == NULL || *tok == '\0' || *tok == '<' || *tok == '[' ||
-	    *tok == '+')
+	if (tok == NULL)
 		return NULL;
+	while (*tok == ' ')
+		tok++;
+	if (*tok == '\0' || *tok == '<' || *tok == '[' || *tok == '+')
+		return NULL;	/* <s>, </s>, <sil>, [NOISE], ++GARBAGE++ */
 	len = strlen(tok);
+	/* "word(2)": an alternate pronunciation of "word". */
 	if (tok[len - 1] == ')' && (paren = strrchr(tok, '(')) != NULL &&
-	    paren > tok)
+	    paren > tok && strspn(paren + 1, "0123456789") ==
+	    (size_t)(tok + len - 1 - (paren + 1)))
 		len = (size_t)(paren - tok);
-	return xstrndup(tok, len);
+	s = tok;
+	e = tok + len;
+	while (s < e && (n = punct_at(s, e)) > 0)
+		s += n;
+	while (e > s && (n = punct_before(s, e)) > 0)
+		e -= n;
+	if (e - s >= 2 && *s == '\'' && e[-1] == '\'')
+		s++, e--;	/* a quoted word: 'hello' */
+	if (e < tok + len && *e == '.' && memchr(s, '.', (size_t)(e - s)) &&
+	    isalpha((unsigned char)e[-1]))
+		e++;		/* "a.m." */
+	if (strspn(s, "'") >= (size_t)(e - s))
+		return NULL;	/* nothing, or only apostrophes */
+	for (; s < e; s++) {
+		if (e - s >= 3 && memcmp(s, "\xe2\x80\x99", 3) == 0) {
+			buf_putc(&b, '\'');
+			s += 2;
+		} else
+			buf_putc(&b, (char)tolower((unsigned char)*s));
+	}
+	return buf_release(&b);
 }
 
-static char *
-join_words(const struct words *w)
+/*
+ * The length of the punctuation character at s (before e), or 0 for a
+ * letter, digit, apostrophe or other character: ASCII punctuation and
+ * spaces, UTF-8 General Punctuation (U+2000..U+206F: dashes, curly
+ * quotes, ellipsis) and Latin-1 punctuation (U+00A0..U+00BF: «, », ¿).
+ */
+static size_t
+punct_at(const char *s, const char *e)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (*u < 0x80)
+		return isalnum(*u) || *u == '\'' ? 0 : 1;
+	if (e - s >= 3 && u[0] == 0xe2 && (u[1] == 0x80 || u[1] == 0x81))
+		return e - s >= 3 && u[1] == 0x80 && u[2] == 0x99 ? 0 : 3;
+	if (e - s >= 2 && u[0] == 0xc2 && u[1] >= 0xa0 && u[1] <= 0xbf)
+		return 2;
+	return 0;
+}
+
+/* The length of the punctuation character that ends just before e. */
+static size_t
+punct_before(const char *s, const char *e)
+{
+	if (e - s >= 3 && punct_at(e - 3, e) == 3)
+		return 3;
+	if (e - s >= 2 && punct_at(e - 2, e) == 2)
+		return 2;
+	if ((unsigned char)e[-1] < 0x80)
+		return punct_at(e - 1, e);
+	return 0;
+}
+
+void
+stt_words_add(struct stt_words *w, char *word, double start_s, double end_s,
+    double confidence)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+	}
+	if (!(confidence >= 0))		/* NaN too */
+		confidence = 0;
+	w->v[w->n++] = (struct stt_word){ word, start_s, end_s,
+	    confidence > 1 ? 1 : confidence };
+}
+
+void
+stt_words_free(struct stt_words *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->v[i].word);
+	free(w->v);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+stt_result_take_words(struct stt_result *res, struct stt_words *w)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
@@ -415,7 +574,10 @@ join_words(const struct words *w)
 			buf_putc(&b, ' ');
 		buf_puts(&b, w->v[i].word);
 	}
-	return b.data ? buf_release(&b) : xstrdup("");
+	res->text = b.data ? buf_release(&b) : xstrdup("");
+	res->words = w->v;
+	res->nwords = w->n;
+	memset(w, 0, sizeof(*w));
 }
 
 /* Milliseconds are plenty, and keep the JSON short. */

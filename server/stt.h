@@ -1,12 +1,23 @@
 /*
- * stt: speech to text with the embedded PocketSphinx engine.
+ * stt: speech to text, one interface over three engines.
  *
- * An engine loads the acoustic model, language model and dictionary once
- * and owns one decoder; stt_transcribe() may be called from several
- * threads, which take turns on that decoder (a mutex). Input is a 16 kHz
- * mono 16-bit WAV file, as media_extract_wav() writes. The result lists
- * the recognised words with their times, cleaned of silence and noise
- * tokens and of alternate-pronunciation markers ("read(2)" -> "read").
+ *  - "pocketsphinx": the embedded PocketSphinx engine. It loads the
+ *    acoustic model, language model and dictionary once and owns one
+ *    decoder; callers on several threads take turns on it (a mutex).
+ *  - "whisper_http": a whisper.cpp server (POST {url}/inference).
+ *  - "openai_http": an OpenAI-compatible server
+ *    (POST {url}/v1/audio/transcriptions).
+ * An HTTP engine keeps only its settings: every call is its own request,
+ * so any number of threads may call at once and the server decides how
+ * many it serves (whisper.cpp runs one at a time); the scheduler limits
+ * the callers.
+ *
+ * Input is a 16 kHz mono 16-bit WAV file, as media_extract_wav() writes.
+ * Every engine gives the same result: the recognised words with their
+ * times, lower-cased, cleaned of punctuation, silence and noise tokens,
+ * non-speech annotations ("[BLANK_AUDIO]", "(music)") and
+ * alternate-pronunciation markers ("read(2)" -> "read"), and the text as
+ * those words joined by spaces.
  */
 #ifndef INTROEVAL_STT_H
 #define INTROEVAL_STT_H
@@ -17,6 +28,8 @@
 #include <jansson.h>
 
 #define STT_DEFAULT_MODEL_DIR	"/usr/share/pocketsphinx/model/en-us"
+#define STT_DEFAULT_TIMEOUT_S	300		/* HTTP engines, per call */
+#define STT_DEFAULT_OPENAI_MODEL "whisper-1"
 
 struct stt_word {
 	char		*word;
@@ -35,6 +48,31 @@ struct stt_result {
 
 struct stt_engine;
 
+/* What stt_engine_new() makes; unused fields may be NULL or 0. */
+struct stt_config {
+	const char	*engine;	/* "pocketsphinx" (NULL or "" too),
+					   "whisper_http" or "openai_http" */
+	const char	*model_dir;	/* pocketsphinx; NULL or "": default */
+	const char	*url;		/* HTTP: http(s)://host:port, no path */
+	const char	*model;		/* openai_http; NULL or "":
+					   STT_DEFAULT_OPENAI_MODEL */
+	const char	*api_key;	/* HTTP: sent as a bearer token when
+					   set (OpenAI, or a proxy in front
+					   of whisper.cpp) */
+	int		 timeout_s;	/* HTTP: whole call; <= 0:
+					   STT_DEFAULT_TIMEOUT_S */
+};
+
+/*
+ * Makes the engine the configuration names. PocketSphinx takes a few
+ * seconds to load; the HTTP engines only check their settings and do not
+ * contact the server. Returns NULL with the reason in err.
+ */
+struct stt_engine *stt_engine_new(const struct stt_config *, char *err,
+	    size_t errlen);
+/* "pocketsphinx", "whisper_http" or "openai_http". */
+const char *stt_engine_name(const struct stt_engine *);
+
 /*
  * Loads the model from model_dir (which holds en-us/, en-us.lm.bin and
  * cmudict-en-us.dict; NULL means STT_DEFAULT_MODEL_DIR). Takes a few
@@ -45,15 +83,23 @@ struct stt_engine *stt_pocketsphinx_new(const char *model_dir, char *err,
 	    size_t errlen);
 
 /*
- * Called from inside stt_transcribe() with the fraction of the audio
- * decoded so far (0..1, the last call is 1). It runs while the engine
- * is held, so it must be quick and must not call back into the engine.
+ * Called from inside stt_transcribe(), on the caller's thread, with the
+ * fraction of the audio decoded so far (0..1, the last call is 1, and
+ * only on success). PocketSphinx reports after each utterance, while the
+ * engine is held; the HTTP engines report 0 when the request starts and
+ * 1 when the answer is in. It must be quick and must not call back into
+ * the engine.
  */
 typedef void (*stt_progress_fn)(double fraction, void *arg);
 
 /*
  * Transcribes wav_path into res (which the caller releases with
- * stt_result_free(), on success only). progress may be NULL.
+ * stt_result_free(), on success only). progress may be NULL. decode_s
+ * is the time spent decoding (for HTTP engines the whole request:
+ * upload, queueing on the server, decoding); audio_s is the WAV file's
+ * length. Errors are in
+ * plain words and name the server for HTTP engines ("the speech server
+ * at http://gpu1:8080 did not answer within 300 s").
  */
 bool	 stt_transcribe(struct stt_engine *, const char *wav_path,
 	    stt_progress_fn progress, void *arg, struct stt_result *res,
