@@ -74,8 +74,31 @@ static const struct key keys[] = {
 	  "\"url\":\"http://localhost:11434\",\"model\":\"mistral\"},"
 	  "{\"name\":\"llama3\",\"type\":\"ollama\","
 	  "\"url\":\"http://localhost:11435\",\"model\":\"llama3\"}]",
-	  0, 0, false, NULL, "LLM servers: array of {name, type (ollama), url, "
-	  "model, max_concurrent, timeout_s}" },
+	  0, 0, false, NULL, "LLM servers: array of {name, type (ollama or "
+	  "openai), url, model, max_concurrent, timeout_s, api_key, weight}" },
+	{ "llm_dispatch", KEY_STRING, F(llm_dispatch), "least_loaded", 0, 0,
+	  false, NULL, "how the pool picks a backend: least_loaded (soonest "
+	  "expected finish from free slots and measured speed) or "
+	  "round_robin" },
+	{ "evaluation_mode", KEY_STRING, F(evaluation_mode), "single", 0, 0,
+	  false, NULL, "single (one backend scores each submission) or "
+	  "ensemble (every healthy backend scores it)" },
+	{ "ensemble_margin", KEY_DOUBLE, F(ensemble_margin), "1.0", 0, 100,
+	  false, NULL, "ensemble: models whose scores differ by more than "
+	  "this many points flag the grade for review" },
+	{ "llm_health_interval_s", KEY_INT, F(llm_health_interval_s), "10", 1,
+	  3600, false, NULL, "seconds between health checks of each LLM "
+	  "backend" },
+	{ "llm_breaker_failures", KEY_INT, F(llm_breaker_failures), "3", 1,
+	  100, false, NULL, "consecutive failed calls that open a backend's "
+	  "circuit breaker" },
+	{ "llm_breaker_cooldown_s", KEY_INT, F(llm_breaker_cooldown_s), "30",
+	  1, 3600, false, NULL, "seconds an open breaker waits before one "
+	  "probe call (half-open)" },
+	{ "llm_seed", KEY_INT, F(llm_seed), "42", 0, 2147483647, false, NULL,
+	  "generation seed sent with every LLM call (temperature is 0)" },
+	{ "llm_num_ctx", KEY_INT, F(llm_num_ctx), "4096", 512, 1048576, false,
+	  NULL, "context window asked of Ollama backends (num_ctx)" },
 	{ "llm_timeout_s", KEY_INT, F(llm_timeout_s), "120", 1, 3600, false,
 	  NULL, "default time limit for one LLM request" },
 	{ "max_retries", KEY_INT, F(max_retries), "3", 0, 20, false, NULL,
@@ -112,6 +135,7 @@ static bool	validate(const struct config *, char *, size_t);
 static bool	validate_backends(json_t *, char *, size_t);
 static char	*env_name(const struct key *);
 static char	*mask_url(const char *);
+static void	 mask_api_keys(json_t *);
 
 static bool
 set_value(struct config *cfg, const struct key *k, json_t *v,
@@ -301,34 +325,50 @@ validate(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->data_dir[0] == '\0' || cfg->share_dir[0] == '\0')
 		return util_seterr(err, errlen, "data_dir and share_dir must "
 		    "not be empty");
+	if (strcmp(cfg->llm_dispatch, "least_loaded") != 0 &&
+	    strcmp(cfg->llm_dispatch, "round_robin") != 0)
+		return util_seterr(err, errlen, "llm_dispatch must be "
+		    "least_loaded or round_robin, not \"%s\"",
+		    cfg->llm_dispatch);
+	if (strcmp(cfg->evaluation_mode, "single") != 0 &&
+	    strcmp(cfg->evaluation_mode, "ensemble") != 0)
+		return util_seterr(err, errlen, "evaluation_mode must be "
+		    "single or ensemble, not \"%s\"", cfg->evaluation_mode);
 	return validate_backends(cfg->llm_backends, err, errlen);
 }
 
 static bool
 validate_backends(json_t *arr, char *err, size_t errlen)
 {
-	const char *name, *type, *url, *model;
+	const char *name, *type, *url, *model, *key;
 	json_t *b;
 	size_t i, j;
-	int maxc = 4, timeout = 0;
+	int maxc = 4, timeout = 0, weight = 1;
 
 	if (!json_is_array(arr))
 		return util_seterr(err, errlen, "llm_backends must be an "
 		    "array");
+	if (json_array_size(arr) > 64)
+		return util_seterr(err, errlen, "llm_backends: at most 64");
 	json_array_foreach(arr, i, b) {
 		json_error_t jerr;
 
 		type = "ollama";
 		if (json_unpack_ex(b, &jerr, JSON_STRICT,
-		    "{s:s, s?:s, s:s, s:s, s?:i, s?:i}", "name", &name,
-		    "type", &type, "url", &url, "model", &model,
-		    "max_concurrent", &maxc, "timeout_s", &timeout) != 0)
+		    "{s:s, s?:s, s:s, s:s, s?:i, s?:i, s?:s, s?:i}", "name",
+		    &name, "type", &type, "url", &url, "model", &model,
+		    "max_concurrent", &maxc, "timeout_s", &timeout,
+		    "api_key", &key, "weight", &weight) != 0)
 			return util_seterr(err, errlen, "llm_backends[%zu]: %s "
 			    "(keys: name, type, url, model, max_concurrent, "
-			    "timeout_s)", i, jerr.text);
-		if (strcmp(type, "ollama") != 0)
+			    "timeout_s, api_key, weight)", i, jerr.text);
+		if (strcmp(type, "ollama") != 0 && strcmp(type, "openai") != 0)
 			return util_seterr(err, errlen, "llm_backends[%zu]: "
-			    "type \"%s\" is not supported (ollama)", i, type);
+			    "type \"%s\" is not supported (ollama, openai)", i,
+			    type);
+		if (weight < 1 || weight > 100)
+			return util_seterr(err, errlen, "llm_backends[%zu]: "
+			    "weight must be 1..100", i);
 		if (strncmp(url, "http://", 7) != 0 &&
 		    strncmp(url, "https://", 8) != 0)
 			return util_seterr(err, errlen, "llm_backends[%zu]: url "
@@ -378,6 +418,18 @@ mask_url(const char *url)
 	return buf_release(&b);
 }
 
+/* llm_backends: an api_key is a secret too. */
+static void
+mask_api_keys(json_t *v)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(v, i, b)
+		if (json_is_string(json_object_get(b, "api_key")))
+			json_object_set_new(b, "api_key", json_string("***"));
+}
+
 json_t *
 config_to_json(const struct config *cfg)
 {
@@ -402,7 +454,10 @@ config_to_json(const struct config *cfg)
 		case KEY_INT: v = json_integer(*(const int *)p); break;
 		case KEY_BOOL: v = json_boolean(*(const bool *)p); break;
 		case KEY_DOUBLE: v = json_real(*(const double *)p); break;
-		case KEY_JSON: v = json_deep_copy(*(json_t *const *)p); break;
+		case KEY_JSON:
+			v = json_deep_copy(*(json_t *const *)p);
+			mask_api_keys(v);
+			break;
 		}
 		json_object_set_new(o, k->name, v);
 	}

@@ -28,6 +28,15 @@ struct config {
 	int	 min_duration_s;
 	int	 max_duration_s;
 	json_t	*llm_backends;		/* array of backend objects */
+	/* The LLM backend pool (pool.c). */
+	char	*llm_dispatch;		/* "least_loaded" or "round_robin" */
+	char	*evaluation_mode;	/* "single" or "ensemble" */
+	double	 ensemble_margin;
+	int	 llm_health_interval_s;
+	int	 llm_breaker_failures;
+	int	 llm_breaker_cooldown_s;
+	int	 llm_seed;
+	int	 llm_num_ctx;
 	int	 llm_timeout_s;
 	int	 max_retries;
 	double	 scheduler_poll_s;

@@ -57,6 +57,10 @@ struct pool_result {
 	json_t		*evaluation;
 	const char	*backend;	/* the (first) backend's name */
 	const char	*model;		/* the model as the server named it */
+	/* evaluation, backend and model are valid during the callback
+	   only: incref or copy to keep them. In ensemble mode "scores" are
+	   the per-criterion means rounded to integers, "mean" holds them
+	   unrounded and "overall" is the mean of the models' overalls. */
 	long		 prompt_tokens;
 	long		 eval_tokens;
 	double		 llm_s;		/* submit to result */
@@ -92,10 +96,11 @@ void		 pool_set_call_hook(struct pool *, pool_call_fn, void *arg);
 
 /*
  * The exclusion gate. While paused the pool starts no generation call
- * (queued and retried tasks wait; health checks go on); pool_running()
- * counts the generation calls on the wire, so the phase controller
- * pauses, waits for pool_running() == 0, and only then starts STT.
- * A new pool is running (not paused).
+ * (queued and retried tasks and repair attempts wait; health checks go
+ * on); pool_running() counts the generation calls on the wire, and every
+ * call started before pool_pause returned is counted, so the phase
+ * controller pauses, waits for pool_running() == 0, and only then starts
+ * STT. A new pool is running (not paused).
  */
 void		 pool_pause(struct pool *);
 void		 pool_resume(struct pool *);
@@ -112,7 +117,8 @@ int		 pool_in_flight(struct pool *);	/* tasks submitted, not done */
  * Asks every Ollama backend to unload its model (keep_alive 0) and waits
  * until /api/ps lists none, at most timeout_s. *took_s is the wait.
  * False (with the reason) if a backend still holds a model at the end;
- * backends that are down count as unloaded.
+ * backends that are down count as unloaded, and OpenAI-compatible ones
+ * (which have no unload call) are skipped. Not from a pool callback.
  */
 bool		 pool_unload(struct pool *, double timeout_s, double *took_s,
 		    char *err, size_t errlen);
@@ -120,7 +126,9 @@ bool		 pool_unload(struct pool *, double timeout_s, double *took_s,
 /*
  * Per backend: {name, type, url, model, state ("up", "down", "open",
  * "half-open"), in_flight, max_concurrent, requests, errors, p50_ms,
- * p95_ms, tokens_per_s, last_error, digest}. Caller decrefs.
+ * p95_ms, tokens_per_s, last_error, digest, weight, ewma_ms (the latency
+ * dispatch expects), backoff_s (left), checked (a health check has
+ * answered)}. Caller decrefs.
  */
 json_t		*pool_stats(struct pool *);
 

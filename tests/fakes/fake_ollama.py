@@ -17,12 +17,23 @@ the model, and with "keep_alive": 0 unloads it (done_reason "unload").
 Faults for tests (--fault, or at runtime through POST /_control):
   none, error-midstream, cut, garbage, http500,
   invalid-json-once (the first answer with a schema "format" breaks the
-    schema; setting the fault again re-arms it),
-  no-done (the stream ends cleanly without a "done": true chunk).
+    schema; setting the fault again re-arms it), invalid-json (every
+    such answer breaks it),
+  no-done (the stream ends cleanly without a "done": true chunk),
+  busy (every model request answers 503 with Ollama's "server busy").
 POST /_control takes {"fault", "latency_ms", "token_ms", "max_concurrent",
-"models"} (any subset) and answers with the settings and the number of
-model requests in flight ("active"). A request whose client disconnects
-during the latency wait is dropped and logged with status 499.
+"models", "score", "load_ms", "unload_ms"} (any subset) and answers with
+the settings and the number of model requests in flight ("active"). A
+request whose client disconnects during the latency wait is dropped and
+logged with status 499.
+
+--score N makes every integer in a schema answer N (clamped to the
+schema's bounds), so tests can make two models agree or disagree.
+--load-ms: a model that is not loaded (at start, or after keep_alive 0)
+takes this long to load on its first request; requests arriving during
+the load wait for it, as Ollama's do. --unload-ms: after keep_alive 0 the
+model stays listed in /api/ps this long (Ollama frees memory
+asynchronously), so clients must poll.
 
 --log FILE appends one JSON line per request: start and end wall-clock
 times, method, path, model, status, fault and the number of model
@@ -42,7 +53,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FAULTS = ("none", "error-midstream", "cut", "garbage", "invalid-json-once",
-          "http500", "no-done")
+          "invalid-json", "http500", "no-done", "busy")
 BUSY = "server busy, please try again.  maximum pending requests exceeded"
 MIDSTREAM_ERROR = ("an error was encountered while running the model: "
                    "unexpected EOF")
@@ -79,10 +90,11 @@ class Rng:
 class Generator:
     """Builds answers from a prompt: schema-valid JSON or plain text."""
 
-    def __init__(self, prompt, model):
+    def __init__(self, prompt, model, score=None):
         self.rng = Rng(model + "\0" + prompt)
         words = WORD_RE.findall(prompt)
         self.words = words or ["nothing"]
+        self.score = score
 
     def word(self):
         return self.words[self.rng.next(len(self.words))]
@@ -123,6 +135,8 @@ class Generator:
         if t == "integer":
             lo = int(schema.get("minimum", 0))
             hi = int(schema.get("maximum", lo + 100))
+            if self.score is not None:
+                return max(lo, min(hi, int(self.score)))
             return lo + self.rng.next(hi - lo + 1)
         if t == "number":
             lo = float(schema.get("minimum", 0))
@@ -178,16 +192,22 @@ def pieces(text, rng):
 class State:
     """Server-wide settings and counters, shared by handler threads."""
 
-    def __init__(self, args):
+    def __init__(self, args, canon=canonical, faults=FAULTS):
         self.lock = threading.Lock()
-        self.models = [canonical(m) for m in (args.model or ["llama3"])]
+        self.canon = canon
+        self.faults = faults
+        self.models = [canon(m) for m in (args.model or ["llama3"])]
         self.latency_ms = args.latency_ms
         self.token_ms = args.token_ms
         self.max_concurrent = args.max_concurrent
         self.fault = args.fault
         self.spoiled = False
         self.active = 0
+        self.score = args.score
+        self.load_ms = args.load_ms
+        self.unload_ms = args.unload_ms
         self.loaded = {}          # name -> expiry (epoch seconds)
+        self.loading = {}         # name -> end of its load (epoch seconds)
         self.log_path = args.log
         self.started = time.time()
 
@@ -195,20 +215,26 @@ class State:
         return {"fault": self.fault, "latency_ms": self.latency_ms,
                 "token_ms": self.token_ms,
                 "max_concurrent": self.max_concurrent,
-                "models": list(self.models), "active": self.active}
+                "models": list(self.models), "active": self.active,
+                "score": self.score, "load_ms": self.load_ms,
+                "unload_ms": self.unload_ms}
 
     def control(self, body):
         with self.lock:
             if "fault" in body:
-                if body["fault"] not in FAULTS:
+                if body["fault"] not in self.faults:
                     raise ValueError("unknown fault %r" % body["fault"])
                 self.fault = body["fault"]
                 self.spoiled = False
-            for key in ("latency_ms", "token_ms", "max_concurrent"):
+            for key in ("latency_ms", "token_ms", "max_concurrent",
+                        "load_ms", "unload_ms"):
                 if key in body:
                     setattr(self, key, int(body[key]))
+            if "score" in body:
+                self.score = (None if body["score"] is None
+                              else int(body["score"]))
             if "models" in body:
-                self.models = [canonical(m) for m in body["models"]]
+                self.models = [self.canon(m) for m in body["models"]]
             return self.settings()
 
     def log(self, rec):
@@ -224,6 +250,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-ollama/1.0"
     state = None  # set in main()
+    model_paths = ("/api/generate", "/api/chat")  # counted as in flight
 
     def log_message(self, fmt, *args):  # keep test output quiet
         pass
@@ -243,12 +270,22 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def release(self):
+        """The request stops counting as in flight. Called just before
+        its last bytes go out: a client that starts its next request the
+        moment this one ends must not find it still counted."""
+        if getattr(self, "counted", False):
+            with self.state.lock:
+                self.state.active -= 1
+            self.counted = False
+
     def send_json(self, status, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        self.release()
         if self.command != "HEAD":
             self.wfile.write(data)
         self.status = status
@@ -268,11 +305,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def end_stream(self):
+        self.release()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
     def cut(self):
         """Drops the connection without ending the chunked body."""
+        self.release()
         self.wfile.flush()
         self.close_connection = True
         try:
@@ -305,19 +344,18 @@ class Handler(BaseHTTPRequestHandler):
         self.model = None
         self.fault_used = "none"
         start = time.time()
-        counted = self.path in ("/api/generate", "/api/chat")
+        counted = self.path in self.model_paths
         with st.lock:
             if counted:
                 st.active += 1
             concurrency = st.active
+        self.counted = counted
         try:
             self.route(method, counted, concurrency)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            with st.lock:
-                if counted:
-                    st.active -= 1
+            self.release()
             st.log({"start": start, "end": time.time(), "method": method,
                     "path": self.path, "model": self.model,
                     "status": self.status, "fault": self.fault_used,
@@ -414,14 +452,19 @@ class Handler(BaseHTTPRequestHandler):
             return
         with st.lock:
             busy = st.max_concurrent > 0 and concurrency > st.max_concurrent
+            busy = busy or st.fault == "busy"
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
+            score = st.score
             spoil = False
             # Spoils the first schema-constrained answer (generate or chat).
             if fault == "invalid-json-once" and isinstance(
                     body.get("format"), dict):
                 spoil = not st.spoiled
                 st.spoiled = True
+            elif fault == "invalid-json":
+                spoil = isinstance(body.get("format"), dict)
         if busy:
+            self.fault_used = "busy"
             self.send_json(503, {"error": BUSY})
             return
         self.fault_used = fault
@@ -452,7 +495,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.status = 200
             return
-        gen = Generator(prompt, name)
+        gen = Generator(prompt, name, score)
         text = gen.content(body.get("format"), spoil)
         toks = pieces(text, gen.rng)
         stats = {"prompt_eval_count": max(1, len(prompt.split())),
@@ -465,19 +508,32 @@ class Handler(BaseHTTPRequestHandler):
                                token_ms)
 
     def load(self, name, keep_alive):
-        """Marks the model loaded; returns a load time in ns."""
-        st, key = self.state, canonical(name)
+        """Loads the model if it is not (taking --load-ms, which requests
+        arriving meanwhile share); returns the load time in ns."""
+        st, key, t0 = self.state, canonical(name), time.time()
         with st.lock:
-            was = key in st.loaded and st.loaded[key] >= time.time()
-            st.loaded[key] = time.time() + keep_alive_seconds(keep_alive)
-        return 1000 if was else 250_000_000
+            was = key in st.loaded and st.loaded[key] >= t0
+            until = st.loading.get(key, 0)
+            if not was and until <= t0:
+                until = t0 + st.load_ms / 1000.0
+                st.loading[key] = until
+            st.loaded[key] = max(until, t0) + keep_alive_seconds(keep_alive)
+        if until > t0:
+            time.sleep(until - t0)
+        return max(1000, int((time.time() - t0) * 1e9))
 
     def load_only(self, chat, name, keep_alive, load_ns):
         st = self.state
         reason = "load"
         if keep_alive_seconds(keep_alive) == 0:
             with st.lock:
-                st.loaded.pop(canonical(name), None)
+                # Listed by /api/ps until the memory is freed.
+                if st.unload_ms > 0:
+                    st.loaded[canonical(name)] = (time.time() +
+                                                  st.unload_ms / 1000.0)
+                else:
+                    st.loaded.pop(canonical(name), None)
+                st.loading.pop(canonical(name), None)
             reason = "unload"
         out = {"model": name, "created_at": now_rfc3339()}
         if chat:
@@ -606,8 +662,9 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arg_parser(doc):
+    """The command line shared by the stand-ins."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=11434,
                     help="0 picks a free port")
@@ -620,10 +677,20 @@ def main(argv=None):
     ap.add_argument("--max-concurrent", type=int, default=0,
                     help="model requests served at once (0: no limit)")
     ap.add_argument("--fault", choices=FAULTS, default="none")
+    ap.add_argument("--score", type=int,
+                    help="every integer in a schema answer (clamped)")
+    ap.add_argument("--load-ms", type=int, default=0,
+                    help="time to load a model that is not loaded")
+    ap.add_argument("--unload-ms", type=int, default=0,
+                    help="time /api/ps still lists an unloaded model")
     ap.add_argument("--log", help="append one JSON line per request")
-    args = ap.parse_args(argv)
-    Handler.state = State(args)
-    srv = Server((args.host, args.port), Handler)
+    return ap
+
+
+def serve(handler, state, args):
+    """Listens on --host/--port and prints the URL (port 0: a free one)."""
+    handler.state = state
+    srv = Server((args.host, args.port), handler)
     host, port = srv.server_address[:2]
     print("listening on http://%s:%d" % (host, port), flush=True)
     try:
@@ -632,6 +699,11 @@ def main(argv=None):
         pass
     finally:
         srv.server_close()
+
+
+def main(argv=None):
+    args = arg_parser(__doc__).parse_args(argv)
+    serve(Handler, State(args), args)
 
 
 if __name__ == "__main__":

@@ -575,9 +575,9 @@ test_bad_backend(void **state)
 	struct llm_response r;
 	char err[512];
 
-	be.type = "openai";
+	be.type = "bogus";
 	assert_false(llm_generate(&be, &req, &r, err, sizeof(err)));
-	assert_non_null(strstr(err, "type \"openai\" is not supported"));
+	assert_non_null(strstr(err, "type \"bogus\" is not supported"));
 	be.type = NULL;
 	be.url = "";
 	assert_false(llm_generate(&be, &req, &r, err, sizeof(err)));

@@ -1,0 +1,320 @@
+/*
+ * pool_backend: the health of each backend in the pool.
+ *
+ * A backend's circuit breaker is an enum changed only by backend_event,
+ * one switch that logs every transition:
+ *
+ *   closed    --N consecutive failures-->        open
+ *   open      --cool-down over-->                half-open
+ *   half-open --the probe call answers-->        closed
+ *   half-open --the probe call fails-->          open
+ *   any       --connection refused, health
+ *               check failed (model missing)-->  down
+ *   down      --health check passes, or a call
+ *               answers-->                       closed
+ *
+ * Besides the breaker, an answer of 503/429 or a timeout backs the
+ * backend off for a while (doubling up to the cool-down; Retry-After is
+ * honoured), so a busy server gets room without leaving the rotation.
+ * Health checks (GET /api/tags or /v1/models, model present) run every
+ * llm_health_interval_s on every backend, whatever its state; they only
+ * read, so they never touch the GPU. Statistics for the health page are
+ * kept here too: requests, errors, a ring of recent latencies (p50/p95),
+ * an EWMA of the latency for dispatch, and tokens per second.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pool_impl.h"
+#include "util.h"
+
+#define EWMA_ALPHA	0.3	/* weight of the newest latency sample */
+#define LATENCY_PRIOR_S	1.0	/* before anything was measured */
+
+static enum breaker	 next_state(const struct pool *,
+			    const struct backend *, enum breaker_event);
+static const char	*state_name(enum breaker);
+static double		 percentile(const struct backend *, double);
+static int		 cmp_double(const void *, const void *);
+
+void
+backend_event(struct pool *p, struct backend *b, enum breaker_event ev,
+    const char *why)
+{
+	enum breaker from = b->state, to;
+
+	if (ev == BEV_SUCCESS) {
+		b->failures = 0;
+		b->backoff_s = 0;
+	} else if (ev == BEV_FAILURE)
+		b->failures++;
+	if (why != NULL && ev != BEV_SUCCESS && ev != BEV_HEALTH_OK &&
+	    ev != BEV_COOLDOWN)
+		util_strlcpy(b->last_error, why, sizeof(b->last_error));
+	to = next_state(p, b, ev);
+	if (to == from)
+		return;
+	b->state = to;
+	b->probing = false;
+	if (to == BREAKER_OPEN)
+		b->opened_at = util_monotonic();
+	if (to == BREAKER_CLOSED)
+		b->failures = 0;
+	if (to == BREAKER_CLOSED || to == BREAKER_HALF_OPEN)
+		log_info("pool: backend=%s state=%s->%s reason=\"%s\"",
+		    b->cfg.name, state_name(from), state_name(to),
+		    why ? why : "");
+	else
+		log_warnx("pool: backend=%s state=%s->%s failures=%d "
+		    "reason=\"%s\"", b->cfg.name, state_name(from),
+		    state_name(to), b->failures, why ? why : "");
+}
+
+/* The breaker's transition table (see the top of the file). */
+static enum breaker
+next_state(const struct pool *p, const struct backend *b,
+    enum breaker_event ev)
+{
+	if (ev == BEV_REFUSED || ev == BEV_HEALTH_FAIL)
+		return BREAKER_DOWN;
+	switch (b->state) {
+	case BREAKER_CLOSED:
+		if (ev == BEV_FAILURE && b->failures >= p->breaker_failures)
+			return BREAKER_OPEN;
+		break;
+	case BREAKER_OPEN:
+		if (ev == BEV_COOLDOWN)
+			return BREAKER_HALF_OPEN;
+		break;
+	case BREAKER_HALF_OPEN:
+		if (ev == BEV_SUCCESS)
+			return BREAKER_CLOSED;
+		if (ev == BEV_FAILURE)
+			return BREAKER_OPEN;
+		break;
+	case BREAKER_DOWN:
+		if (ev == BEV_SUCCESS || ev == BEV_HEALTH_OK)
+			return BREAKER_CLOSED;
+		break;
+	}
+	return b->state;
+}
+
+static const char *
+state_name(enum breaker s)
+{
+	switch (s) {
+	case BREAKER_CLOSED:	return "up";
+	case BREAKER_OPEN:	return "open";
+	case BREAKER_HALF_OPEN:	return "half-open";
+	case BREAKER_DOWN:	break;
+	}
+	return "down";
+}
+
+/* 503/429/timeout: no new call for a while, doubling up to cool-down. */
+void
+backend_backoff(struct pool *p, struct backend *b, double retry_after_s)
+{
+	double cap = (double)p->cooldown_s, d;
+
+	b->backoff_s = b->backoff_s == 0 ? 1.0 : fmin(b->backoff_s * 2, cap);
+	d = fmax(b->backoff_s, fmin(retry_after_s, cap));
+	b->backoff_until = util_monotonic() + d;
+	log_info("pool: backend=%s backed off for %.1f s", b->cfg.name, d);
+}
+
+/* A successful call's latency and speed. */
+void
+backend_sample(struct backend *b, const struct llm_response *r)
+{
+	b->lat[b->latpos] = r->total_s;
+	b->latpos = (b->latpos + 1) % POOL_LAT_SAMPLES;
+	if (b->nlat < POOL_LAT_SAMPLES)
+		b->nlat++;
+	b->ewma_s = b->ewma_s == 0 ? r->total_s :
+	    (1 - EWMA_ALPHA) * b->ewma_s + EWMA_ALPHA * r->total_s;
+	if (r->eval_s > 0 && r->eval_tokens > 0) {
+		b->tokens += (double)r->eval_tokens;
+		b->token_s += r->eval_s;
+	}
+}
+
+/* Timers: breakers whose cool-down ended, health checks due. */
+void
+backends_tick(struct pool *p, double now)
+{
+	struct backend *b;
+	size_t i;
+
+	for (i = 0; i < p->nb; i++) {
+		b = &p->b[i];
+		if (b->state == BREAKER_OPEN &&
+		    now >= b->opened_at + p->cooldown_s)
+			backend_event(p, b, BEV_COOLDOWN, "cool-down over");
+		if (!b->health_busy && now >= b->next_health)
+			pool_start_health(p, b);
+	}
+}
+
+/* Seconds until the next timer of any backend, at most 1. */
+double
+backends_next_wakeup(struct pool *p, double now)
+{
+	const struct backend *b;
+	double t = 1.0;
+	size_t i;
+
+	for (i = 0; i < p->nb; i++) {
+		b = &p->b[i];
+		if (!b->health_busy)
+			t = fmin(t, b->next_health - now);
+		if (b->state == BREAKER_OPEN)
+			t = fmin(t, b->opened_at + p->cooldown_s - now);
+		if (b->backoff_until > now)
+			t = fmin(t, b->backoff_until - now);
+	}
+	return fmax(t, 0.0);
+}
+
+void
+backend_health_done(struct pool *p, struct backend *b, struct llm_call *c,
+    CURLcode rc)
+{
+	enum llm_failure f;
+	json_t *root = NULL;
+	char err[512], why[600], *digest = NULL;
+	bool ok;
+
+	ok = llm_call_json(c, rc, &root, &f, err, sizeof(err)) &&
+	    llm_model_listed(&b->cfg, root, &digest, err, sizeof(err));
+	json_decref(root);
+	b->health_busy = false;
+	b->checked = true;
+	b->next_health = util_monotonic() + p->health_interval_s;
+	if (ok) {
+		if (digest != NULL) {
+			free(b->digest);
+			b->digest = digest;
+		}
+		backend_event(p, b, BEV_HEALTH_OK, "health check passed");
+	} else {
+		/* llm's messages name the backend; the model check's not. */
+		if (strncmp(err, "backend ", 8) == 0)
+			util_strlcpy(why, err, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "backend %s: %s",
+			    b->cfg.name, err);
+		backend_event(p, b, BEV_HEALTH_FAIL, why);
+	}
+	pthread_cond_broadcast(&p->cond);
+}
+
+bool
+backend_in_rotation(const struct backend *b)
+{
+	return b->state == BREAKER_CLOSED || b->state == BREAKER_HALF_OPEN;
+}
+
+/* Whether b takes calls now, free slots aside. */
+bool
+backend_available(const struct pool *p, const struct backend *b, double now)
+{
+	if (p->paused || now < b->backoff_until)
+		return false;
+	return b->state == BREAKER_CLOSED ||
+	    (b->state == BREAKER_HALF_OPEN && !b->probing);
+}
+
+/* Whether a generation call may start on b now. */
+bool
+backend_can_start(const struct pool *p, const struct backend *b, double now)
+{
+	return backend_available(p, b, now) &&
+	    b->in_flight < b->cfg.max_concurrent;
+}
+
+/* Slots offered: a half-open backend takes its one probe. */
+int
+backend_capacity(const struct backend *b)
+{
+	if (b->state == BREAKER_HALF_OPEN)
+		return 1;
+	return backend_in_rotation(b) ? b->cfg.max_concurrent : 0;
+}
+
+/*
+ * Expected latency of one call. Before a backend was measured, assume it
+ * is as fast as the fastest measured one (so it gets tried), scaled by
+ * its configured weight.
+ */
+double
+backend_latency(const struct pool *p, const struct backend *b)
+{
+	double best = 0;
+	size_t i;
+
+	if (b->ewma_s > 0)
+		return b->ewma_s;
+	for (i = 0; i < p->nb; i++)
+		if (p->b[i].ewma_s > 0 && (best == 0 || p->b[i].ewma_s < best))
+			best = p->b[i].ewma_s;
+	return (best > 0 ? best : LATENCY_PRIOR_S) / b->weight;
+}
+
+json_t *
+backend_stats(const struct backend *b, double now)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:f,s:f,"
+	    "s:f,s:f,s:s,s:s?,s:i,s:f,s:b}",
+	    "name", b->cfg.name, "type", b->cfg.type, "url", b->cfg.url,
+	    "model", b->cfg.model, "state", state_name(b->state),
+	    "in_flight", b->in_flight, "max_concurrent", b->cfg.max_concurrent,
+	    "requests", (json_int_t)b->requests,
+	    "errors", (json_int_t)b->errors,
+	    "p50_ms", percentile(b, 0.50) * 1000,
+	    "p95_ms", percentile(b, 0.95) * 1000,
+	    "ewma_ms", b->ewma_s * 1000,
+	    "tokens_per_s", b->token_s > 0 ? b->tokens / b->token_s : 0.0,
+	    "last_error", b->last_error, "digest", b->digest,
+	    "weight", b->weight,
+	    "backoff_s", b->backoff_until > now ? b->backoff_until - now : 0.0,
+	    "checked", b->checked);
+}
+
+/* Nearest-rank percentile of the recent latencies; 0 with none. */
+static double
+percentile(const struct backend *b, double q)
+{
+	double v[POOL_LAT_SAMPLES];
+	size_t k;
+
+	if (b->nlat == 0)
+		return 0;
+	memcpy(v, b->lat, b->nlat * sizeof(v[0]));
+	qsort(v, b->nlat, sizeof(v[0]), cmp_double);
+	k = (size_t)ceil(q * (double)b->nlat);
+	return v[k > 0 ? k - 1 : 0];
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+backend_free(struct backend *b)
+{
+	free(b->cfg.name);
+	free(b->cfg.type);
+	free(b->cfg.url);
+	free(b->cfg.model);
+	free(b->cfg.api_key);
+	free(b->digest);
+}
