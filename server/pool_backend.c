@@ -127,16 +127,23 @@ backend_backoff(struct pool *p, struct backend *b, double retry_after_s)
 	log_info("pool: backend=%s backed off for %.1f s", b->cfg.name, d);
 }
 
-/* A successful call's latency and speed. */
+/*
+ * A successful call's latency and speed. Dispatch's estimate leaves out
+ * the model's load time (Ollama's load_duration): the first call after an
+ * unload pays it once, and it must not make the backend look slow for
+ * the calls after it.
+ */
 void
 backend_sample(struct backend *b, const struct llm_response *r)
 {
+	double s = fmax(r->total_s - r->load_s, 0.001);
+
 	b->lat[b->latpos] = r->total_s;
 	b->latpos = (b->latpos + 1) % POOL_LAT_SAMPLES;
 	if (b->nlat < POOL_LAT_SAMPLES)
 		b->nlat++;
-	b->ewma_s = b->ewma_s == 0 ? r->total_s :
-	    (1 - EWMA_ALPHA) * b->ewma_s + EWMA_ALPHA * r->total_s;
+	b->ewma_s = b->ewma_s == 0 ? s :
+	    (1 - EWMA_ALPHA) * b->ewma_s + EWMA_ALPHA * s;
 	if (r->eval_s > 0 && r->eval_tokens > 0) {
 		b->tokens += (double)r->eval_tokens;
 		b->token_s += r->eval_s;
