@@ -3,11 +3,18 @@
  */
 #include "api.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "db.h"
+#include "log.h"
+#include "scheduler.h"
+#include "util.h"
+
+static int	action_answer(struct req *, const char *, int);
 #include "http.h"
+#include "node.h"
 #include "store.h"
 
 int
@@ -15,7 +22,7 @@ api_load_submission(struct req *r, json_t **out)
 {
 	char err[512];
 	bool found;
-	json_t *sub;
+	json_t *sub, *queue;
 
 	*out = NULL;
 	if (!store_submission_json(r->app->db, r->id, &sub, &found, err,
@@ -28,8 +35,107 @@ api_load_submission(struct req *r, json_t **out)
 		json_decref(sub);
 		return http_error(r, 404, "no such submission");
 	}
+	/* Where it stands is a convenience: its absence is not an error. */
+	if (node_queue_json(r->app->db, r->id, &queue, err, sizeof(err)))
+		json_object_set_new(sub, "queue", queue);
 	*out = sub;
 	return 0;
+}
+
+bool
+api_apply_action(struct req *r, const char *action, int priority,
+    int *status, char *msg, size_t msglen)
+{
+	char err[512];
+	bool found = false, ok;
+
+	if (strcmp(action, "cancel") == 0)
+		ok = store_cancel(r->app->db, r->id, r->user.name, &found, err,
+		    sizeof(err));
+	else if (strcmp(action, "retry") == 0)
+		ok = store_retry(r->app->db, r->id, &found, err, sizeof(err));
+	else if (strcmp(action, "priority") == 0)
+		ok = store_set_priority(r->app->db, r->id, priority, &found,
+		    err, sizeof(err));
+	else {
+		*status = 400;
+		return util_seterr(msg, msglen, "unknown action");
+	}
+	if (!ok) {
+		*status = 503;
+		return util_seterr(msg, msglen, "the database is not "
+		    "answering; try again in a moment");
+	}
+	if (!found) {
+		*status = 409;
+		return util_seterr(msg, msglen, "submission %lld cannot be "
+		    "%s now (finished, or no such submission)", r->id,
+		    strcmp(action, "cancel") == 0 ? "cancelled" :
+		    strcmp(action, "retry") == 0 ? "retried" : "changed");
+	}
+	log_info("submission=%lld %s by user=%lld", r->id, action, r->user.id);
+	sched_wake(r->app->sched);
+	*status = 200;
+	return true;
+}
+
+static int
+action_answer(struct req *r, const char *action, int priority)
+{
+	char msg[512];
+	json_t *sub;
+	int status;
+
+	if (!api_apply_action(r, action, priority, &status, msg, sizeof(msg)))
+		return http_error(r, status, "%s", msg);
+	if ((status = api_load_submission(r, &sub)) != 0)
+		return status;
+	return http_json(r, 200, sub);
+}
+
+int
+api_submission_cancel(struct req *r)
+{
+	return action_answer(r, "cancel", 0);
+}
+
+int
+api_submission_retry(struct req *r)
+{
+	return action_answer(r, "retry", 0);
+}
+
+int
+api_submission_priority(struct req *r)
+{
+	json_t *body;
+	json_int_t prio;
+	char *text;
+
+	if (!http_read_body(r, &text))
+		return 413;
+	body = json_loads(text, 0, NULL);
+	free(text);
+	if (json_unpack(body, "{s:I}", "priority", &prio) != 0 ||
+	    prio < -1000 || prio > 1000) {
+		json_decref(body);
+		return http_error(r, 400, "send {\"priority\": N} with N "
+		    "between -1000 and 1000");
+	}
+	json_decref(body);
+	return action_answer(r, "priority", (int)prio);
+}
+
+int
+api_system(struct req *r)
+{
+	char err[512];
+	json_t *out;
+
+	if (!node_system_json(r->app->db, &out, err, sizeof(err)))
+		return http_error(r, 503, "the database is not answering; try "
+		    "again in a moment");
+	return http_json(r, 200, out);
 }
 
 int

@@ -5,6 +5,9 @@
 #ifndef INTROEVAL_API_H
 #define INTROEVAL_API_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <jansson.h>
 
 struct req;
@@ -13,6 +16,18 @@ int	api_healthz(struct req *);
 int	api_me(struct req *);
 int	api_submissions_list(struct req *);
 int	api_submission_get(struct req *);
+int	api_submission_cancel(struct req *);
+int	api_submission_retry(struct req *);
+int	api_submission_priority(struct req *);
+int	api_system(struct req *);
+
+/*
+ * A staff action on submission r->id ("cancel", "retry", "priority"),
+ * shared by the API and the page's forms. False with the HTTP status and
+ * a message in words when it cannot be done.
+ */
+bool	api_apply_action(struct req *, const char *action, int priority,
+	    int *status, char *msg, size_t msglen);
 
 /*
  * Loads submission r->id as JSON if the signed-in user may see it: its

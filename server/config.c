@@ -59,10 +59,19 @@ static const struct key keys[] = {
 	{ "cookie_secure", KEY_BOOL, F(cookie_secure), "false", 0, 0, false,
 	  NULL, "mark the session cookie Secure (set behind HTTPS)" },
 	{ "stt_engine", KEY_STRING, F(stt_engine), "pocketsphinx", 0, 0, false,
-	  NULL, "speech-to-text engine: pocketsphinx" },
+	  NULL, "speech-to-text engine: pocketsphinx, whisper_http (a "
+	  "whisper.cpp server) or openai_http (/v1/audio/transcriptions)" },
 	{ "pocketsphinx_model_dir", KEY_STRING, F(pocketsphinx_model_dir), "",
 	  0, 0, false, NULL, "PocketSphinx model directory (empty: Debian's "
 	  "en-us model)" },
+	{ "stt_url", KEY_STRING, F(stt_url), "", 0, 0, false, NULL,
+	  "base URL of the STT server for whisper_http and openai_http" },
+	{ "stt_model", KEY_STRING, F(stt_model), "", 0, 0, false, NULL,
+	  "model name sent to an openai_http STT server" },
+	{ "stt_api_key", KEY_STRING, F(stt_api_key), "", 0, 0, true, NULL,
+	  "bearer token for the STT server (empty: none)" },
+	{ "stt_timeout_s", KEY_INT, F(stt_timeout_s), "300", 1, 3600, false,
+	  NULL, "time limit for one transcription by an STT server" },
 	{ "media_timeout_s", KEY_INT, F(media_timeout_s), "300", 5, 3600,
 	  false, NULL, "time limit for one ffprobe/ffmpeg run" },
 	{ "min_duration_s", KEY_INT, F(min_duration_s), "3", 0, 3600, false,
@@ -316,9 +325,17 @@ validate(const struct config *cfg, char *err, size_t errlen)
 	if (!log_parse_level(cfg->log_level, &level))
 		return util_seterr(err, errlen, "log_level must be debug, info "
 		    "or warn, not \"%s\"", cfg->log_level);
-	if (strcmp(cfg->stt_engine, "pocketsphinx") != 0)
+	if (strcmp(cfg->stt_engine, "pocketsphinx") != 0 &&
+	    strcmp(cfg->stt_engine, "whisper_http") != 0 &&
+	    strcmp(cfg->stt_engine, "openai_http") != 0)
 		return util_seterr(err, errlen, "stt_engine \"%s\" is not "
-		    "supported (pocketsphinx)", cfg->stt_engine);
+		    "supported (pocketsphinx, whisper_http, openai_http)",
+		    cfg->stt_engine);
+	if (strcmp(cfg->stt_engine, "pocketsphinx") != 0 &&
+	    strncmp(cfg->stt_url, "http://", 7) != 0 &&
+	    strncmp(cfg->stt_url, "https://", 8) != 0)
+		return util_seterr(err, errlen, "stt_engine %s needs stt_url "
+		    "(http://host:port)", cfg->stt_engine);
 	if (cfg->min_duration_s >= cfg->max_duration_s)
 		return util_seterr(err, errlen, "min_duration_s must be less "
 		    "than max_duration_s");

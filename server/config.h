@@ -24,6 +24,10 @@ struct config {
 	bool	 cookie_secure;
 	char	*stt_engine;
 	char	*pocketsphinx_model_dir;
+	char	*stt_url;
+	char	*stt_model;
+	char	*stt_api_key;
+	int	 stt_timeout_s;
 	int	 media_timeout_s;
 	int	 min_duration_s;
 	int	 max_duration_s;

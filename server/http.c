@@ -69,6 +69,8 @@ static const struct route routes[] = {
 	  pages_home },
 	{ "GET",  "/submissions/:id",		R_USER,  CSRF_NONE,
 	  pages_submission },
+	{ "POST", "/submissions/:id/action",	R_STAFF, CSRF_FORM,
+	  pages_submission_action },
 	{ "GET",  "/admin/users",		R_ADMIN, CSRF_NONE,
 	  pages_users },
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
@@ -83,6 +85,14 @@ static const struct route routes[] = {
 	  upload_submission },
 	{ "GET",  "/api/v1/submissions/:id",	R_USER,  CSRF_NONE,
 	  api_submission_get },
+	{ "POST", "/api/v1/submissions/:id/cancel", R_STAFF, CSRF_HEADER,
+	  api_submission_cancel },
+	{ "POST", "/api/v1/submissions/:id/retry", R_STAFF, CSRF_HEADER,
+	  api_submission_retry },
+	{ "POST", "/api/v1/submissions/:id/priority", R_STAFF, CSRF_HEADER,
+	  api_submission_priority },
+	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
+	  api_system },
 };
 
 static const char security_headers[] =
@@ -149,6 +159,12 @@ http_stop(struct http_server *s)
 	mg_stop(s->ctx);
 	mg_exit_library();
 	free(s);
+}
+
+struct mg_context *
+http_context(struct http_server *s)
+{
+	return s->ctx;
 }
 
 static int
@@ -220,9 +236,9 @@ dispatch(struct mg_connection *conn, void *arg)
 {
 	struct http_server *s = arg;
 	struct req r;
-	const struct route *rt = NULL;
+	const struct route *rt = NULL, *get = NULL;
 	const char *method, *path;
-	bool path_known = false, bearer;
+	bool path_known = false, bearer, head;
 	double t0 = util_monotonic();
 	size_t i;
 	int status;
@@ -233,20 +249,27 @@ dispatch(struct mg_connection *conn, void *arg)
 	r.app = s->app;
 	if ((path = r.ri->local_uri) == NULL)
 		return http_error(&r, 400, "this request has no path");
-	method = strcmp(r.ri->request_method, "HEAD") == 0 ? "GET" :
-	    r.ri->request_method;
+	method = r.ri->request_method;
+	head = strcmp(method, "HEAD") == 0;
 	r.api = strncmp(path, "/api/", 5) == 0;
-	if (strncmp(path, "/static/", 8) == 0 && strcmp(method, "GET") == 0)
+	if (strncmp(path, "/static/", 8) == 0 && (head ||
+	    strcmp(method, "GET") == 0))
 		return serve_static(&r, path + 8);
 
 	find_session(&r);
+	/* HEAD takes a HEAD route if there is one, else the GET route. */
 	for (i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
 		if (!match(routes[i].pattern, path, &r.id))
 			continue;
 		path_known = true;
 		if (strcmp(routes[i].method, method) == 0)
 			rt = &routes[i];
+		else if (head && get == NULL &&
+		    strcmp(routes[i].method, "GET") == 0)
+			get = &routes[i];
 	}
+	if (rt == NULL)
+		rt = get;
 	if (rt == NULL)
 		status = path_known ? http_error(&r, 405, "this address does "
 		    "not accept %s", r.ri->request_method) :
@@ -376,10 +399,10 @@ http_render(struct req *r, int status, const char *name, json_t *ctx)
 }
 
 bool
-http_read_form(struct req *r, char **body)
+http_read_body(struct req *r, char **body)
 {
 	struct buf b;
-	char chunk[4096], csrf[128];
+	char chunk[4096];
 	int n;
 
 	*body = NULL;
@@ -387,12 +410,22 @@ http_read_form(struct req *r, char **body)
 	while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
 		if (b.len + (size_t)n > FORM_MAX) {
 			buf_free(&b);
-			http_error(r, 413, "this form is too large");
+			http_error(r, 413, "this request body is too large");
 			return false;
 		}
 		buf_append(&b, chunk, (size_t)n);
 	}
 	*body = buf_release(&b);
+	return true;
+}
+
+bool
+http_read_form(struct req *r, char **body)
+{
+	char csrf[128];
+
+	if (!http_read_body(r, body))
+		return false;
 	if (r->authed && (!http_form_get(*body, "csrf", csrf, sizeof(csrf)) ||
 	    !auth_token_equal(csrf, r->user.csrf))) {
 		free(*body);

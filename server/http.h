@@ -16,6 +16,7 @@
 
 struct app;
 struct mg_connection;
+struct mg_context;
 struct mg_request_info;
 struct http_server;
 
@@ -32,6 +33,8 @@ struct req {
 
 struct http_server	*http_start(struct app *, char *err, size_t errlen);
 void			 http_stop(struct http_server *);
+/* The CivetWeb context, for modules that add handlers (WebSockets). */
+struct mg_context	*http_context(struct http_server *);
 
 /* Responses; each returns the status it sent. Bodies are copied. */
 int	http_send(struct req *, int status, const char *ctype,
@@ -44,6 +47,8 @@ int	http_redirect(struct req *, const char *location,
 /* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */
 int	http_render(struct req *, int status, const char *name, json_t *ctx);
 
+/* Reads a small request body (at most 64 KiB); false: error sent. */
+bool	http_read_body(struct req *, char **body);
 /*
  * Reads a small application/x-www-form-urlencoded body (at most 64 KiB).
  * For a signed-in user it also checks the form's csrf field; false means

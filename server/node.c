@@ -54,9 +54,9 @@ node_state_write(struct db *db, const char *node, const char *worker,
 	    "    THEN system_state.started_at ELSE now() END";
 	char since[NUM_LEN], bid[NUM_LEN], bs[NUM_LEN], bd[NUM_LEN];
 	char qs[NUM_LEN], ql[NUM_LEN], aw[NUM_LEN], lh[NUM_LEN], *detail;
-	json_t *d = json_pack("{s:i, s:i, s:i}", "llm_capacity",
+	json_t *d = json_pack("{s:i, s:i, s:i, s:f}", "llm_capacity",
 	    st->llm_capacity, "stt_concurrency", st->stt_concurrency,
-	    "batch_max", st->batch_max);
+	    "batch_max", st->batch_max, "batch_window_s", st->batch_window_s);
 	const char *p[13];
 	bool ok;
 
@@ -197,6 +197,10 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "    AS stt_concurrency, "
 	    "  coalesce((SELECT (detail->>'batch_max')::int FROM st), 0) "
 	    "    AS batch_max, "
+	    "  coalesce((SELECT (detail->>'batch_window_s')::float8 FROM st) "
+	    "    - (SELECT extract(epoch FROM now() - min(greatest(created_at, "
+	    "    next_attempt_at))) FROM submissions WHERE phase = 'stt' "
+	    "    AND status IN ('pending', 'retry')), 0) AS window_left_s, "
 	    "  coalesce(rates.stt_s, 0) AS stt_s, "
 	    "  coalesce(rates.llm_s, 0) AS llm_s, "
 	    "  coalesce(rates.switch_s, 0) AS switch_s "
@@ -243,6 +247,8 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	pos.progress = pos.in_stt ? db_get_double(r, 0, "progress") : 0.5;
 	pos.ahead = (int)db_get_ll(r, 0, "ahead");
 	pos.llm_queue = (int)db_get_ll(r, 0, "llm_queue");
+	if (now == PHASE_IDLE)
+		pos.window_left_s = db_get_double(r, 0, "window_left_s");
 	eta = phase_eta(&rates, now, db_get_double(r, 0, "elapsed_s"), &pos);
 	*out = json_pack("{s:s, s:b, s:i, s:i, s:f, s:f, s:s}", "phase", phase,
 	    "processing", pos.processing, "position", pos.ahead + 1,

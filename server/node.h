@@ -31,6 +31,7 @@ struct node_state {
 	int		 llm_capacity;
 	int		 stt_concurrency;
 	int		 batch_max;
+	double		 batch_window_s;
 };
 
 bool		 node_state_write(struct db *, const char *node,

@@ -21,6 +21,7 @@
 
 static json_t	*submission_view(json_t *);
 static json_t	*list_view(json_t *);
+static void	 queue_view(json_t *);
 static int	 users_page(struct req *, int, json_t *);
 
 const char *
@@ -131,6 +132,39 @@ pages_home(struct req *r)
 	    "upload_max_mb", r->app->cfg->upload_max_mb));
 }
 
+/* "Position 3 in the queue; feedback expected in about 4 minutes". */
+static void
+queue_view(json_t *sub)
+{
+	json_t *q = json_object_get(sub, "queue");
+	double eta = json_number_value(json_object_get(q, "eta_s"));
+	json_int_t pos = json_integer_value(json_object_get(q, "position"));
+	bool processing = json_is_true(json_object_get(q, "processing"));
+	bool stt = strcmp(json_string_value(json_object_get(q, "phase")) ?
+	    json_string_value(json_object_get(q, "phase")) : "", "stt") == 0;
+	char when[64];
+
+	if (!json_is_object(q))
+		return;
+	if (eta < 90)
+		snprintf(when, sizeof(when), "in about a minute");
+	else if (eta < 3600)
+		snprintf(when, sizeof(when), "in about %.0f minutes",
+		    eta / 60);
+	else
+		snprintf(when, sizeof(when), "in about %.1f hours",
+		    eta / 3600);
+	if (processing)
+		json_object_set_new(sub, "queue_text", json_sprintf("%s now; "
+		    "feedback expected %s.", stt ? "Being transcribed" :
+		    "Being evaluated", when));
+	else
+		json_object_set_new(sub, "queue_text", json_sprintf("Number "
+		    "%lld in the %s queue; feedback expected %s.",
+		    (long long)pos, stt ? "transcription" : "evaluation",
+		    when));
+}
+
 /* The result page's view: scores joined with the rubric's titles. */
 static json_t *
 submission_view(json_t *sub)
@@ -166,6 +200,7 @@ submission_view(json_t *sub)
 	if (json_is_number(json_object_get(ev, "overall")))
 		json_object_set_new(ev, "overall_text", json_sprintf("%.1f",
 		    json_number_value(json_object_get(ev, "overall"))));
+	queue_view(sub);
 	if (json_is_number(json_object_get(sub, "stt_s")))
 		json_object_set_new(sub, "stt_text", json_sprintf("%.1f s",
 		    json_number_value(json_object_get(sub, "stt_s"))));
@@ -183,8 +218,35 @@ pages_submission(struct req *r)
 
 	if ((rc = api_load_submission(r, &sub)) != 0)
 		return rc;
+	sub = submission_view(sub);
+	json_object_set_new(sub, "staff", json_boolean(
+	    strcmp(r->user.role, "student") != 0));
+	json_object_set_new(sub, "can_cancel", json_boolean(!json_is_true(
+	    json_object_get(sub, "finished"))));
+	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(
+	    json_object_get(sub, "is_failed")) || strcmp(json_string_value(
+	    json_object_get(sub, "status")), "retry") == 0));
 	return http_render(r, 200, "submission", json_pack("{s:s, s:o}",
-	    "title", "Your introduction", "sub", submission_view(sub)));
+	    "title", "Your introduction", "sub", sub));
+}
+
+int
+pages_submission_action(struct req *r)
+{
+	char action[16] = "", prio[16] = "0", msg[512], loc[64];
+	char *body;
+	int status;
+
+	if (!http_read_form(r, &body))
+		return 403;
+	http_form_get(body, "action", action, sizeof(action));
+	http_form_get(body, "priority", prio, sizeof(prio));
+	free(body);
+	if (!api_apply_action(r, action, atoi(prio), &status, msg,
+	    sizeof(msg)))
+		return http_error(r, status, "%s", msg);
+	snprintf(loc, sizeof(loc), "/submissions/%lld", r->id);
+	return http_redirect(r, loc, NULL);
 }
 
 static int

@@ -13,6 +13,7 @@ int	pages_login(struct req *);
 int	pages_logout(struct req *);
 int	pages_home(struct req *);
 int	pages_submission(struct req *);
+int	pages_submission_action(struct req *);
 int	pages_users(struct req *);
 int	pages_user_create(struct req *);
 

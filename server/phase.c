@@ -124,6 +124,8 @@ phase_eta(const struct phase_rates *r, enum phase now, double elapsed_s,
 	 * LLM phase for what it produced, then our own evaluation.
 	 */
 	own = p->processing ? stt_s * (1 - p->progress) : stt_s;
+	if (!p->processing && p->window_left_s > 0)
+		eta += p->window_left_s;
 	batches = p->ahead / batch;
 	eta += ceil((double)p->ahead / conc) * stt_s + own;
 	eta += batches * (ceil((double)batch / cap) * llm_s + sw);

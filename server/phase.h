@@ -74,6 +74,7 @@ struct phase_position {
 	double	 progress;	/* 0..1 of that step, when known */
 	int	 ahead;		/* waiting before it in its queue */
 	int	 llm_queue;	/* evaluations waiting in all */
+	double	 window_left_s;	/* until its STT batch may start */
 };
 
 /*

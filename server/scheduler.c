@@ -1,18 +1,29 @@
 /*
- * scheduler: the background pipeline worker of the walking skeleton.
+ * scheduler: the reader-writer phase controller of one GPU node.
  *
- * One thread does one call at a time: it claims a submission waiting for
- * transcription and transcribes it (ffmpeg to 16 kHz WAV, then the STT
- * engine), or else one waiting for evaluation and has an LLM backend
- * score it, or else sleeps. Because a single thread makes every call,
- * STT and LLM work never overlap on this node (DESIGN.md's hard rule);
- * the phase controller generalises this to batches and parallel LLM
- * calls.
+ * The hard rule (DESIGN.md): STT work (the writer) and LLM work (the
+ * readers) never overlap in time on this node. The controller thread is
+ * the only one that changes the phase, and it guarantees the rule by
+ * construction:
  *
- * Every outcome is recorded through store, guarded by this worker's id.
- * A failure a later try may cure (a backend down, a timeout) is retried
- * with backoff; one no retry can cure (no speech in the recording) fails
- * the submission at once with words the student reads.
+ *   - STT workers take jobs only from the batch the controller hands out
+ *     after it has paused the LLM pool and seen pool_running() == 0;
+ *   - the pool is resumed only after every STT worker has finished its
+ *     job (stt.running == 0) and the batch is closed.
+ *
+ * A phase switch never interrupts a call: pausing the pool stops new
+ * calls and waits for those on the wire; closing a batch stops handing
+ * out jobs and waits for those being transcribed. With exclusive: false
+ * (separate STT and LLM hardware) both run at once.
+ *
+ * Phases: STT runs one batch (phase_next decides when; see phase.c),
+ * LLM runs the evaluation queue on every healthy backend through the
+ * pool, SWITCHING unloads the LLM models before STT so speech
+ * recognition has the GPU's memory. The controller records each phase
+ * (phase_runs), each call (phase_log) and its state (system_state), and
+ * a heartbeat thread keeps the leases of everything this process holds,
+ * so a crashed node's work is taken up again when its leases expire (or
+ * at once, when the node restarts).
  */
 #include "scheduler.h"
 
@@ -25,64 +36,86 @@
 
 #include "app.h"
 #include "config.h"
-#include "llm.h"
 #include "log.h"
-#include "media.h"
-#include "rubric.h"
-#include "speech.h"
+#include "node.h"
+#include "phase.h"
+#include "pool.h"
+#include "scheduler_impl.h"
 #include "store.h"
-#include "stt.h"
 #include "util.h"
 
-#define SCHED_LEASE_S	900	/* longer than any one call may take */
+#define TICK_S		0.25	/* the controller's longest sleep while busy */
+#define STATE_EVERY_S	5.0	/* system_state refresh while nothing changes */
 
-struct sched {
-	struct app		*app;
-	pthread_t		 thread;
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 wake;
-	atomic_bool		 stopping;
-	struct stt_engine	*stt;
-	struct llm_backend	*backends;
-	size_t			 nbackends;
-	size_t			 next_backend;	/* round robin */
-	char			 worker[128];
+/* A finished pool task or call, handed from the pool's thread. */
+struct event {
+	struct event		*next;
+	bool			 is_call;
+	struct pool_result	 res;	/* strings and json owned here */
+	struct pool_call	 call;
+	struct llm_pending	*pending;
 };
 
-static void	*sched_main(void *);
-static bool	 sched_backends(struct sched *, char *, size_t);
-static bool	 step_stt(struct sched *);
-static bool	 step_llm(struct sched *);
-static void	 run_stt(struct sched *, const struct job *);
-static void	 run_llm(struct sched *, const struct job *);
-static bool	 score_once(struct sched *, const struct llm_backend *,
-		    const struct rubric *, const char *, const struct job *,
-		    char *, size_t);
-static void	 stt_progress(double, void *);
-static void	 fail(struct sched *, const struct job *, const char *, bool);
-static void	 nap(struct sched *, double);
+static void	*controller(void *);
+static void	*heartbeat(void *);
+static void	 tick(struct sched *, double);
+static void	 set_phase(struct sched *, enum phase, const char *);
+static void	 write_state(struct sched *, bool);
+static void	 view(struct sched *, struct phase_view *);
+static void	 run_stt_phase(struct sched *);
+static void	 run_llm_phase(struct sched *);
+static void	 run_concurrent(struct sched *);
+static int	 submit_llm(struct sched *, int);
+static bool	 llm_task(struct sched *, const struct job *);
+static void	 drain_events(struct sched *);
+static void	 on_done(const struct pool_result *, void *);
+static void	 on_call(const struct pool_call *, void *);
+static void	 push_event(struct sched *, struct event *);
+static void	 unload_models(struct sched *);
 
 struct sched *
 sched_start(struct app *app, char *err, size_t errlen)
 {
+	const struct config *cfg = app->cfg;
 	struct sched *s = xcalloc(1, sizeof(*s));
 	char host[64] = "localhost";
+	int n;
 
 	s->app = app;
+	s->cfg = cfg;
 	gethostname(host, sizeof(host) - 1);
-	snprintf(s->worker, sizeof(s->worker), "%s:%d", host, (int)getpid());
+	util_strlcpy(s->node, cfg->node_name[0] != '\0' ? cfg->node_name :
+	    host, sizeof(s->node));
+	snprintf(s->worker, sizeof(s->worker), "%s:%d", s->node,
+	    (int)getpid());
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	atomic_init(&s->stopping, false);
-	if (!sched_backends(s, err, errlen))
+	s->phase = PHASE_IDLE;
+	s->last_work = PHASE_LLM;
+	s->phase_since = util_wallclock();
+	s->phase_t0 = util_monotonic();
+	s->models_loaded = true;	/* unknown: unload before the first STT */
+
+	if ((s->pool = pool_new(cfg, err, errlen)) == NULL)
 		goto fail;
-	if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
-		util_seterr(err, errlen, "cannot start the scheduler thread");
+	pool_set_call_hook(s->pool, on_call, s);
+	if (cfg->exclusive)
+		pool_pause(s->pool);
+	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	}
+	if (!store_recover(app->db, s->node, s->worker, &n, err, errlen))
+		goto fail;
+	if (n > 0)
+		log_info("sched: recovered %d submission(s) held by an earlier "
+		    "process of node %s", n, s->node);
+	if (pthread_create(&s->thread, NULL, controller, s) != 0 ||
+	    pthread_create(&s->beat, NULL, heartbeat, s) != 0)
+		fatalx("cannot start the scheduler threads");
 	return s;
 fail:
-	free(s->backends);
+	sched_stt_stop(s);
+	pool_free(s->pool);
 	free(s);
 	return NULL;
 }
@@ -90,23 +123,20 @@ fail:
 void
 sched_stop(struct sched *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->stopping, true);
 	pthread_cond_broadcast(&s->wake);
+	pthread_cond_broadcast(&s->stt.cv);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
-	stt_engine_free(s->stt);
-	for (i = 0; i < s->nbackends; i++) {
-		free(s->backends[i].name);
-		free(s->backends[i].type);
-		free(s->backends[i].url);
-		free(s->backends[i].model);
-	}
-	free(s->backends);
+	pthread_join(s->beat, NULL);
+	sched_stt_stop(s);
+	/* Tasks still queued in the pool keep their rows "processing";
+	   store_recover hands them back when the node starts again. */
+	pool_free(s->pool);
+	drain_events(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s);
@@ -122,66 +152,67 @@ sched_wake(struct sched *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The configured backends, validated by config_load already. */
-static bool
-sched_backends(struct sched *s, char *err, size_t errlen)
+bool
+sched_stopping(struct sched *s)
 {
-	const struct config *cfg = s->app->cfg;
-	json_t *b;
-	size_t i;
-
-	s->nbackends = json_array_size(cfg->llm_backends);
-	s->backends = xcalloc(s->nbackends + 1, sizeof(*s->backends));
-	json_array_foreach(cfg->llm_backends, i, b) {
-		struct llm_backend *lb = &s->backends[i];
-		const char *name = NULL, *type = "ollama", *url = NULL;
-		const char *model = NULL;
-		int maxc = 4, timeout = cfg->llm_timeout_s;
-
-		if (json_unpack(b, "{s:s, s?s, s:s, s:s, s?i, s?i}", "name",
-		    &name, "type", &type, "url", &url, "model", &model,
-		    "max_concurrent", &maxc, "timeout_s", &timeout) != 0)
-			return util_seterr(err, errlen, "llm_backends[%zu] is "
-			    "incomplete", i);
-		lb->name = xstrdup(name);
-		lb->type = xstrdup(type);
-		lb->url = xstrdup(url);
-		lb->model = xstrdup(model);
-		lb->max_concurrent = maxc;
-		lb->timeout_s = timeout;
-	}
-	return true;
+	return atomic_load(&s->stopping);
 }
 
+/* Keeps the leases of everything this process holds. */
 static void *
-sched_main(void *arg)
+heartbeat(void *arg)
 {
 	struct sched *s = arg;
-	const struct config *cfg = s->app->cfg;
+	double every = s->cfg->lease_s / 3.0, next = 0;
 	char err[512];
 
-	if (strcmp(cfg->stt_engine, "pocketsphinx") == 0) {
-		s->stt = stt_pocketsphinx_new(cfg->pocketsphinx_model_dir[0] ?
-		    cfg->pocketsphinx_model_dir : NULL, err, sizeof(err));
-		if (s->stt == NULL)
-			log_warnx("stt: engine unavailable, transcription "
-			    "waits: %s", err);
-	} else
-		log_warnx("stt: unknown engine \"%s\"", cfg->stt_engine);
-	log_info("scheduler started worker=%s backends=%zu", s->worker,
-	    s->nbackends);
 	while (!atomic_load(&s->stopping)) {
-		if (step_stt(s) || step_llm(s))
-			continue;
-		nap(s, cfg->scheduler_poll_s);
+		if (util_monotonic() >= next) {
+			if (!store_heartbeat(s->app->db, s->worker,
+			    s->cfg->lease_s, err, sizeof(err)))
+				log_warnx("sched: heartbeat: %s", err);
+			next = util_monotonic() + every;
+		}
+		util_sleep(0.2);
 	}
-	log_info("scheduler stopped");
 	return NULL;
 }
 
-/* Sleeps up to secs, or until sched_wake or sched_stop. */
+static void *
+controller(void *arg)
+{
+	struct sched *s = arg;
+	struct phase_view v;
+	enum phase_action a;
+
+	log_info("sched: node=%s worker=%s exclusive=%d batch_max=%d "
+	    "batch_window_s=%.1f max_phase_s=%.0f", s->node, s->worker,
+	    s->cfg->exclusive, s->cfg->batch_max, s->cfg->batch_window_s,
+	    s->cfg->max_phase_s);
+	write_state(s, true);
+	while (!atomic_load(&s->stopping)) {
+		if (!s->cfg->exclusive) {
+			run_concurrent(s);
+			continue;
+		}
+		view(s, &v);
+		a = phase_next(&v);
+		if (a == PHASE_RUN_STT)
+			run_stt_phase(s);
+		else if (a == PHASE_RUN_LLM)
+			run_llm_phase(s);
+		else {
+			set_phase(s, PHASE_IDLE, "nothing ready");
+			tick(s, phase_wait_s(&v, s->cfg->scheduler_poll_s));
+		}
+	}
+	set_phase(s, PHASE_IDLE, "stopping");
+	return NULL;
+}
+
+/* Sleeps up to secs or until woken (upload, result, stop). */
 static void
-nap(struct sched *s, double secs)
+tick(struct sched *s, double secs)
 {
 	struct timespec ts;
 	double until = util_wallclock() + secs;
@@ -189,51 +220,351 @@ nap(struct sched *s, double secs)
 	ts.tv_sec = (time_t)until;
 	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
 	pthread_mutex_lock(&s->lock);
-	if (!atomic_load(&s->stopping))
+	if (!atomic_load(&s->stopping) && s->events == NULL)
 		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 	pthread_mutex_unlock(&s->lock);
+	if (atomic_load(&s->stopping))
+		util_sleep(secs < 0.05 ? secs : 0.05);	/* no spinning */
+	drain_events(s);
+	write_state(s, false);
 }
 
-static bool
-step_stt(struct sched *s)
+/* The one transition function: every phase change is logged here. */
+static void
+set_phase(struct sched *s, enum phase to, const char *reason)
 {
-	struct job job;
-	char err[512];
-	bool got;
-
-	if (s->stt == NULL)
-		return false;
-	if (!store_claim(s->app->db, "stt", s->worker, SCHED_LEASE_S, &job,
-	    &got, err, sizeof(err))) {
-		log_warnx("sched: claim failed: %s", err);
-		return false;
-	}
-	if (got)
-		run_stt(s, &job);
-	return got;
-}
-
-static bool
-step_llm(struct sched *s)
-{
-	struct job job;
-	char err[512];
-	bool got;
-
-	if (s->nbackends == 0)
-		return false;
-	if (!store_claim(s->app->db, "llm", s->worker, SCHED_LEASE_S, &job,
-	    &got, err, sizeof(err))) {
-		log_warnx("sched: claim failed: %s", err);
-		return false;
-	}
-	if (got)
-		run_llm(s, &job);
-	return got;
+	if (s->phase == to)
+		return;
+	log_info("sched: phase %s -> %s (%s) after %.1f s", phase_name(
+	    s->phase), phase_name(to), reason, util_monotonic() - s->phase_t0);
+	node_phase_end(s->app->db, s->run_id, s->run_items);
+	s->run_id = 0;
+	s->run_items = 0;
+	if (to == PHASE_STT || to == PHASE_LLM)
+		s->last_work = to;
+	s->phase = to;
+	s->phase_t0 = util_monotonic();
+	s->phase_since = util_wallclock();
+	if (to == PHASE_STT || to == PHASE_LLM || to == PHASE_SWITCHING)
+		s->run_id = node_phase_begin(s->app->db, s->node, to,
+		    to == PHASE_STT ? s->stt.batch_id : 0, reason);
+	write_state(s, true);
 }
 
 static void
-fail(struct sched *s, const struct job *job, const char *message,
+view(struct sched *s, struct phase_view *v)
+{
+	struct store_counts c;
+	char err[512];
+
+	if (!store_counts(s->app->db, &c, err, sizeof(err)))
+		log_warnx("sched: counts: %s", err);
+	s->counts = c;
+	memset(v, 0, sizeof(*v));
+	v->phase = s->phase;
+	v->last_work = s->last_work;
+	v->elapsed_s = util_monotonic() - s->phase_t0;
+	v->stt_waiting = c.stt_waiting;
+	v->stt_oldest_s = c.stt_oldest_s;
+	v->llm_waiting = c.llm_waiting + s->llm_queued;
+	v->stt_available = sched_stt_available(s);
+	v->llm_healthy = pool_healthy(s->pool);
+	v->batch_max = s->cfg->batch_max;
+	v->batch_window_s = s->cfg->batch_window_s;
+	v->max_phase_s = s->cfg->max_phase_s;
+}
+
+static void
+write_state(struct sched *s, bool changed)
+{
+	struct node_state st;
+	char err[512];
+	double now = util_monotonic();
+
+	if (!changed && now - s->state_written < STATE_EVERY_S)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.phase = s->phase;
+	st.phase_since = s->phase_since;
+	pthread_mutex_lock(&s->lock);
+	st.batch_id = s->stt.batch_id;
+	st.batch_size = s->stt.n;
+	st.batch_done = s->stt.done;
+	st.active_workers = s->stt.running;
+	pthread_mutex_unlock(&s->lock);
+	st.active_workers += pool_running(s->pool);
+	st.queue_stt = s->counts.stt_waiting + s->counts.stt_retrying;
+	st.queue_llm = s->counts.llm_waiting + s->counts.llm_retrying +
+	    s->llm_queued;
+	st.stt_available = sched_stt_available(s);
+	st.llm_healthy = pool_healthy(s->pool);
+	st.llm_capacity = pool_capacity(s->pool);
+	st.stt_concurrency = s->cfg->stt_concurrency;
+	st.batch_max = s->cfg->batch_max;
+	st.batch_window_s = s->cfg->batch_window_s;
+	if (!node_state_write(s->app->db, s->node, s->worker, &st, err,
+	    sizeof(err)))
+		log_warnx("sched: state: %s", err);
+	s->state_written = now;
+}
+
+/*
+ * Unloads every Ollama model so STT has the GPU's memory; the wait is
+ * recorded in the phase log, and the first LLM call afterwards pays the
+ * load time (Ollama's load_duration, in that call's phase log row).
+ */
+static void
+unload_models(struct sched *s)
+{
+	double t0 = util_wallclock(), took = 0;
+	char err[512] = "";
+	bool ok;
+
+	if (!s->cfg->unload_llm_on_stt || !s->models_loaded)
+		return;
+	set_phase(s, PHASE_SWITCHING, "unloading LLM models");
+	ok = pool_unload(s->pool, 60, &took, err, sizeof(err));
+	if (!ok)
+		log_warnx("sched: unload: %s", err);
+	node_log_call(s->app->db, s->node, "unload", 0, NULL, t0,
+	    util_wallclock(), ok ? "ok" : "error", NULL);
+	s->models_loaded = false;
+}
+
+static void
+run_stt_phase(struct sched *s)
+{
+	struct phase_view v;
+
+	/* The writer enters only when no reader is left. */
+	pool_pause(s->pool);
+	while (pool_running(s->pool) > 0 && !atomic_load(&s->stopping))
+		tick(s, 0.05);
+	unload_models(s);
+	if (!sched_stt_open_batch(s)) {
+		set_phase(s, PHASE_IDLE, "no STT work after all");
+		return;
+	}
+	set_phase(s, PHASE_STT, "batch ready");
+	for (;;) {
+		tick(s, TICK_S);
+		if (sched_stt_batch_finished(s))
+			break;
+		view(s, &v);
+		if (atomic_load(&s->stopping) || phase_time_up(&v) ||
+		    !sched_stt_available(s))
+			sched_stt_close_batch(s, atomic_load(&s->stopping) ?
+			    "stopping" : "phase time up or engine down");
+	}
+	s->run_items = sched_stt_batch_done(s);
+	sched_stt_end_batch(s);
+}
+
+static void
+run_llm_phase(struct sched *s)
+{
+	struct phase_view v;
+
+	set_phase(s, PHASE_LLM, "evaluations waiting");
+	s->models_loaded = true;
+	pool_resume(s->pool);
+	while (!atomic_load(&s->stopping)) {
+		view(s, &v);
+		if (s->counts.llm_waiting > 0)
+			submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
+		else if (s->llm_queued == 0)
+			break;		/* the evaluation queue is empty */
+		if (phase_time_up(&v))
+			break;
+		if (v.llm_healthy == 0 && phase_stt_ready(&v))
+			break;		/* no backend: let STT go on */
+		tick(s, TICK_S);
+	}
+	/* Readers leave: no new call starts, calls on the wire finish. */
+	pool_pause(s->pool);
+	while (pool_running(s->pool) > 0)
+		tick(s, 0.05);
+}
+
+/* exclusive: false: STT batches and LLM calls side by side. */
+static void
+run_concurrent(struct sched *s)
+{
+	struct phase_view v;
+
+	set_phase(s, PHASE_CONCURRENT, "exclusive is off");
+	pool_resume(s->pool);
+	view(s, &v);
+	if (sched_stt_batch_finished(s)) {
+		sched_stt_end_batch(s);
+		if (phase_stt_ready(&v))
+			sched_stt_open_batch(s);
+	}
+	if (v.llm_waiting > s->llm_queued)
+		submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
+	tick(s, phase_wait_s(&v, TICK_S));
+}
+
+/* Claims up to room evaluations and queues them in the pool. */
+static int
+submit_llm(struct sched *s, int room)
+{
+	struct job *jobs;
+	char err[512];
+	int n = 0, i, sent = 0;
+
+	if (room <= 0 || pool_healthy(s->pool) == 0)
+		return 0;
+	jobs = xcalloc((size_t)room, sizeof(*jobs));
+	if (!store_claim(s->app->db, "llm", s->node, s->worker,
+	    s->cfg->lease_s, 0, room, jobs, &n, err, sizeof(err)))
+		log_warnx("sched: claim llm: %s", err);
+	for (i = 0; i < n; i++)
+		if (llm_task(s, &jobs[i]))
+			sent++;
+	free(jobs);
+	return sent;
+}
+
+/* Loads what one evaluation needs and submits it to the pool. */
+static bool
+llm_task(struct sched *s, const struct job *job)
+{
+	struct llm_pending *lp = xcalloc(1, sizeof(*lp));
+	struct pool_task t;
+	json_t *def = NULL, *metrics = NULL;
+	char *text = NULL, err[512];
+	long long rid = job->rubric_id;
+	bool ok = false;
+
+	lp->job = *job;
+	lp->sched = s;
+	if (!(rid == 0 ? store_rubric_current(s->app->db, &rid, &def, err,
+	    sizeof(err)) : store_rubric_get(s->app->db, rid, &def, err,
+	    sizeof(err))) ||
+	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
+	    !store_transcript(s->app->db, job->id, &text, &metrics, err,
+	    sizeof(err))) {
+		sched_fail(s, job, err, true);
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	t.submission_id = job->id;
+	t.rubric = lp->rubric;
+	t.rubric_id = rid;
+	t.transcript = text;
+	t.metrics = metrics;
+	if (!pool_submit(s->pool, &t, on_done, lp)) {
+		store_release(s->app->db, job, s->worker, err, sizeof(err));
+		goto out;
+	}
+	s->llm_queued++;
+	lp = NULL;	/* on_done owns it now */
+	ok = true;
+	log_info("submission=%lld llm queued", job->id);
+out:
+	if (lp != NULL) {
+		rubric_free(lp->rubric);
+		free(lp);
+	}
+	free(text);
+	json_decref(metrics);
+	json_decref(def);
+	return ok;
+}
+
+/* On the pool's thread: copy the result and hand it over. */
+static void
+on_done(const struct pool_result *r, void *arg)
+{
+	struct llm_pending *lp = arg;
+	struct event *e = xcalloc(1, sizeof(*e));
+
+	e->res = *r;
+	e->res.evaluation = json_incref(r->evaluation);
+	e->res.backend = r->backend != NULL ? xstrdup(r->backend) : NULL;
+	e->res.model = r->model != NULL ? xstrdup(r->model) : NULL;
+	e->pending = lp;
+	push_event(lp->sched, e);
+}
+
+static void
+on_call(const struct pool_call *c, void *arg)
+{
+	struct event *e = xcalloc(1, sizeof(*e));
+
+	e->is_call = true;
+	e->call = *c;
+	e->call.backend = c->backend != NULL ? xstrdup(c->backend) : NULL;
+	e->call.outcome = xstrdup(c->outcome != NULL ? c->outcome : "?");
+	push_event(arg, e);
+}
+
+static void
+push_event(struct sched *s, struct event *e)
+{
+	struct event **tail;
+
+	pthread_mutex_lock(&s->lock);
+	for (tail = &s->events; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = e;
+	pthread_cond_broadcast(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* On the controller's thread: record finished calls and results. */
+static void
+drain_events(struct sched *s)
+{
+	struct event *e, *next;
+	char err[512];
+
+	pthread_mutex_lock(&s->lock);
+	e = s->events;
+	s->events = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (; e != NULL; e = next) {
+		next = e->next;
+		if (e->is_call) {
+			node_log_call(s->app->db, s->node, "llm",
+			    e->call.submission_id, e->call.backend,
+			    e->call.started_at, e->call.finished_at,
+			    e->call.outcome, NULL);
+			free((char *)e->call.backend);
+			free((char *)e->call.outcome);
+		} else {
+			struct llm_pending *lp = e->pending;
+
+			s->llm_queued--;
+			s->run_items++;
+			if (!e->res.ok && atomic_load(&s->stopping))
+				/* Cancelled by the shutdown: not a failed try. */
+				store_release(s->app->db, &lp->job, s->worker,
+				    err, sizeof(err));
+			else if (!e->res.ok)
+				sched_fail(s, &lp->job, e->res.error,
+				    e->res.retryable);
+			else if (!store_llm_done(s->app->db, &lp->job,
+			    s->worker, &e->res, err, sizeof(err)))
+				log_warnx("submission=%lld: evaluation not "
+				    "stored: %s", lp->job.id, err);
+			else
+				log_info("submission=%lld llm done backend=%s "
+				    "model=%s llm_s=%.2f", lp->job.id,
+				    e->res.backend, e->res.model, e->res.llm_s);
+			json_decref(e->res.evaluation);
+			free((char *)e->res.backend);
+			free((char *)e->res.model);
+			rubric_free(lp->rubric);
+			free(lp);
+		}
+		free(e);
+	}
+}
+
+void
+sched_fail(struct sched *s, const struct job *job, const char *message,
     bool retryable)
 {
 	char err[512];
@@ -241,154 +572,7 @@ fail(struct sched *s, const struct job *job, const char *message,
 	log_warnx("submission=%lld phase=%s failed retryable=%d: %s", job->id,
 	    job->phase, retryable, message);
 	if (!store_fail(s->app->db, job, s->worker, message, retryable,
-	    s->app->cfg->max_retries, err, sizeof(err)))
+	    s->cfg->max_retries, err, sizeof(err)))
 		log_warnx("submission=%lld: cannot record the failure: %s",
 		    job->id, err);
-}
-
-static void
-stt_progress(double fraction, void *arg)
-{
-	const struct job *job = arg;
-
-	log_debug("submission=%lld stt progress=%.2f", job->id, fraction);
-}
-
-static void
-run_stt(struct sched *s, const struct job *job)
-{
-	const struct app *app = s->app;
-	struct stt_result res;
-	struct speech_metrics m;
-	char in[1024], wav[1024], err[512];
-	json_t *words, *metrics;
-
-	memset(&res, 0, sizeof(res));
-	snprintf(in, sizeof(in), "%s/%s", app->uploads_dir, job->stored_name);
-	snprintf(wav, sizeof(wav), "%s/%lld.wav", app->work_dir, job->id);
-	log_info("submission=%lld stt start", job->id);
-	if (!media_extract_wav(in, wav, app->cfg->media_timeout_s, err,
-	    sizeof(err))) {
-		fail(s, job, err, false);
-		goto out;
-	}
-	if (!stt_transcribe(s->stt, wav, stt_progress, (void *)job, &res, err,
-	    sizeof(err))) {
-		fail(s, job, err, true);
-		goto out;
-	}
-	if (res.nwords == 0) {
-		fail(s, job, "we could not hear speech in this recording",
-		    false);
-		goto out;
-	}
-	speech_metrics_compute(res.words, res.nwords, res.audio_s, &m);
-	words = stt_words_to_json(&res);
-	metrics = speech_metrics_to_json(&m);
-	if (!store_stt_done(app->db, job, s->worker, "pocketsphinx", res.text,
-	    words, metrics, res.audio_s, res.decode_s, err, sizeof(err)))
-		log_warnx("submission=%lld: transcript not stored: %s",
-		    job->id, err);
-	else
-		log_info("submission=%lld stt done words=%zu audio_s=%.1f "
-		    "decode_s=%.1f", job->id, res.nwords, res.audio_s,
-		    res.decode_s);
-	json_decref(words);
-	json_decref(metrics);
-out:
-	unlink(wav);
-	stt_result_free(&res);
-}
-
-static void
-run_llm(struct sched *s, const struct job *job)
-{
-	struct rubric *rb = NULL;
-	json_t *def = NULL, *metrics = NULL;
-	char *text = NULL, *prompt = NULL;
-	char err[512] = "", last[512] = "no backend answered";
-	long long rid = job->rubric_id;
-	size_t i;
-
-	log_info("submission=%lld llm start", job->id);
-	if ((rid == 0 ? store_rubric_current(s->app->db, &rid, &def, err,
-	    sizeof(err)) : store_rubric_get(s->app->db, rid, &def, err,
-	    sizeof(err))) == false ||
-	    (rb = rubric_parse(def, err, sizeof(err))) == NULL ||
-	    !store_transcript(s->app->db, job->id, &text, &metrics, err,
-	    sizeof(err))) {
-		fail(s, job, err, true);
-		goto out;
-	}
-	prompt = rubric_prompt(rb, text, metrics);
-	/* Each backend once, starting where the last submission stopped. */
-	for (i = 0; i < s->nbackends; i++) {
-		const struct llm_backend *b =
-		    &s->backends[(s->next_backend + i) % s->nbackends];
-
-		if (score_once(s, b, rb, prompt, job, last, sizeof(last))) {
-			s->next_backend = (s->next_backend + i + 1) %
-			    s->nbackends;
-			goto out;
-		}
-		if (atomic_load(&s->stopping))
-			break;
-	}
-	s->next_backend = (s->next_backend + 1) % s->nbackends;
-	snprintf(err, sizeof(err), "no scoring model could evaluate this "
-	    "recording yet (%s)", last);
-	fail(s, job, err, true);
-out:
-	free(prompt);
-	free(text);
-	json_decref(metrics);
-	json_decref(def);
-	rubric_free(rb);
-}
-
-/* One call to one backend; true once the evaluation is stored. */
-static bool
-score_once(struct sched *s, const struct llm_backend *b,
-    const struct rubric *rb, const char *prompt, const struct job *job,
-    char *last, size_t lastlen)
-{
-	struct llm_request req;
-	struct llm_response res;
-	json_t *ev = NULL;
-	char err[512];
-	bool ok = false;
-
-	memset(&req, 0, sizeof(req));
-	memset(&res, 0, sizeof(res));
-	req.prompt = prompt;
-	req.format = rubric_schema(rb);
-	req.options = json_pack("{s:i, s:i}", "temperature", 0, "seed", 42);
-	if (!llm_generate(b, &req, &res, err, sizeof(err))) {
-		snprintf(last, lastlen, "%s: %s", b->name, err);
-		log_warnx("submission=%lld backend=%s: %s", job->id, b->name,
-		    err);
-		goto out;
-	}
-	if (!rubric_validate(rb, res.content, &ev, err, sizeof(err))) {
-		snprintf(last, lastlen, "%s gave an unusable answer: %s",
-		    b->name, err);
-		log_warnx("submission=%lld backend=%s invalid answer: %s",
-		    job->id, b->name, err);
-		goto out;
-	}
-	ok = true;
-	if (!store_llm_done(s->app->db, job, s->worker, b->name,
-	    res.model != NULL ? res.model : b->model, ev, res.prompt_tokens,
-	    res.eval_tokens, res.total_s, err, sizeof(err)))
-		log_warnx("submission=%lld: evaluation not stored: %s",
-		    job->id, err);
-	else
-		log_info("submission=%lld llm done backend=%s model=%s "
-		    "llm_s=%.2f", job->id, b->name, b->model, res.total_s);
-out:
-	json_decref(ev);
-	json_decref(req.format);
-	json_decref(req.options);
-	llm_response_free(&res);
-	return ok;
 }

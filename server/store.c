@@ -17,6 +17,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "pool.h"
 #include "rubric.h"
 #include "util.h"
 
@@ -29,6 +30,8 @@ static json_t		*query_json(struct db *, const char *, int,
 static bool		 rubric_insert_default(PGconn *, char *, size_t);
 static bool		 exec_owned(struct db *, const char *, int,
 			    const char *const *, long long, char *, size_t);
+static bool		 exec_action(struct db *, const char *, int,
+			    const char *const *, bool *, char *, size_t);
 
 static const char *
 fmt_ll(char *buf, long long v)
@@ -178,51 +181,210 @@ store_submission_create(struct db *db, const struct new_submission *ns,
 	return r != NULL;
 }
 
+#define CLAIMABLE \
+	"((status IN ('pending', 'retry') AND next_attempt_at <= now()) " \
+	"OR (status = 'processing' AND lease_expires_at < now()))"
+
 bool
-store_claim(struct db *db, const char *phase, const char *worker, int lease_s,
-    struct job *job, bool *got, char *err, size_t errlen)
+store_claim(struct db *db, const char *phase, const char *node,
+    const char *worker, int lease_s, long long batch_id, int max,
+    struct job *jobs, int *n, char *err, size_t errlen)
 {
 	/*
-	 * SKIP LOCKED lets concurrent claimers pass over each other's rows
-	 * instead of queueing behind them; a row whose lease expired is
-	 * claimable again, which is how a crashed worker's work resumes.
+	 * SKIP LOCKED lets concurrent claimers (other nodes) pass over each
+	 * other's rows instead of queueing behind them; a row whose lease
+	 * expired is claimable again, which is how a crashed worker's work
+	 * resumes.
 	 */
 	static const char sql[] =
 	    "UPDATE submissions s SET status = 'processing', worker_id = $2, "
-	    "  lease_expires_at = now() + make_interval(secs => $3::int), "
-	    "  stt_started_at = CASE WHEN $1 = 'stt' THEN now() "
-	    "    ELSE s.stt_started_at END, "
-	    "  llm_started_at = CASE WHEN $1 = 'llm' THEN now() "
-	    "    ELSE s.llm_started_at END, "
+	    "  node = $3, lease_expires_at = now() + make_interval(secs => "
+	    "  $4::int), "
+	    "  batch_id = CASE WHEN $1 = 'stt' THEN nullif($5::bigint, 0) "
+	    "    ELSE s.batch_id END, "
+	    "  stt_progress = CASE WHEN $1 = 'stt' THEN 0 "
+	    "    ELSE s.stt_progress END, "
 	    "  updated_at = now() "
-	    "WHERE s.id = (SELECT id FROM submissions "
-	    "  WHERE phase = $1 AND ((status IN ('pending', 'retry') "
-	    "    AND next_attempt_at <= now()) OR (status = 'processing' "
-	    "    AND lease_expires_at < now())) "
+	    "FROM (SELECT id FROM submissions WHERE phase = $1 AND "
+	    CLAIMABLE
 	    "  ORDER BY priority DESC, created_at, id "
-	    "  LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	    "  LIMIT $6::int FOR UPDATE SKIP LOCKED) c "
+	    "WHERE s.id = c.id "
 	    "RETURNING s.id, s.stored_name, s.retry_count, "
-	    "  coalesce(s.rubric_id, 0) AS rubric_id, s.phase";
-	char lease[NUM_LEN];
-	const char *p[3] = { phase, worker, fmt_ll(lease, lease_s) };
+	    "  coalesce(s.rubric_id, 0) AS rubric_id, s.phase, "
+	    "  s.priority, s.created_at";
+	char lease[NUM_LEN], bid[NUM_LEN], mx[NUM_LEN];
+	const char *p[6] = { phase, worker, node, fmt_ll(lease, lease_s),
+	    fmt_ll(bid, batch_id), fmt_ll(mx, max) };
 	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, sql, 3, p, err, errlen);
+	PGresult *r = db_query(c, sql, 6, p, err, errlen);
+	int i, rows;
 
-	*got = false;
-	if (r != NULL && PQntuples(r) == 1) {
+	*n = 0;
+	rows = r != NULL ? PQntuples(r) : 0;
+	for (i = 0; i < rows && i < max; i++) {
+		struct job *job = &jobs[i];
+
 		memset(job, 0, sizeof(*job));
-		job->id = db_get_ll(r, 0, "id");
-		util_strlcpy(job->stored_name, db_get(r, 0, "stored_name"),
+		job->id = db_get_ll(r, i, "id");
+		job->batch_id = batch_id;
+		util_strlcpy(job->stored_name, db_get(r, i, "stored_name"),
 		    sizeof(job->stored_name));
-		job->retry_count = (int)db_get_ll(r, 0, "retry_count");
-		job->rubric_id = db_get_ll(r, 0, "rubric_id");
-		util_strlcpy(job->phase, db_get(r, 0, "phase"),
+		job->retry_count = (int)db_get_ll(r, i, "retry_count");
+		job->rubric_id = db_get_ll(r, i, "rubric_id");
+		util_strlcpy(job->phase, db_get(r, i, "phase"),
 		    sizeof(job->phase));
-		*got = true;
+	}
+	*n = i;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+store_heartbeat(struct db *db, const char *worker, int lease_s, char *err,
+    size_t errlen)
+{
+	char lease[NUM_LEN];
+	const char *p[2] = { worker, fmt_ll(lease, lease_s) };
+
+	return db_exec1(db, "UPDATE submissions SET lease_expires_at = now() "
+	    "+ make_interval(secs => $2::int) WHERE worker_id = $1 "
+	    "AND status = 'processing'", 2, p, err, errlen);
+}
+
+bool
+store_release(struct db *db, const struct job *job, const char *worker,
+    char *err, size_t errlen)
+{
+	char idb[NUM_LEN];
+	const char *p[2] = { fmt_ll(idb, job->id), worker };
+
+	return db_exec1(db, "UPDATE submissions SET status = 'pending', "
+	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
+	    "WHERE id = $1 AND worker_id = $2 AND status = 'processing'", 2,
+	    p, err, errlen);
+}
+
+bool
+store_recover(struct db *db, const char *node, const char *worker, int *n,
+    char *err, size_t errlen)
+{
+	const char *p[2] = { node, worker };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, "UPDATE submissions SET status = 'pending', "
+	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
+	    "WHERE node = $1 AND status = 'processing' AND worker_id <> $2 "
+	    "RETURNING id", 2, p, err, errlen);
+
+	*n = r != NULL ? PQntuples(r) : 0;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+store_stt_progress(struct db *db, const struct job *job, const char *worker,
+    double fraction)
+{
+	char idb[NUM_LEN], fb[NUM_LEN];
+	const char *p[3] = { fmt_ll(idb, job->id), worker,
+	    fmt_double(fb, fraction) };
+
+	return db_exec1(db, "UPDATE submissions SET stt_progress = $3 "
+	    "WHERE id = $1 AND worker_id = $2", 3, p, NULL, 0);
+}
+
+bool
+store_counts(struct db *db, struct store_counts *out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT "
+	    "  count(*) FILTER (WHERE phase = 'stt' AND " CLAIMABLE ") "
+	    "    AS stt_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'llm' AND " CLAIMABLE ") "
+	    "    AS llm_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'stt' AND status = 'retry' "
+	    "    AND next_attempt_at > now()) AS stt_retrying, "
+	    "  count(*) FILTER (WHERE phase = 'llm' AND status = 'retry' "
+	    "    AND next_attempt_at > now()) AS llm_retrying, "
+	    "  coalesce(extract(epoch FROM now() - min(greatest(created_at, "
+	    "    next_attempt_at)) FILTER (WHERE phase = 'stt' AND "
+	    CLAIMABLE ")), 0) AS stt_oldest_s "
+	    "FROM submissions WHERE phase IN ('stt', 'llm')";
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
+
+	memset(out, 0, sizeof(*out));
+	if (r != NULL) {
+		out->stt_waiting = (int)db_get_ll(r, 0, "stt_waiting");
+		out->llm_waiting = (int)db_get_ll(r, 0, "llm_waiting");
+		out->stt_retrying = (int)db_get_ll(r, 0, "stt_retrying");
+		out->llm_retrying = (int)db_get_ll(r, 0, "llm_retrying");
+		out->stt_oldest_s = db_get_double(r, 0, "stt_oldest_s");
 	}
 	PQclear(r);
 	db_release(db, c);
 	return r != NULL;
+}
+
+/* A staff action: one UPDATE; *found says whether a row matched. */
+static bool
+exec_action(struct db *db, const char *sql, int n, const char *const *p,
+    bool *found, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, errlen);
+
+	*found = r != NULL && PQntuples(r) > 0;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+store_cancel(struct db *db, long long id, const char *who, bool *found,
+    char *err, size_t errlen)
+{
+	char idb[NUM_LEN], msg[300];
+	const char *p[2] = { fmt_ll(idb, id), msg };
+
+	snprintf(msg, sizeof(msg), "cancelled by %s", who);
+	/* Clearing worker_id makes the holder's outcome write a no-op. */
+	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
+	    "status = 'failed', error_message = $2, worker_id = NULL, "
+	    "lease_expires_at = NULL, completed_at = now(), updated_at = now() "
+	    "WHERE id = $1 AND phase IN ('stt', 'llm') RETURNING id", 2, p,
+	    found, err, errlen);
+}
+
+bool
+store_retry(struct db *db, long long id, bool *found, char *err,
+    size_t errlen)
+{
+	char idb[NUM_LEN];
+	const char *p[1] = { fmt_ll(idb, id) };
+
+	/* A stored transcript is kept: only the evaluation is redone. */
+	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
+	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
+	    "THEN 'llm' ELSE 'stt' END, status = 'pending', retry_count = 0, "
+	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
+	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "
+	    "status = 'retry') RETURNING id", 1, p, found, err, errlen);
+}
+
+bool
+store_set_priority(struct db *db, long long id, int priority, bool *found,
+    char *err, size_t errlen)
+{
+	char idb[NUM_LEN], pb[NUM_LEN];
+	const char *p[2] = { fmt_ll(idb, id), fmt_ll(pb, priority) };
+
+	return exec_action(db, "UPDATE submissions SET priority = $2, "
+	    "updated_at = now() WHERE id = $1 RETURNING id", 2, p, found, err,
+	    errlen);
 }
 
 /* One statement: it moves only while this worker still holds the row. */
@@ -308,34 +470,56 @@ out:
 
 bool
 store_llm_done(struct db *db, const struct job *job, const char *worker,
-    const char *backend, const char *model, json_t *evaluation,
-    long prompt_tokens, long eval_tokens, double llm_s, char *err,
-    size_t errlen)
+    const struct pool_result *res, char *err, size_t errlen)
 {
+	/* Provenance and ensemble detail come out of the evaluation JSON
+	   (pool.h documents its shape), so they are stored as produced. */
 	static const char sql[] =
 	    "WITH s AS (UPDATE submissions SET phase = 'completed', "
 	    "  status = 'completed', worker_id = NULL, lease_expires_at = NULL, "
 	    "  error_message = NULL, llm_finished_at = now(), "
 	    "  completed_at = now(), updated_at = now() "
 	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'llm' "
-	    "    AND status = 'processing' RETURNING id, rubric_id) "
+	    "    AND status = 'processing' RETURNING id, rubric_id), "
+	    "e AS (SELECT $5::jsonb AS v) "
 	    "INSERT INTO evaluations (submission_id, rubric_id, backend, model, "
 	    "  scores, overall, feedback, strengths, improvements, "
-	    "  prompt_tokens, eval_tokens, llm_s) "
-	    "SELECT id, rubric_id, $3, $4, $5::jsonb -> 'scores', "
-	    "  ($5::jsonb ->> 'overall')::float8, "
-	    "  coalesce($5::jsonb ->> 'feedback', ''), "
-	    "  coalesce($5::jsonb -> 'strengths', '[]'), "
-	    "  coalesce($5::jsonb -> 'improvements', '[]'), $6, $7, $8 FROM s "
-	    "RETURNING id";
+	    "  prompt_tokens, eval_tokens, llm_s, backend_url, model_digest, "
+	    "  options, rubric_version, prompt_sha256, mode, needs_review, "
+	    "  ensemble, provenance) "
+	    "SELECT s.id, coalesce(s.rubric_id, "
+	    "    (e.v #>> '{provenance,rubric_id}')::bigint), $3, $4, "
+	    "  e.v -> 'scores', (e.v ->> 'overall')::float8, "
+	    "  coalesce(e.v ->> 'feedback', ''), "
+	    "  coalesce(e.v -> 'strengths', '[]'), "
+	    "  coalesce(e.v -> 'improvements', '[]'), $6, $7, $8, "
+	    "  e.v #>> '{provenance,url}', e.v #>> '{provenance,digest}', "
+	    "  e.v #> '{provenance,options}', "
+	    "  (e.v #>> '{provenance,rubric_version}')::int, "
+	    "  e.v #>> '{provenance,prompt_sha256}', "
+	    "  coalesce(e.v #>> '{provenance,mode}', 'single'), "
+	    "  coalesce((e.v ->> 'needs_review')::boolean, false), "
+	    "  e.v -> 'models', e.v -> 'provenance' "
+	    "FROM s, e RETURNING id";
 	char idb[NUM_LEN], pt[NUM_LEN], et[NUM_LEN], ls[NUM_LEN];
-	char *ev = json_dumps(evaluation, JSON_COMPACT | JSON_REAL_PRECISION(6));
-	const char *p[8] = { fmt_ll(idb, job->id), worker, backend, model, ev,
-	    fmt_ll(pt, prompt_tokens), fmt_ll(et, eval_tokens),
-	    fmt_double(ls, llm_s) };
+	char *ev;
+	const char *p[8];
 	bool ok;
 
-	ok = exec_owned(db, sql, 8, p, job->id, err, errlen);
+	if (!res->ok || res->evaluation == NULL)
+		return util_seterr(err, errlen, "store: no evaluation to store "
+		    "for submission %lld", job->id);
+	ev = json_dumps(res->evaluation, JSON_COMPACT |
+	    JSON_REAL_PRECISION(6));
+	p[0] = fmt_ll(idb, job->id);
+	p[1] = worker;
+	p[2] = res->backend != NULL ? res->backend : "";
+	p[3] = res->model != NULL ? res->model : "";
+	p[4] = ev;
+	p[5] = fmt_ll(pt, res->prompt_tokens);
+	p[6] = fmt_ll(et, res->eval_tokens);
+	p[7] = fmt_double(ls, res->llm_s);
+	ok = ev != NULL && exec_owned(db, sql, 8, p, job->id, err, errlen);
 	free(ev);
 	return ok;
 }

@@ -14,6 +14,9 @@ and the benchmark waits until every submission is completed. Prints:
   pipeline_stt_s_median=S     median STT time per submission
   pipeline_llm_s_median=S     median LLM time per submission
   pipeline_upload_ms_median=M median time of one upload request
+  pipeline_stt_phases=N       STT phases run (batches)
+  pipeline_llm_phases=N       LLM phases run
+  pipeline_unload_s_total=S   time spent unloading models before STT
 """
 
 import argparse
@@ -46,11 +49,23 @@ def main():
         for _ in range(args.rounds):
             for v in videos:
                 u0 = time.monotonic()
-                ids.append(c.upload(v)["id"])
+                r = c.upload(v, expect=(201, 422))
                 upload_ms.append((time.monotonic() - u0) * 1000)
+                if "id" not in r:	# e.g. shorter than min_duration_s
+                    print("bench: %s refused: %s" % (
+                        os.path.basename(v), r.get("error")),
+                        file=sys.stderr)
+                    continue
+                ids.append(r["id"])
         subs = [c.wait_for(i, ("completed", "failed"), timeout=1800,
                            interval=0.25) for i in ids]
         total = time.monotonic() - t0
+        phases = dict(line.split("|") for line in st.pg.psql(
+            "SELECT phase, count(*) FROM phase_runs GROUP BY 1").splitlines()
+            if line)
+        unload = float(st.pg.psql(
+            "SELECT coalesce(sum(extract(epoch FROM finished_at - "
+            "started_at)), 0) FROM phase_log WHERE phase = 'unload'") or 0)
     failed = [s for s in subs if s["status"] != "completed"]
     if failed:
         print("bench: %d submissions failed: %s" % (
@@ -69,6 +84,9 @@ def main():
     print("pipeline_llm_s_median=%.2f" % statistics.median(
         s["llm_s"] for s in subs if s.get("llm_s") is not None))
     print("pipeline_upload_ms_median=%.1f" % statistics.median(upload_ms))
+    print("pipeline_stt_phases=%s" % phases.get("stt", 0))
+    print("pipeline_llm_phases=%s" % phases.get("llm", 0))
+    print("pipeline_unload_s_total=%.2f" % unload)
     return 1 if failed else 0
 
 

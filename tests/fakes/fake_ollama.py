@@ -37,7 +37,8 @@ asynchronously), so clients must poll.
 
 --log FILE appends one JSON line per request: start and end wall-clock
 times, method, path, model, status, fault and the number of model
-requests in flight when it started ("concurrency", itself included).
+requests in flight when it started ("concurrency", itself included), and
+"kind": "load"/"unload" for an empty-prompt request, else null.
 """
 
 import argparse
@@ -343,6 +344,7 @@ class Handler(BaseHTTPRequestHandler):
         self.status = 0
         self.model = None
         self.fault_used = "none"
+        self.kind = None
         start = time.time()
         counted = self.path in self.model_paths
         with st.lock:
@@ -359,7 +361,9 @@ class Handler(BaseHTTPRequestHandler):
             st.log({"start": start, "end": time.time(), "method": method,
                     "path": self.path, "model": self.model,
                     "status": self.status, "fault": self.fault_used,
-                    "concurrency": concurrency})
+                    "concurrency": concurrency,
+                    # "load" or "unload" for an empty prompt, else null
+                    "kind": self.kind})
 
     def do_GET(self):
         self.dispatch("GET")
@@ -535,6 +539,7 @@ class Handler(BaseHTTPRequestHandler):
                     st.loaded.pop(canonical(name), None)
                 st.loading.pop(canonical(name), None)
             reason = "unload"
+        self.kind = reason
         out = {"model": name, "created_at": now_rfc3339()}
         if chat:
             out["message"] = {"role": "assistant", "content": ""}

@@ -282,7 +282,7 @@ class FakeOllama:
     def __exit__(self, *exc):
         self.stop()
 
-    def start(self, timeout=15):
+    def argv(self):
         script = os.path.join(repo_dir(), "tests", "fakes", "fake_ollama.py")
         argv = [sys.executable, script, "--port", "0"]
         for m in self.models:
@@ -293,7 +293,10 @@ class FakeOllama:
             argv += ["--token-ms", str(self.token_ms)]
         if self.log_file:
             argv += ["--log", self.log_file]
-        argv += self.extra_args
+        return argv + self.extra_args
+
+    def start(self, timeout=15):
+        argv = self.argv()
         fd, self.stderr_path = tempfile.mkstemp(prefix="introeval-ollama-",
                                                 suffix=".log")
         with os.fdopen(fd, "wb") as err:
@@ -347,7 +350,7 @@ class FakeOllama:
             conn.close()
 
     def log_tail(self, lines=30):
-        return tail(self.stderr_path, lines)
+        return tail(self.stderr_path, lines) if self.stderr_path else ""
 
     def stop(self):
         if self.proc is not None:
@@ -365,6 +368,54 @@ class FakeOllama:
                 pass
             self.stderr_path = None
         _unregister(self)
+
+
+class FakeStt(FakeOllama):
+    """tests/fakes/fake_stt.py on a free port (whisper or openai API).
+
+    text: the transcript it answers with (default: the true text of
+    intro01); latency_ms: time per transcription.
+    """
+
+    def __init__(self, api="whisper", text=None, latency_ms=0,
+                 log_file=None, extra_args=()):
+        super().__init__(models=(), latency_ms=latency_ms,
+                         log_file=log_file, extra_args=extra_args)
+        self.api = api
+        self.text = text or intro("intro01")[1]
+
+    def __repr__(self):
+        return "FakeStt(%s)" % self.url
+
+    def argv(self):
+        script = os.path.join(repo_dir(), "tests", "fakes", "fake_stt.py")
+        argv = [sys.executable, script, "--port", "0", "--api", self.api,
+                "--text", self.text]
+        if self.latency_ms:
+            argv += ["--latency-ms", str(self.latency_ms)]
+        if self.log_file:
+            argv += ["--log", self.log_file]
+        return argv + self.extra_args
+
+
+def read_log(path):
+    """The JSON lines a fake wrote with --log."""
+    out = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    out.append(json.loads(line))
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def overlaps(a, b):
+    """Pairs of (start, end, ...) tuples from a and b that overlap."""
+    return [(x, y) for x in a for y in b
+            if x[0] < y[1] and y[0] < x[1]]
 
 
 def backends_for(fakes):

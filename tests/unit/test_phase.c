@@ -166,6 +166,10 @@ test_eta_orders_the_queue(void **state)
 	fifth = phase_eta(&r, PHASE_IDLE, 0, &p);
 	assert_true(first >= 10 + 20);
 	assert_true(fifth > first);
+	/* A batch still collecting uploads adds what is left of its window. */
+	p.window_left_s = 15;
+	assert_true(phase_eta(&r, PHASE_IDLE, 0, &p) == fifth + 15);
+	p.window_left_s = 0;
 	/* Waiting for evaluation behind an STT phase pays what is left. */
 	p.in_stt = false;
 	p.ahead = 0;

@@ -1,0 +1,91 @@
+/*
+ * The phase controller's shared state, private to scheduler.c (the
+ * controller, the LLM side) and scheduler_stt.c (the STT workers).
+ * s->lock guards the event list and the stt batch fields; everything
+ * else is touched only by the controller thread.
+ */
+#ifndef INTROEVAL_SCHEDULER_IMPL_H
+#define INTROEVAL_SCHEDULER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "phase.h"
+#include "rubric.h"
+#include "store.h"
+
+struct app;
+struct config;
+struct pool;
+struct event;
+struct stt_engine;
+
+/* One STT batch and the workers that transcribe it. */
+struct stt_side {
+	pthread_cond_t		 cv;		/* workers wait for jobs */
+	pthread_t		*threads;
+	int			 nthreads;
+	atomic_int		 engines;	/* workers with a working engine */
+	atomic_int		 failures;	/* engine failures in a row */
+	_Atomic double		 down_until;	/* monotonic; engine resting */
+	/* Under the scheduler's lock: */
+	struct job		*jobs;
+	int			 n;		/* jobs in the batch */
+	int			 next;		/* next to hand out */
+	int			 done;
+	int			 running;
+	bool			 open;		/* handing out jobs */
+	long long		 batch_id;
+};
+
+/* An evaluation in the pool, owned by the pool until on_done. */
+struct llm_pending {
+	struct sched		*sched;
+	struct job		 job;
+	struct rubric		*rubric;
+};
+
+struct sched {
+	struct app		*app;
+	const struct config	*cfg;
+	char			 node[64];
+	char			 worker[128];
+	pthread_t		 thread;	/* the controller */
+	pthread_t		 beat;		/* lease heartbeat */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 wake;		/* the controller waits here */
+	atomic_bool		 stopping;
+	struct event		*events;	/* from the pool's thread */
+	struct stt_side		 stt;
+	struct pool		*pool;
+	/* Controller thread only: */
+	enum phase		 phase;
+	enum phase		 last_work;
+	double			 phase_t0;	/* monotonic */
+	double			 phase_since;	/* wall clock */
+	long long		 run_id;	/* phase_runs row */
+	int			 run_items;
+	int			 llm_queued;	/* submitted, result not stored */
+	bool			 models_loaded;
+	struct store_counts	 counts;
+	double			 state_written;
+};
+
+/* scheduler.c */
+void	sched_fail(struct sched *, const struct job *, const char *, bool);
+bool	sched_stopping(struct sched *);
+
+/* scheduler_stt.c */
+bool	sched_stt_start(struct sched *, char *, size_t);
+void	sched_stt_stop(struct sched *);
+bool	sched_stt_available(struct sched *);
+/* Claims a batch and hands it to the workers; false if none waited. */
+bool	sched_stt_open_batch(struct sched *);
+/* Stops handing out; unstarted jobs go back to the queue. */
+void	sched_stt_close_batch(struct sched *, const char *);
+bool	sched_stt_batch_finished(struct sched *);
+int	sched_stt_batch_done(struct sched *);
+void	sched_stt_end_batch(struct sched *);
+
+#endif
