@@ -197,6 +197,12 @@ submission_view(json_t *sub)
 	    strcmp(phase, "completed") == 0 || strcmp(phase, "failed") == 0));
 	json_object_set_new(sub, "is_failed",
 	    json_boolean(strcmp(phase, "failed") == 0));
+	json_object_set_new(ev, "has_strengths", json_boolean(
+	    json_array_size(json_object_get(ev, "strengths")) > 0));
+	json_object_set_new(ev, "has_improvements", json_boolean(
+	    json_array_size(json_object_get(ev, "improvements")) > 0));
+	json_object_set_new(ev, "has_ensemble", json_boolean(
+	    json_array_size(json_object_get(ev, "ensemble")) > 0));
 	if (json_is_number(json_object_get(ev, "overall")))
 		json_object_set_new(ev, "overall_text", json_sprintf("%.1f",
 		    json_number_value(json_object_get(ev, "overall"))));

@@ -43,6 +43,8 @@ class Ensemble(harness.TestCase):
         created = c.upload(video, "video/mp4")
         cls.sub = c.wait_for(created["id"], ("completed", "failed"),
                              timeout=TIMEOUT)
+        cls.page = c.expect("GET", "/submissions/%d" % created["id"],
+                            200).text
 
     @classmethod
     def tearDownClass(cls):
@@ -74,6 +76,13 @@ class Ensemble(harness.TestCase):
     def test_disagreement_is_flagged(self):
         e = self.row()
         self.assertIs(e["needs_review"], True)
+        # The API and the result page say so too, with each model's grade.
+        ev = self.sub["evaluation"]
+        self.assertIs(ev["needs_review"], True)
+        self.assertEqual(ev["mode"], "ensemble")
+        self.assertEqual(len(ev["ensemble"]), 2)
+        self.assertIn('id="needs-review"', self.page)
+        self.assertIn("llama3", self.page)
 
     def test_provenance_columns(self):
         e = self.row()

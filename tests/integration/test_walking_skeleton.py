@@ -119,6 +119,9 @@ class WalkingSkeleton(harness.TestCase):
         self.assertIsInstance(ev.get("model"), str)
         self.assertTrue(ev["model"].strip(), "empty model name")
         self.assertIsInstance(ev.get("feedback"), str)
+        # How long each phase took, for the result page.
+        self.assertIsInstance(sub.get("stt_s"), (int, float), sub)
+        self.assertIsInstance(sub.get("llm_s"), (int, float), sub)
 
     def test_owner_sees_the_result_page(self):
         sub = self.submission()
