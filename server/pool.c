@@ -518,7 +518,8 @@ xfer_unlink(struct pool *p, struct xfer *x)
 
 /* Reports a generation call that ended to the call hook. */
 void
-pool_note_call(struct pool *p, const struct xfer *x, const char *outcome)
+pool_note_call(struct pool *p, const struct xfer *x, const char *outcome,
+    const struct llm_response *r)
 {
 	struct note *n;
 
@@ -531,6 +532,11 @@ pool_note_call(struct pool *p, const struct xfer *x, const char *outcome)
 	n->call.started_at = x->started_wall;
 	n->call.finished_at = util_wallclock();
 	n->call.outcome = outcome;
+	if (r != NULL) {
+		n->call.load_s = r->load_s;
+		n->call.prompt_tokens = r->prompt_tokens;
+		n->call.eval_tokens = r->eval_tokens;
+	}
 	pool_note(p, n);
 }
 
@@ -582,7 +588,7 @@ shutdown_all(struct pool *p)
 		if (x->kind == XFER_GENERATE) {
 			x->b->in_flight--;
 			p->running--;
-			pool_note_call(p, x, "cancelled");
+			pool_note_call(p, x, "cancelled", NULL);
 		}
 		llm_call_free(x->call);
 		free(x);

@@ -74,6 +74,9 @@ struct pool_call {
 	double		 finished_at;
 	const char	*outcome;	/* "ok", "invalid", "error", "timeout",
 					   "refused", "cancelled" */
+	double		 load_s;	/* the model's load time it paid */
+	long		 prompt_tokens;
+	long		 eval_tokens;
 };
 
 typedef void (*pool_done_fn)(const struct pool_result *, void *arg);

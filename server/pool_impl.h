@@ -179,7 +179,8 @@ bool	 pool_start_generate(struct pool *, struct task *, size_t,
 	    struct backend *, bool);
 void	 pool_start_health(struct pool *, struct backend *);
 void	 pool_note(struct pool *, struct note *);
-void	 pool_note_call(struct pool *, const struct xfer *, const char *);
+void	pool_note_call(struct pool *, const struct xfer *, const char *,
+	    const struct llm_response *);
 
 /* pool_backend.c */
 void	 backend_event(struct pool *, struct backend *, enum breaker_event,

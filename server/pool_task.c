@@ -181,7 +181,7 @@ call_failed(struct pool *p, struct xfer *x, const struct llm_response *r,
 	}
 	log_warnx("pool: submission=%lld backend=%s call %s: %s",
 	    x->submission_id, b->cfg.name, outcome, err);
-	pool_note_call(p, x, outcome);
+	pool_note_call(p, x, outcome, r);
 	if (x->t == NULL)
 		return;
 	record_call(x->t, b, outcome, r->total_s, err);
@@ -208,7 +208,7 @@ call_answered(struct pool *p, struct xfer *x, struct llm_response *r)
 	}
 	valid = t != NULL && rubric_validate(t->rubric, r->content, &eval,
 	    verr, sizeof(verr));
-	pool_note_call(p, x, valid || t == NULL ? "ok" : "invalid");
+	pool_note_call(p, x, valid || t == NULL ? "ok" : "invalid", r);
 	if (t == NULL)
 		return;
 	m = &t->m[x->member];

@@ -527,10 +527,16 @@ drain_events(struct sched *s)
 	for (; e != NULL; e = next) {
 		next = e->next;
 		if (e->is_call) {
+			json_t *d = json_pack("{s:f, s:I, s:I}", "load_s",
+			    e->call.load_s, "prompt_tokens",
+			    (json_int_t)e->call.prompt_tokens, "eval_tokens",
+			    (json_int_t)e->call.eval_tokens);
+
 			node_log_call(s->app->db, s->node, "llm",
 			    e->call.submission_id, e->call.backend,
 			    e->call.started_at, e->call.finished_at,
-			    e->call.outcome, NULL);
+			    e->call.outcome, d);
+			json_decref(d);
 			free((char *)e->call.backend);
 			free((char *)e->call.outcome);
 		} else {
