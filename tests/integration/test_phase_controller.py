@@ -283,6 +283,42 @@ class PhaseController(harness.TestCase):
                   max(waits), sorted(waits)[len(waits) // 2],
                   len(llm_runs), len(stt_runs)), file=sys.stderr)
 
+    # -------------------------------------------------------- two nodes
+
+    def test_two_nodes_share_the_queue(self):
+        node = self.start()
+        # A second process on the same database and upload storage.
+        env = dict(node.server.env)
+        env.update({"INTROEVAL_NODE_NAME": "gpu2"})
+        second = harness.Server(node.pg.url, harness.backends_for(
+            node.fakes), env={k: v for k, v in env.items()
+                              if k.startswith("INTROEVAL_") and k not in (
+                                  "INTROEVAL_PORT", "INTROEVAL_DATA_DIR")},
+            data_dir=node.server.data_dir).start()
+        self.log_sources = self.log_sources + [second]
+        try:
+            c = node.client("s1@example.com")
+            ids = node.upload_many(12, [c])
+            subs = node.wait_all(c, ids)
+        finally:
+            second.stop()
+        self.assertEqual([s["status"] for s in subs], ["completed"] * 12)
+        by_node = collections.defaultdict(lambda: collections.defaultdict(
+            list))
+        for n, phase, a, b in node.rows(
+                "SELECT node, phase, extract(epoch FROM started_at), "
+                "extract(epoch FROM finished_at) FROM phase_log WHERE "
+                "phase IN ('stt', 'llm') AND finished_at IS NOT NULL"):
+            by_node[n][phase].append((float(a), float(b)))
+        self.assertEqual(sorted(by_node), ["gpu1", "gpu2"],
+                         "both nodes should have worked")
+        for n, calls in by_node.items():
+            self.assertEqual(harness.overlaps(calls["stt"], calls["llm"]),
+                             [], "STT and LLM overlapped on %s" % n)
+        counts = node.rows("SELECT (SELECT count(*) FROM evaluations e "
+                           "WHERE e.submission_id = s.id) FROM submissions s")
+        self.assertEqual([c for (c,) in counts], ["1"] * 12)
+
     # -------------------------------------------------------- staff
 
     def test_staff_actions_and_queue_position(self):
