@@ -52,6 +52,9 @@ static const struct key keys[] = {
 	  false, NULL, "where templates/, static/ and sql/ are read from" },
 	{ "upload_max_mb", KEY_INT, F(upload_max_mb), "200", 1, 100000, false,
 	  NULL, "largest accepted upload, in MiB" },
+	{ "upload_expire_h", KEY_INT, F(upload_expire_h), "24", 1, 24 * 90,
+	  false, NULL, "hours an unfinished resumable upload is kept after "
+	  "its last byte arrived; then it and its file are removed" },
 	{ "log_level", KEY_STRING, F(log_level), "info", 0, 0, false, NULL,
 	  "debug, info or warn" },
 	{ "session_ttl_h", KEY_INT, F(session_ttl_h), "12", 1, 24 * 90, false,
@@ -74,7 +77,7 @@ static const struct key keys[] = {
 	  NULL, "time limit for one transcription by an STT server" },
 	{ "media_timeout_s", KEY_INT, F(media_timeout_s), "300", 5, 3600,
 	  false, NULL, "time limit for one ffprobe/ffmpeg run" },
-	{ "min_duration_s", KEY_INT, F(min_duration_s), "3", 0, 3600, false,
+	{ "min_duration_s", KEY_INT, F(min_duration_s), "5", 0, 3600, false,
 	  NULL, "shortest accepted recording, in seconds" },
 	{ "max_duration_s", KEY_INT, F(max_duration_s), "600", 1, 36000, false,
 	  NULL, "longest accepted recording, in seconds" },

@@ -19,6 +19,7 @@ struct config {
 	char	*data_dir;
 	char	*share_dir;
 	int	 upload_max_mb;
+	int	 upload_expire_h;
 	char	*log_level;
 	int	 session_ttl_h;
 	bool	 cookie_secure;

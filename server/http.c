@@ -32,6 +32,7 @@
 #include "log.h"
 #include "pages.h"
 #include "tmpl.h"
+#include "tus.h"
 #include "upload.h"
 #include "util.h"
 
@@ -93,6 +94,16 @@ static const struct route routes[] = {
 	  api_submission_priority },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
+	{ "OPTIONS", "/api/v1/uploads",		R_ANON | R_USER, CSRF_NONE,
+	  tus_options },
+	{ "POST", "/api/v1/uploads",		R_STUDENT, CSRF_HEADER,
+	  tus_create },
+	{ "HEAD", "/api/v1/uploads/:id",	R_USER,  CSRF_NONE,
+	  tus_head },
+	{ "PATCH", "/api/v1/uploads/:id",	R_USER,  CSRF_HEADER,
+	  tus_patch },
+	{ "GET",  "/api/v1/uploads/:id",	R_USER,  CSRF_NONE,
+	  tus_get },
 };
 
 static const char security_headers[] =

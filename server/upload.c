@@ -1,12 +1,16 @@
 /*
- * upload: POST /api/v1/submissions, a video as the raw request body.
+ * upload: the one place a received file becomes a submission
+ * (upload_accept), and POST /api/v1/submissions, a video as the raw
+ * request body.
  *
  * The body is streamed with mg_read into uploads/<random>.part and the
  * byte cap is enforced while reading, so no upload is ever held whole in
  * memory and an oversized one costs at most the cap in disk. The server
- * picks the stored name; the client's file name is only a label. A file
- * becomes a submission only after ffprobe has accepted it, and the .part
- * file is removed on every path that does not end in a submission.
+ * picks the stored name; the client's file name is only a label, and the
+ * stored content type is what ffprobe found, never what the client said.
+ * A file becomes a submission only after ffprobe has accepted it, and
+ * the .part file is removed on every path that does not end in a
+ * submission. tus.c reaches upload_accept() by the same rules.
  */
 #include "upload.h"
 
@@ -30,30 +34,154 @@
 #include "util.h"
 
 #define UPLOAD_CHUNK	(64 * 1024)
-#define NAME_BYTES	16
+#define LABEL_MAX	200	/* bytes of a client's file name we keep */
 
-static void	label_from_header(const char *, char *, size_t);
+static size_t	utf8_len(const unsigned char *);
 static int	receive(struct req *, const char *, long long, long long *);
 static bool	write_all(int, const char *, size_t);
+static bool	create_row(struct app *, const struct upload_file *,
+		    const struct media_info *, long long *, char *, size_t);
 
-/* The client's file name, decoded and reduced to a printable basename. */
-static void
-label_from_header(const char *h, char *out, size_t outlen)
+void
+upload_new_name(char out[UPLOAD_NAME_LEN + 1])
 {
-	char decoded[512];
+	unsigned char raw[UPLOAD_NAME_LEN / 2];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(out, UPLOAD_NAME_LEN + 1, raw, sizeof(raw));
+}
+
+int
+upload_fail_status(enum upload_fail f)
+{
+	switch (f) {
+	case UPLOAD_REFUSED:
+		return 422;
+	case UPLOAD_NO_DISK:
+		return 500;
+	case UPLOAD_NO_DB:
+		return 503;
+	}
+	return 500;
+}
+
+bool
+upload_accept(struct app *app, const struct upload_file *f,
+    struct upload_done *out, char *err, size_t errlen)
+{
+	const struct config *cfg = app->cfg;
+	struct media_limits lim = { 0 };
+	struct media_info info;
+	char final[1024];
+
+	memset(out, 0, sizeof(*out));
+	lim.timeout_s = cfg->media_timeout_s;
+	lim.min_duration_s = cfg->min_duration_s;
+	lim.max_duration_s = cfg->max_duration_s;
+	if (!media_probe(f->path, &lim, &info, err, errlen)) {
+		log_info("upload refused user=%lld bytes=%lld reason=\"%s\"",
+		    f->student_id, f->size, err);
+		unlink(f->path);
+		out->fail = UPLOAD_REFUSED;
+		return false;
+	}
+	snprintf(final, sizeof(final), "%s/%s", app->uploads_dir, f->name);
+	if (rename(f->path, final) != 0) {
+		log_warn("upload: rename %s", f->path);
+		out->fail = UPLOAD_NO_DISK;
+		return util_seterr(err, errlen, "the server cannot store "
+		    "uploads right now");
+	}
+	if (!create_row(app, f, &info, &out->id, err, errlen)) {
+		if (rename(final, f->path) != 0)
+			log_warn("upload: rename %s back", final);
+		out->fail = UPLOAD_NO_DB;
+		return false;
+	}
+	out->duration_s = info.duration_s;
+	snprintf(out->url, sizeof(out->url), "/submissions/%lld", out->id);
+	log_info("submission=%lld uploaded user=%lld bytes=%lld type=%s "
+	    "duration_s=%.1f", out->id, f->student_id, f->size, info.mime,
+	    info.duration_s);
+	sched_wake(app->sched);
+	return true;
+}
+
+static bool
+create_row(struct app *app, const struct upload_file *f,
+    const struct media_info *info, long long *id, char *err, size_t errlen)
+{
+	struct new_submission ns;
+	char label[LABEL_MAX + 1], dberr[512];
+
+	upload_label(f->label, label, sizeof(label));
+	memset(&ns, 0, sizeof(ns));
+	ns.student_id = f->student_id;
+	ns.stored_name = f->name;
+	ns.original_name = label[0] != '\0' ? label : "upload";
+	ns.content_type = info->mime;
+	ns.size_bytes = f->size;
+	ns.duration_s = info->duration_s;
+	if (store_submission_create(app->db, &ns, id, dberr, sizeof(dberr)))
+		return true;
+	log_warnx("upload: submission not created: %s", dberr);
+	return util_seterr(err, errlen, "the database is not answering; "
+	    "please upload again in a moment");
+}
+
+void
+upload_label(const char *in, char *out, size_t outlen)
+{
+	const unsigned char *p;
 	const char *base;
-	size_t i, j;
+	size_t j = 0, n;
 
 	out[0] = '\0';
-	if (h == NULL || mg_url_decode(h, (int)strlen(h), decoded,
-	    (int)sizeof(decoded), 0) < 0)
+	if (in == NULL)
 		return;
-	base = strrchr(decoded, '/');
-	base = base != NULL ? base + 1 : decoded;
-	for (i = j = 0; base[i] != '\0' && j + 1 < outlen; i++)
-		if ((unsigned char)base[i] >= 0x20 && base[i] != 0x7f)
-			out[j++] = base[i];
+	base = strrchr(in, '/');
+	base = base != NULL ? base + 1 : in;
+	if (strrchr(base, '\\') != NULL)
+		base = strrchr(base, '\\') + 1;
+	for (p = (const unsigned char *)base; *p != '\0'; p += n) {
+		if ((n = utf8_len(p)) == 0) {
+			n = 1;		/* a stray byte: drop it */
+			continue;
+		}
+		if (j + n >= outlen)
+			break;
+		if (n > 1 || (*p >= 0x20 && *p != 0x7f)) {
+			memcpy(out + j, p, n);
+			j += n;
+		}
+	}
 	out[j] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong forms, surrogates, and code points past U+10FFFF. */
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f))
+		return 0;
+	return n;
 }
 
 static bool
@@ -117,7 +245,7 @@ receive(struct req *r, const char *path, long long cap, long long *got)
 		status = http_error(r, 400, "the upload was cut off after "
 		    "%lld of %lld bytes; please try again", *got, declared);
 	else if (status == 0 && *got == 0)
-		status = http_error(r, 400, "the upload is empty");
+		status = http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
 	free(chunk);
 	return status;
 }
@@ -126,69 +254,39 @@ int
 upload_submission(struct req *r)
 {
 	const struct config *cfg = r->app->cfg;
-	long long cap = (long long)cfg->upload_max_mb << 20, got, id;
-	unsigned char raw[NAME_BYTES];
-	char name[NAME_BYTES * 2 + 1], part[1024], final[1024], label[256];
-	char err[512], url[64];
-	struct media_limits lim = { 0 };
-	struct media_info info;
-	struct new_submission ns;
-	const char *ctype = http_header(r, "Content-Type");
+	long long cap = (long long)cfg->upload_max_mb << 20, got;
+	char name[UPLOAD_NAME_LEN + 1], part[1024], label[512], err[512];
+	const char *h = http_header(r, "X-Filename");
+	struct upload_file f;
+	struct upload_done done;
 	int status;
 
 	if (r->ri->content_length > cap)
 		return http_error(r, 413, "this file is larger than the limit "
 		    "of %d MB", cfg->upload_max_mb);
 	if (r->ri->content_length == 0)
-		return http_error(r, 400, "the upload is empty");
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2hex(name, sizeof(name), raw, sizeof(raw));
+		return http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
+	upload_new_name(name);
 	snprintf(part, sizeof(part), "%s/%s.part", r->app->uploads_dir, name);
-	snprintf(final, sizeof(final), "%s/%s", r->app->uploads_dir, name);
-	if ((status = receive(r, part, cap, &got)) != 0)
-		goto drop;
-
-	lim.timeout_s = cfg->media_timeout_s;
-	lim.max_duration_s = cfg->max_duration_s;
-	if (!media_probe(part, &lim, &info, err, sizeof(err))) {
-		status = http_error(r, 422, "%s", err);
-		goto drop;
+	if ((status = receive(r, part, cap, &got)) != 0) {
+		unlink(part);
+		return status;
 	}
-	if (info.duration_s < cfg->min_duration_s) {
-		status = http_error(r, 422, "this recording is %.1f seconds "
-		    "long; the shortest we accept is %d seconds",
-		    info.duration_s, cfg->min_duration_s);
-		goto drop;
+	/* X-Filename is URL-encoded so that any name fits in a header. */
+	if (h == NULL || mg_url_decode(h, (int)strlen(h), label,
+	    (int)sizeof(label), 0) < 0)
+		label[0] = '\0';
+	memset(&f, 0, sizeof(f));
+	f.path = part;
+	f.name = name;
+	f.label = label;
+	f.size = got;
+	f.student_id = r->user.id;
+	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
+		unlink(part);
+		return http_error(r, upload_fail_status(done.fail), "%s", err);
 	}
-	if (rename(part, final) != 0) {
-		log_warn("upload: rename %s", part);
-		status = http_error(r, 500, "the server cannot store uploads "
-		    "right now");
-		goto drop;
-	}
-
-	label_from_header(http_header(r, "X-Filename"), label, sizeof(label));
-	memset(&ns, 0, sizeof(ns));
-	ns.student_id = r->user.id;
-	ns.stored_name = name;
-	ns.original_name = label[0] != '\0' ? label : "upload";
-	ns.content_type = ctype != NULL ? ctype : "";
-	ns.size_bytes = got;
-	ns.duration_s = info.duration_s;
-	if (!store_submission_create(r->app->db, &ns, &id, err, sizeof(err))) {
-		log_warnx("upload: submission not created: %s", err);
-		unlink(final);
-		return http_error(r, 503, "the database is not answering; "
-		    "please upload again in a moment");
-	}
-	log_info("submission=%lld uploaded user=%lld bytes=%lld "
-	    "duration_s=%.1f", id, r->user.id, got, info.duration_s);
-	sched_wake(r->app->sched);
-	snprintf(url, sizeof(url), "/submissions/%lld", id);
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",
-	    (json_int_t)id, "status", "pending", "phase", "stt", "url", url,
-	    "duration_s", info.duration_s));
-drop:
-	unlink(part);
-	return status;
+	    (json_int_t)done.id, "status", "pending", "phase", "stt", "url",
+	    done.url, "duration_s", done.duration_s));
 }

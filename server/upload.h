@@ -1,14 +1,71 @@
 /*
- * upload: POST /api/v1/submissions. The video arrives as the raw request
- * body and is streamed to disk under a byte cap (never held in memory,
- * never through CivetWeb's form parser), checked with ffprobe, and only
- * then becomes a submission.
+ * upload: how a received file becomes a submission, and the one-request
+ * upload POST /api/v1/submissions.
+ *
+ * Both ways in (the raw request body here, and the resumable tus uploads
+ * of tus.c) end in upload_accept(): the file is checked with ffprobe
+ * (media.h), renamed to its final server-made name and recorded as a
+ * submission, and the scheduler is woken. Nothing else creates
+ * submissions from files.
  */
 #ifndef INTROEVAL_UPLOAD_H
 #define INTROEVAL_UPLOAD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+struct app;
 struct req;
 
+#define UPLOAD_NAME_LEN	32	/* hex digits of a stored name */
+
+/* A completely received file, not yet a submission. */
+struct upload_file {
+	const char	*path;		/* where it was received, in uploads/ */
+	const char	*name;		/* its stored name once accepted */
+	const char	*label;		/* the client's file name, as sent:
+					   only ever shown; may be NULL */
+	long long	 size;
+	long long	 student_id;
+};
+
+/* Why upload_accept() did not make a submission. */
+enum upload_fail {
+	UPLOAD_REFUSED,		/* the content: err says why, in words */
+	UPLOAD_NO_DISK,		/* the file could not be moved */
+	UPLOAD_NO_DB,		/* the database did not take the row */
+};
+
+struct upload_done {
+	long long	 id;		/* the submission */
+	double		 duration_s;
+	char		 url[64];	/* its page, /submissions/ID */
+	enum upload_fail fail;		/* when upload_accept() failed */
+};
+
+/*
+ * A client's file name made fit to store and show: its last path
+ * segment, valid UTF-8 without control characters, at most outlen-1
+ * bytes ("" for NULL).
+ */
+void	upload_label(const char *in, char *out, size_t outlen);
+
+/* A fresh random stored name: UPLOAD_NAME_LEN hex digits. */
+void	upload_new_name(char out[UPLOAD_NAME_LEN + 1]);
+
+/*
+ * Checks f->path with ffprobe under the configured limits, renames it to
+ * uploads/<f->name>, creates the submission and wakes the scheduler.
+ * On failure out->fail says why and err holds words for the student; a
+ * refused file is removed, while after UPLOAD_NO_DISK or UPLOAD_NO_DB the
+ * file is left at f->path so the caller may try again or remove it.
+ */
+bool	upload_accept(struct app *, const struct upload_file *f,
+	    struct upload_done *out, char *err, size_t errlen);
+/* The HTTP status for a failure of upload_accept(): 422, 500 or 503. */
+int	upload_fail_status(enum upload_fail);
+
+/* POST /api/v1/submissions: the video as the raw request body. */
 int	upload_submission(struct req *);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * test_media: ffprobe on the shared fixture and on bad files made here,
- * sound-track extraction to WAV, and the WAV reader.
+ * the verdicts' words, sound-track extraction to WAV with the level check
+ * and normalisation, the level measure, and the WAV reader.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +29,8 @@ static char	*tmp_path(struct fixture *, const char *);
 static void	 write_file(const char *, const void *, size_t);
 static void	 make_media(struct fixture *, const char *, const char *,
 		    const char *);
+static void	 make_media_t(struct fixture *, const char *, const char *,
+		    const char *, const char *);
 static bool	 exists(const char *);
 
 /* INTROEVAL_SHARED_DIR, else $INTROEVAL_SOURCE_DIR/../shared, else ../shared. */
@@ -97,14 +100,22 @@ exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-/* Makes a small file with ffmpeg from a lavfi source. */
+/* Makes a small file with ffmpeg from a lavfi source, 2 s long. */
 static void
 make_media(struct fixture *f, const char *name, const char *lavfi,
     const char *codec)
 {
+	make_media_t(f, name, lavfi, codec, "2");
+}
+
+/* Likewise, `secs` long. */
+static void
+make_media_t(struct fixture *f, const char *name, const char *lavfi,
+    const char *codec, const char *secs)
+{
 	char *out = tmp_path(f, name), err[256];
 	const char *argv[] = { "ffmpeg", "-nostdin", "-loglevel", "error",
-	    "-f", "lavfi", "-i", lavfi, "-t", "2", "-c", codec, "-y", out,
+	    "-f", "lavfi", "-i", lavfi, "-t", secs, "-c", codec, "-y", out,
 	    NULL };
 	struct proc_result res;
 
@@ -133,6 +144,7 @@ test_probe_fixture(void **state)
 	assert_string_equal(mi.video_codec, "h264");
 	assert_int_equal(mi.width, 320);
 	assert_int_equal(mi.height, 240);
+	assert_string_equal(mi.mime, "video/mp4");
 }
 
 static void
@@ -147,13 +159,68 @@ test_probe_too_long(void **state)
 		skip();
 	assert_false(media_probe(f->intro, &lim, &mi, err, sizeof(err)));
 	assert_string_equal(err,
-	    "this recording is 22 seconds long; the limit is 10 seconds");
+	    "the recording is 22 seconds long; the limit is 10 seconds");
 	assert_true(mi.has_audio);
+
+	lim.max_duration_s = 0;
+	lim.min_duration_s = 30;
+	assert_false(media_probe(f->intro, &lim, &mi, err, sizeof(err)));
+	assert_string_equal(err, "the recording is only 22 seconds long; the "
+	    "shortest we accept is 30 seconds");
+	lim.min_duration_s = 22;
+	assert_true(media_probe(f->intro, &lim, &mi, err, sizeof(err)));
+}
+
+/* Lengths read as a person would say them, rounded away from the limit. */
+static void
+test_probe_duration_words(void **state)
+{
+	struct fixture *f = *state;
+	struct media_limits lim = { .max_duration_s = 60 };
+	struct media_info mi;
+	char err[256] = "", *path;
+
+	make_media_t(f, "long.wav", "anullsrc=r=8000:cl=mono", "pcm_s16le",
+	    "120");
+	path = tmp_path(f, "long.wav");
+	assert_false(media_probe(path, &lim, &mi, err, sizeof(err)));
+	assert_string_equal(err,
+	    "the recording is 2 minutes long; the limit is 1 minute");
+	free(path);
+
+	make_media_t(f, "long2.wav", "anullsrc=r=8000:cl=mono", "pcm_s16le",
+	    "125.3");
+	path = tmp_path(f, "long2.wav");
+	lim.max_duration_s = 120;
+	assert_false(media_probe(path, &lim, &mi, err, sizeof(err)));
+	assert_string_equal(err, "the recording is 2 minutes 6 seconds long; "
+	    "the limit is 2 minutes");
+	free(path);
+
+	make_media_t(f, "short.wav", "anullsrc=r=8000:cl=mono", "pcm_s16le",
+	    "4.8");
+	path = tmp_path(f, "short.wav");
+	lim.max_duration_s = 0;
+	lim.min_duration_s = 5;
+	assert_false(media_probe(path, &lim, &mi, err, sizeof(err)));
+	assert_string_equal(err, "the recording is only 4.8 seconds long; "
+	    "the shortest we accept is 5 seconds");
+	free(path);
 }
 
 static void
 test_probe_bad_files(void **state)
 {
+	/* A 1x1 PNG. */
+	static const unsigned char png[] = {
+		0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00,
+		0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
+		0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41,
+		0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03,
+		0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00,
+		0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+	};
 	struct fixture *f = *state;
 	struct media_info mi;
 	char err[256], *path, *text = "hello, this is not a video\n";
@@ -175,19 +242,27 @@ test_probe_bad_files(void **state)
 
 	path = tmp_path(f, "missing.mp4");
 	assert_false(media_probe(path, NULL, &mi, err, sizeof(err)));
-	assert_non_null(strstr(err, "No such file or directory"));
+	assert_non_null(strstr(err, "missing on the server"));
+	assert_null(strstr(err, f->dir));	/* no server paths */
+	free(path);
+
+	/* A PNG is a picture, not a recording: no demuxer of ours reads it. */
+	path = tmp_path(f, "picture.png");
+	write_file(path, png, sizeof(png));
+	assert_false(media_probe(path, NULL, &mi, err, sizeof(err)));
+	assert_string_equal(err, "this file is not a video we can read");
 	free(path);
 
 	if (f->intro == NULL)
 		return;
-	/* The fixture keeps its index at the end: the head alone is junk. */
+	/* The fixture keeps its index at the end: the head alone has none. */
 	assert_non_null(in = fopen(f->intro, "rb"));
 	n = fread(chunk, 1, sizeof(chunk), in);
 	fclose(in);
 	path = tmp_path(f, "truncated.mp4");
 	write_file(path, chunk, n);
 	assert_false(media_probe(path, NULL, &mi, err, sizeof(err)));
-	assert_string_equal(err, "this file is not a video we can read");
+	assert_non_null(strstr(err, "this file is cut short"));
 	free(path);
 }
 
@@ -221,8 +296,31 @@ test_probe_audio_only(void **state)
 	assert_true(mi.has_audio);
 	assert_false(mi.has_video);
 	assert_string_equal(mi.format_name, "wav");
+	assert_string_equal(mi.mime, "audio/wav");
 	assert_int_equal(mi.sample_rate, 8000);
 	assert_true(fabs(mi.duration_s - 2.0) < 0.01);
+	free(path);
+}
+
+/* WebM written as a stream (a browser's MediaRecorder) states no length. */
+static void
+test_probe_live_webm(void **state)
+{
+	struct fixture *f = *state;
+	struct media_info mi;
+	struct proc_result res;
+	char err[256] = "", *path;
+	const char *argv[] = { "ffmpeg", "-nostdin", "-loglevel", "error",
+	    "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000",
+	    "-t", "3", "-c:a", "libopus", "-f", "webm", "pipe:1", NULL };
+
+	assert_true(proc_run(argv, NULL, &res, err, sizeof(err)));
+	path = tmp_path(f, "live.webm");
+	write_file(path, res.out.data, res.out.len);
+	proc_result_free(&res);
+	assert_true(media_probe(path, NULL, &mi, err, sizeof(err)));
+	assert_true(fabs(mi.duration_s - 3.0) < 0.1);
+	assert_string_equal(mi.mime, "audio/webm");
 	free(path);
 }
 
@@ -292,7 +390,8 @@ test_extract_bad_inputs(void **state)
 	tmp = tmp_path(f, "junk.wav.tmp");
 	write_file(in, text, strlen(text));
 	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
-	assert_non_null(strstr(err, "could not extract the sound track"));
+	assert_string_equal(err, "we could not read the sound track of this "
+	    "file");
 	assert_false(exists(out));
 	assert_false(exists(tmp));
 	free(in);
@@ -305,6 +404,122 @@ test_extract_bad_inputs(void **state)
 	free(in);
 	free(out);
 	free(tmp);
+}
+
+/* Silence, and sound too faint to be speech, stop before STT. */
+static void
+test_extract_silence(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", *in, *out, *raw;
+
+	out = tmp_path(f, "quiet.wav");
+	raw = tmp_path(f, "quiet.wav.raw.tmp");
+	make_media_t(f, "silence.m4a", "anullsrc=r=44100:cl=stereo", "aac",
+	    "6");
+	in = tmp_path(f, "silence.m4a");
+	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_string_equal(err, "we could not hear speech in this recording");
+	assert_false(exists(out));
+	assert_false(exists(raw));
+	free(in);
+
+	/* A 440 Hz tone at -81 dBFS (RMS): a muted microphone's hum. */
+	make_media_t(f, "faint.wav", "sine=frequency=440:sample_rate=16000,"
+	    "volume=-60dB", "pcm_s16le", "6");
+	in = tmp_path(f, "faint.wav");
+	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_string_equal(err, "we could not hear speech in this recording");
+	assert_false(exists(out));
+	free(in);
+
+	/* The same tone at -41 dBFS is quiet but audible. */
+	make_media_t(f, "soft.wav", "sine=frequency=440:sample_rate=16000,"
+	    "volume=-20dB", "pcm_s16le", "6");
+	in = tmp_path(f, "soft.wav");
+	assert_true(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_true(exists(out));
+	assert_false(exists(raw));
+	free(in);
+	free(out);
+	free(raw);
+}
+
+/* An mp4 with its index first, cut in half, decodes only up to the cut. */
+static void
+test_extract_truncated(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", *fast, *cut, *out, *buf;
+	struct proc_result res;
+	FILE *fp;
+	long n;
+
+	if (f->intro == NULL)
+		skip();
+	fast = tmp_path(f, "fast.mp4");
+	{
+		const char *argv[] = { "ffmpeg", "-nostdin", "-loglevel",
+		    "error", "-i", f->intro, "-c", "copy", "-movflags",
+		    "+faststart", "-y", fast, NULL };
+
+		assert_true(proc_run(argv, NULL, &res, err, sizeof(err)));
+		proc_result_free(&res);
+	}
+	assert_non_null(fp = fopen(fast, "rb"));
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp) / 2;
+	rewind(fp);
+	buf = xmalloc((size_t)n);
+	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	cut = tmp_path(f, "cut.mp4");
+	write_file(cut, buf, (size_t)n);
+	out = tmp_path(f, "cut.wav");
+	assert_false(media_extract_wav(cut, out, 10, err, sizeof(err)));
+	assert_non_null(strstr(err, "this file is cut short"));
+	assert_false(exists(out));
+	free(buf);
+	free(fast);
+	free(cut);
+	free(out);
+}
+
+static void
+test_measure(void **state)
+{
+	struct media_levels lv;
+	int16_t *s = xcalloc(16000, sizeof(*s));
+	size_t i;
+
+	media_measure(s, 16000, 16000, &lv);
+	assert_true(fabs(lv.duration_s - 1.0) < 1e-9);
+	assert_true(lv.peak_db < -130);
+	assert_true(lv.audible_s == 0);
+	assert_false(media_audible(&lv));
+
+	/* 0.4 s of a full-scale square wave: loud, but too short. */
+	for (i = 0; i < 6400; i++)
+		s[i] = (i / 8) % 2 ? 32767 : -32767;
+	media_measure(s, 16000, 16000, &lv);
+	assert_true(lv.peak_db > -0.01 && lv.peak_db <= 0);
+	assert_true(fabs(lv.audible_s - 0.4) < 1e-9);
+	assert_false(media_audible(&lv));
+
+	/* 0.6 s at -40 dBFS (amplitude 328) is enough. */
+	for (i = 0; i < 9600; i++)
+		s[i] = (i / 8) % 2 ? 328 : -328;
+	media_measure(s, 16000, 16000, &lv);
+	assert_true(fabs(lv.peak_db + 40) < 0.1);
+	assert_true(fabs(lv.audible_s - 0.6) < 1e-9);
+	assert_true(media_audible(&lv));
+
+	/* At -56 dBFS it is not. */
+	for (i = 0; i < 16000; i++)
+		s[i] = (i / 8) % 2 ? 52 : -52;
+	media_measure(s, 16000, 16000, &lv);
+	assert_false(media_audible(&lv));
+	free(s);
 }
 
 static void
@@ -355,12 +570,17 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_fixture),
 		cmocka_unit_test(test_probe_too_long),
+		cmocka_unit_test(test_probe_duration_words),
 		cmocka_unit_test(test_probe_bad_files),
 		cmocka_unit_test(test_probe_no_sound),
 		cmocka_unit_test(test_probe_audio_only),
+		cmocka_unit_test(test_probe_live_webm),
 		cmocka_unit_test(test_probe_refuses_playlist),
 		cmocka_unit_test(test_extract_fixture),
 		cmocka_unit_test(test_extract_bad_inputs),
+		cmocka_unit_test(test_extract_silence),
+		cmocka_unit_test(test_extract_truncated),
+		cmocka_unit_test(test_measure),
 		cmocka_unit_test(test_read_wav),
 	};
 
