@@ -11,12 +11,14 @@ struct config;
 struct db;
 struct sched;
 struct tmpl_set;
+struct ws_hub;
 
 struct app {
 	const struct config	*cfg;
 	struct db		*db;
 	struct tmpl_set		*tmpl;
 	struct sched		*sched;		/* set before HTTP starts */
+	struct ws_hub		*ws;		/* set by ws_start; may be NULL */
 	char			*static_dir;
 	char			*uploads_dir;
 	char			*work_dir;

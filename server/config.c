@@ -137,6 +137,9 @@ static const struct key keys[] = {
 	{ "lease_s", KEY_INT, F(lease_s), "60", 5, 3600, false, NULL,
 	  "a claimed submission returns to the queue this long after its "
 	  "worker's last heartbeat" },
+	{ "metrics_token", KEY_STRING, F(metrics_token), "", 0, 0, true, NULL,
+	  "bearer token that lets Prometheus read /metrics without a "
+	  "sign-in (empty: admins' sessions only)" },
 };
 
 static bool	set_value(struct config *, const struct key *, json_t *,

@@ -54,6 +54,7 @@ struct config {
 	bool	 unload_llm_on_stt;
 	bool	 exclusive;
 	int	 lease_s;
+	char	*metrics_token;		/* GET /metrics without a session */
 };
 
 /*

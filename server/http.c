@@ -29,7 +29,9 @@
 #include "app.h"
 #include "buf.h"
 #include "config.h"
+#include "dash.h"
 #include "log.h"
+#include "metrics.h"
 #include "pages.h"
 #include "tmpl.h"
 #include "tus.h"
@@ -78,6 +80,22 @@ static const struct route routes[] = {
 	  pages_user_create },
 	{ "GET",  "/healthz",			R_ANON | R_USER, CSRF_NONE,
 	  api_healthz },
+	{ "GET",  "/courses",			R_STAFF, CSRF_NONE,
+	  dash_courses },
+	{ "POST", "/courses",			R_ADMIN, CSRF_FORM,
+	  dash_course_create },
+	{ "GET",  "/courses/:id",		R_STAFF, CSRF_NONE,
+	  dash_course },
+	{ "POST", "/courses/:id/members",	R_STAFF, CSRF_FORM,
+	  dash_course_enrol },
+	{ "GET",  "/courses/:id/results.csv",	R_STAFF, CSRF_NONE,
+	  dash_results_csv },
+	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
+	  dash_course_progress },
+	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
+	  dash_health },
+	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
+	  metrics_handler },
 	{ "GET",  "/api/v1/me",			R_USER,  CSRF_NONE,
 	  api_me },
 	{ "GET",  "/api/v1/submissions",	R_USER,  CSRF_NONE,

@@ -11,6 +11,7 @@ function csrfToken() {
 function setupLiveStatus() {
   const card = document.getElementById('submission');
   if (!card || card.dataset.finished === '1') return;
+  if (window.IntroEvalLive) return; // live.js follows it over a WebSocket
   const seen = card.dataset.phase + '/' + card.dataset.status;
   const poll = async () => {
     try {

@@ -1,0 +1,303 @@
+/*
+ * course: courses and their members (see course.h). The lists are built
+ * as JSON by PostgreSQL and parsed once here; every statement is
+ * parameterised.
+ */
+#include "course.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "log.h"
+#include "util.h"
+
+#define NUM_LEN		32
+#define CODE_MAX	32
+#define TITLE_MAX	200
+#define SECTION_MAX	32
+
+/* A student's newest submission that counts for the course. */
+#define LATEST_SUBMISSION \
+	"LEFT JOIN LATERAL (SELECT * FROM submissions s " \
+	"  WHERE s.student_id = m.user_id " \
+	"  AND (s.course_id IS NULL OR s.course_id = m.course_id) " \
+	"  ORDER BY s.id DESC LIMIT 1) s ON true "
+
+static json_t	*query_json(struct db *, const char *, int,
+		    const char *const *, char *, size_t);
+static bool	 text_ok(const char *, size_t, const char *, char *, size_t);
+
+static json_t *
+query_json(struct db *db, const char *sql, int n, const char *const *p,
+    char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, errlen);
+	json_t *out = NULL;
+
+	db_release(db, c);
+	if (r == NULL)
+		return NULL;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+		out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	else if (PQntuples(r) == 1)
+		out = json_null();
+	if (out == NULL)
+		util_seterr(err, errlen, "the database answered no JSON");
+	PQclear(r);
+	return out;
+}
+
+static bool
+text_ok(const char *s, size_t max, const char *what, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	if (strlen(s) > max)
+		return util_seterr(err, errlen, "the %s is longer than %zu "
+		    "characters", what, max);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20)
+			return util_seterr(err, errlen, "the %s has control "
+			    "characters", what);
+	return true;
+}
+
+bool
+course_create(struct db *db, const char *code, const char *title,
+    long long *id, char *err, size_t errlen)
+{
+	const char *p[2] = { code, title };
+	PGconn *c;
+	PGresult *r;
+
+	if (code[0] == '\0' || title[0] == '\0')
+		return util_seterr(err, errlen, "a course needs a code and a "
+		    "title");
+	if (!text_ok(code, CODE_MAX, "code", err, errlen) ||
+	    !text_ok(title, TITLE_MAX, "title", err, errlen))
+		return false;
+	c = db_acquire(db);
+	r = db_query(c, "INSERT INTO courses (code, title) VALUES ($1, $2) "
+	    "ON CONFLICT (code) DO NOTHING RETURNING id", 2, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return util_seterr(err, errlen, "a course with the code %s "
+		    "exists already", code);
+	}
+	*id = db_get_ll(r, 0, "id");
+	PQclear(r);
+	log_info("course=%lld created code=%s", *id, code);
+	return true;
+}
+
+bool
+course_enrol(struct db *db, long long course, const char *email,
+    const char *role, const char *section, char *err, size_t errlen)
+{
+	char cb[NUM_LEN];
+	const char *p[4] = { cb, email, role, section };
+	PGconn *c;
+	PGresult *r;
+
+	if (strcmp(role, "student") != 0 && strcmp(role, "teacher") != 0)
+		return util_seterr(err, errlen, "the role is student or "
+		    "teacher");
+	if (!text_ok(section, SECTION_MAX, "section", err, errlen))
+		return false;
+	snprintf(cb, sizeof(cb), "%lld", course);
+	c = db_acquire(db);
+	r = db_query(c, "INSERT INTO course_members (course_id, user_id, "
+	    "role, section) SELECT $1::bigint, u.id, $3, $4 FROM users u "
+	    "WHERE lower(u.email) = lower($2) AND (u.role = $3 "
+	    "OR ($3 = 'teacher' AND u.role = 'admin')) "
+	    "AND EXISTS (SELECT 1 FROM courses WHERE id = $1::bigint) "
+	    "ON CONFLICT (course_id, user_id) DO UPDATE SET role = $3, "
+	    "section = $4 RETURNING user_id", 4, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		return util_seterr(err, errlen, "there is no %s account with "
+		    "the email %s", role, email);
+	}
+	log_info("course=%lld enrolled user=%lld role=%s", course,
+	    db_get_ll(r, 0, "user_id"), role);
+	PQclear(r);
+	return true;
+}
+
+bool
+course_list(struct db *db, long long teacher_id, json_t **out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(json_build_object('id', c.id, "
+	    "  'code', c.code, 'title', c.title, "
+	    "  'students', (SELECT count(*) FROM course_members m "
+	    "    WHERE m.course_id = c.id AND m.role = 'student'), "
+	    "  'teachers', (SELECT coalesce(string_agg(u.name, ', ' "
+	    "    ORDER BY u.name), '') FROM course_members m JOIN users u "
+	    "    ON u.id = m.user_id WHERE m.course_id = c.id "
+	    "    AND m.role = 'teacher')) ORDER BY c.code), '[]') "
+	    "FROM courses c WHERE $1::bigint = 0 OR EXISTS (SELECT 1 "
+	    "  FROM course_members m WHERE m.course_id = c.id "
+	    "  AND m.user_id = $1::bigint AND m.role = 'teacher')";
+	char tb[NUM_LEN];
+	const char *p[1] = { tb };
+
+	snprintf(tb, sizeof(tb), "%lld", teacher_id);
+	*out = query_json(db, sql, 1, p, err, errlen);
+	return *out != NULL;
+}
+
+bool
+course_get(struct db *db, long long id, json_t **out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object('id', c.id, 'code', c.code, "
+	    "  'title', c.title, "
+	    "  'sections', coalesce((SELECT json_agg(DISTINCT m.section "
+	    "    ORDER BY m.section) "
+	    "    FROM course_members m WHERE m.course_id = c.id "
+	    "    AND m.role = 'student' AND m.section <> ''), '[]'), "
+	    "  'teachers', coalesce((SELECT json_agg(u.name ORDER BY u.name) "
+	    "    FROM course_members m JOIN users u ON u.id = m.user_id "
+	    "    WHERE m.course_id = c.id AND m.role = 'teacher'), '[]')) "
+	    "FROM courses c WHERE c.id = $1::bigint";
+	char ib[NUM_LEN];
+	const char *p[1] = { ib };
+	PGconn *c;
+	PGresult *r;
+
+	snprintf(ib, sizeof(ib), "%lld", id);
+	*out = NULL;
+	c = db_acquire(db);
+	r = db_query(c, sql, 1, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 1)
+		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+	PQclear(r);
+	return true;
+}
+
+bool
+course_access(struct db *db, long long course, const struct user *u,
+    bool *allowed, char *err, size_t errlen)
+{
+	char cb[NUM_LEN], ub[NUM_LEN];
+	const char *p[3] = { cb, ub, u->role };
+	PGconn *c;
+	PGresult *r;
+
+	*allowed = false;
+	if (strcmp(u->role, "student") == 0)
+		return true;
+	snprintf(cb, sizeof(cb), "%lld", course);
+	snprintf(ub, sizeof(ub), "%lld", u->id);
+	c = db_acquire(db);
+	r = db_query(c, "SELECT 1 FROM courses c WHERE c.id = $1::bigint "
+	    "AND ($3 = 'admin' OR EXISTS (SELECT 1 FROM course_members m "
+	    "WHERE m.course_id = c.id AND m.user_id = $2::bigint "
+	    "AND m.role = 'teacher'))", 3, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*allowed = PQntuples(r) == 1;
+	PQclear(r);
+	return true;
+}
+
+bool
+course_progress(struct db *db, long long course, json_t **rows,
+    long long *version, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object('version', coalesce(max(x.version), 0), "
+	    "  'rows', coalesce(json_agg(x ORDER BY x.section, x.name), "
+	    "  '[]')) FROM ("
+	    "SELECT m.user_id AS student_id, u.name, u.email, m.section, "
+	    "  s.id, s.phase, s.status, s.stt_progress, s.priority, "
+	    "  s.error_message AS error, s.version, s.batch_id, s.node, "
+	    "  s.retry_count, e.overall, e.model, run.backend AS running_on, "
+	    "  iso_utc(s.created_at) AS created_at, "
+	    "  iso_utc(s.completed_at) AS completed_at "
+	    "FROM course_members m JOIN users u ON u.id = m.user_id "
+	    LATEST_SUBMISSION
+	    "LEFT JOIN LATERAL (SELECT round(overall::numeric, 1) AS overall, "
+	    "  model FROM evaluations WHERE submission_id = s.id "
+	    "  ORDER BY created_at DESC, id DESC LIMIT 1) e ON true "
+	    "LEFT JOIN LATERAL (SELECT backend FROM phase_log "
+	    "  WHERE submission_id = s.id AND phase = 'llm' "
+	    "  AND finished_at IS NULL AND s.status = 'processing' "
+	    "  AND s.phase = 'llm' ORDER BY started_at DESC LIMIT 1) run "
+	    "  ON true "
+	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
+	char cb[NUM_LEN];
+	const char *p[1] = { cb };
+	json_t *j;
+
+	snprintf(cb, sizeof(cb), "%lld", course);
+	*rows = NULL;
+	if ((j = query_json(db, sql, 1, p, err, errlen)) == NULL)
+		return false;
+	*version = json_integer_value(json_object_get(j, "version"));
+	*rows = json_incref(json_object_get(j, "rows"));
+	json_decref(j);
+	return true;
+}
+
+bool
+course_results(struct db *db, long long course, json_t **rows, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(x ORDER BY x.section, x.name), '[]') "
+	    "FROM (SELECT m.user_id AS student_id, u.name, u.email, "
+	    "  m.section, d.id, d.overall, d.scores, d.model, d.completed_at "
+	    "FROM course_members m JOIN users u ON u.id = m.user_id "
+	    "LEFT JOIN LATERAL (SELECT s.id, round(e.overall::numeric, 1) "
+	    "    AS overall, e.scores, e.model, "
+	    "    iso_utc(s.completed_at) AS completed_at "
+	    "  FROM submissions s JOIN LATERAL (SELECT * FROM evaluations "
+	    "    WHERE submission_id = s.id ORDER BY created_at DESC, id DESC "
+	    "    LIMIT 1) e ON true "
+	    "  WHERE s.student_id = m.user_id AND s.phase = 'completed' "
+	    "  AND (s.course_id IS NULL OR s.course_id = m.course_id) "
+	    "  ORDER BY s.completed_at DESC, s.id DESC LIMIT 1) d ON true "
+	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
+	char cb[NUM_LEN];
+	const char *p[1] = { cb };
+
+	snprintf(cb, sizeof(cb), "%lld", course);
+	*rows = query_json(db, sql, 1, p, err, errlen);
+	return *rows != NULL;
+}
+
+bool
+course_unfinished(struct db *db, long long course, json_t **ids, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(s.id), '[]') "
+	    "FROM course_members m " LATEST_SUBMISSION
+	    "WHERE m.course_id = $1::bigint AND m.role = 'student' "
+	    "AND s.phase IN ('stt', 'llm')";
+	char cb[NUM_LEN];
+	const char *p[1] = { cb };
+
+	snprintf(cb, sizeof(cb), "%lld", course);
+	*ids = query_json(db, sql, 1, p, err, errlen);
+	return *ids != NULL;
+}

@@ -1,0 +1,62 @@
+/*
+ * course: courses and who belongs to them (tables courses and
+ * course_members): creating a course, enrolling people with a role and a
+ * section, who may watch a course, and the course's progress and results
+ * as the teacher's page and its CSV export show them.
+ *
+ * A course's submissions are its students' submissions: those filed
+ * under the course, and those filed under no course at all (uploads do
+ * not name a course yet).
+ */
+#ifndef INTROEVAL_COURSE_H
+#define INTROEVAL_COURSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct db;
+struct user;
+
+/* err is a plain sentence for the form (a taken code, say). */
+bool	course_create(struct db *, const char *code, const char *title,
+	    long long *id, char *err, size_t errlen);
+/*
+ * Enrols the account with this email (or changes its role and section
+ * when it is enrolled already). role: "student" or "teacher".
+ */
+bool	course_enrol(struct db *, long long course, const char *email,
+	    const char *role, const char *section, char *err, size_t errlen);
+/*
+ * [{id, code, title, students, teachers, sections}] of the courses
+ * teacher_id teaches, or of every course for 0.
+ */
+bool	course_list(struct db *, long long teacher_id, json_t **out,
+	    char *err, size_t errlen);
+/* {id, code, title, sections: [..], teachers: [..]}, or *out NULL. */
+bool	course_get(struct db *, long long id, json_t **out, char *err,
+	    size_t errlen);
+/* Admins watch every course, teachers theirs, students none. */
+bool	course_access(struct db *, long long course, const struct user *,
+	    bool *allowed, char *err, size_t errlen);
+/*
+ * One row per enrolled student with their newest submission:
+ * [{student_id, name, email, section, id, phase, status, stt_progress,
+ * priority, error, version, batch_id, node, retry_count, overall, model,
+ * running_on, created_at, completed_at}] (submission fields null when
+ * they have none), and *version, the highest version among them.
+ */
+bool	course_progress(struct db *, long long course, json_t **rows,
+	    long long *version, char *err, size_t errlen);
+/*
+ * Gradebook: one row per enrolled student with their newest completed
+ * evaluation: [{student_id, name, email, section, id, overall, scores:
+ * {criterion: n}, model, completed_at}] (null fields without one).
+ */
+bool	course_results(struct db *, long long course, json_t **rows,
+	    char *err, size_t errlen);
+/* The unfinished submissions of a course: [id, ...]. */
+bool	course_unfinished(struct db *, long long course, json_t **ids,
+	    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,574 @@
+/*
+ * dash: the courses pages and a course's live progress page (see
+ * dash.h). Handlers authorize (a teacher sees the courses they teach, an
+ * admin every course; anyone else gets 404, as for a missing course),
+ * call course.c and node.c, add display fields and render. The health
+ * page is in dash_health.c.
+ */
+#include "dash.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <civetweb.h>
+
+#include "app.h"
+#include "buf.h"
+#include "course.h"
+#include "db.h"
+#include "events.h"
+#include "http.h"
+#include "log.h"
+#include "node.h"
+#include "store.h"
+#include "util.h"
+
+#define ETA_MAX_ROWS	200	/* estimates computed for one page */
+#define STALE_S		120	/* a node not heard from this long */
+
+/* Status filter: a chip's group and how the filter names it. */
+static const struct { const char *group, *label; } groups[] = {
+	{ "", "Every status" },
+	{ "none", "Not submitted" },
+	{ "queued", "Uploaded or queued" },
+	{ "transcribing", "Transcribing" },
+	{ "evaluating", "Waiting for or in evaluation" },
+	{ "done", "Done" },
+	{ "failed", "Failed" },
+};
+
+static const char *str(json_t *, const char *);
+static int	 db_down(struct req *);
+static bool	 load_course(struct req *, json_t **, int *);
+static int	 course_page(struct req *, int, json_t *);
+static void	 filter_rows(json_t *, json_t *, const char *, const char *);
+static json_t	*filter_options(json_t *, const char *, const char *);
+static json_t	*nodes_view(struct req *);
+static void	 eta_view(struct req *, json_t *);
+static json_t	*results_view(struct req *, json_t *);
+static int	 courses_page(struct req *, int, json_t *);
+static void	 csv_text(struct buf *, const char *);
+static void	 csv_number(struct buf *, json_t *);
+
+static const char *
+str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static int
+db_down(struct req *r)
+{
+	return http_error(r, 503, "the database is not answering; try again "
+	    "in a moment");
+}
+
+void
+dash_duration(double s, char *out, size_t len)
+{
+	long t = s > 0 ? (long)(s + 0.5) : 0;
+
+	if (t < 60)
+		snprintf(out, len, "%ld s", t);
+	else if (t < 3600)
+		snprintf(out, len, "%ld min %ld s", t / 60, t % 60);
+	else
+		snprintf(out, len, "%ld h %ld min", t / 3600, (t % 3600) / 60);
+}
+
+void
+dash_chip(json_t *row)
+{
+	const char *phase = str(row, "phase"), *status = str(row, "status");
+	const char *on = str(row, "running_on"), *state, *group;
+	double prog = json_number_value(json_object_get(row, "stt_progress"));
+	json_t *text;
+
+	if (phase == NULL || status == NULL) {
+		state = group = "none";
+		text = json_string("Not submitted");
+	} else if (strcmp(phase, "stt") == 0) {
+		group = "queued";
+		if (strcmp(status, "retry") == 0) {
+			state = "retry";
+			text = json_string("Transcription will be tried again");
+		} else if (strcmp(status, "processing") == 0 && prog > 0) {
+			state = group = "transcribing";
+			text = json_sprintf("Transcribing %d%%",
+			    (int)(prog * 100));
+		} else if (strcmp(status, "processing") == 0 ||
+		    json_is_integer(json_object_get(row, "batch_id"))) {
+			state = "queued";
+			text = json_string("Queued for transcription");
+		} else {
+			state = "uploaded";
+			text = json_string("Uploaded");
+		}
+	} else if (strcmp(phase, "llm") == 0) {
+		group = "evaluating";
+		if (strcmp(status, "retry") == 0) {
+			state = "retry";
+			text = json_string("Evaluation will be tried again");
+		} else if (strcmp(status, "processing") == 0) {
+			state = "evaluating";
+			text = on != NULL ? json_sprintf("Evaluating on %s",
+			    on) : json_string("Evaluating");
+		} else {
+			state = "waiting";
+			text = json_string("Waiting for evaluation");
+		}
+	} else if (strcmp(phase, "completed") == 0) {
+		state = group = "done";
+		text = json_is_number(json_object_get(row, "overall")) ?
+		    json_sprintf("Done · %.1f", json_number_value(
+		    json_object_get(row, "overall"))) : json_string("Done");
+	} else {
+		state = group = "failed";
+		text = json_string("Failed");
+	}
+	json_object_set_new(row, "state", json_string(state));
+	json_object_set_new(row, "group", json_string(group));
+	json_object_set_new(row, "chip_text", text);
+	json_object_set_new(row, "is_transcribing",
+	    json_boolean(strcmp(state, "transcribing") == 0));
+	json_object_set_new(row, "progress_pct", json_integer((int)(prog *
+	    100)));
+	json_object_set_new(row, "can_cancel", json_boolean(strcmp(group,
+	    "none") != 0 && strcmp(group, "done") != 0 && strcmp(group,
+	    "failed") != 0));
+	json_object_set_new(row, "can_retry", json_boolean(strcmp(state,
+	    "failed") == 0 || strcmp(state, "retry") == 0));
+}
+
+/* The course, if this user may watch it; otherwise the answer is sent. */
+static bool
+load_course(struct req *r, json_t **course, int *status)
+{
+	char err[512];
+	bool ok;
+
+	*course = NULL;
+	if (!course_access(r->app->db, r->id, &r->user, &ok, err,
+	    sizeof(err)) || (ok && !course_get(r->app->db, r->id, course, err,
+	    sizeof(err)))) {
+		*status = db_down(r);
+		return false;
+	}
+	if (!ok || *course == NULL) {
+		*status = http_error(r, 404, "no such course");
+		return false;
+	}
+	return true;
+}
+
+/* Marks rows hidden by the filters and counts what the summary shows. */
+static void
+filter_rows(json_t *view, json_t *rows, const char *section,
+    const char *group)
+{
+	json_int_t n[4] = { 0, 0, 0, 0 };	/* none working done failed */
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		const char *g, *sec = str(row, "section");
+
+		dash_chip(row);
+		json_object_set_new(row, "prio_up", json_integer(
+		    json_integer_value(json_object_get(row, "priority")) + 10));
+		g = str(row, "group");
+		json_object_set_new(row, "hidden", json_boolean((section[0] &&
+		    strcmp(section, sec != NULL ? sec : "") != 0) ||
+		    (group[0] && strcmp(group, g) != 0)));
+		n[strcmp(g, "none") == 0 ? 0 : strcmp(g, "done") == 0 ? 2 :
+		    strcmp(g, "failed") == 0 ? 3 : 1]++;
+	}
+	json_object_set_new(view, "counts", json_pack("{s:I, s:I, s:I, s:I, "
+	    "s:I}", "students", (json_int_t)json_array_size(rows), "none",
+	    n[0], "working", n[1], "done", n[2], "failed", n[3]));
+	json_object_set(view, "rows", rows);
+}
+
+static json_t *
+filter_options(json_t *sections, const char *section, const char *group)
+{
+	json_t *secs = json_array(), *sts = json_array(), *s;
+	size_t i;
+
+	json_array_foreach(sections, i, s)
+		json_array_append_new(secs, json_pack("{s:O, s:b}", "name", s,
+		    "selected", strcmp(json_string_value(s), section) == 0));
+	for (i = 0; i < ARRAY_LEN(groups); i++)
+		json_array_append_new(sts, json_pack("{s:s, s:s, s:b}", "value",
+		    groups[i].group, "label", groups[i].label, "selected",
+		    strcmp(groups[i].group, group) == 0));
+	return json_pack("{s:o, s:o, s:b}", "sections", secs, "statuses", sts,
+	    "has_sections", json_array_size(sections) > 0);
+}
+
+void
+dash_node_labels(json_t *nodes)
+{
+	static const struct { const char *phase, *label; } labels[] = {
+		{ "stt", "Transcribing (STT phase)" },
+		{ "llm", "Evaluating (LLM phase)" },
+		{ "switching", "Switching to transcription" },
+		{ "idle", "Idle" },
+		{ "concurrent", "Transcribing and evaluating" },
+	};
+	char dur[32];
+	json_t *n;
+	size_t i, k;
+
+	json_array_foreach(nodes, i, n) {
+		json_int_t size = json_integer_value(json_object_get(n,
+		    "batch_size"));
+		json_int_t done = json_integer_value(json_object_get(n,
+		    "batch_done"));
+		const char *phase = str(n, "phase");
+
+		for (k = 0; k < ARRAY_LEN(labels) && phase != NULL; k++)
+			if (strcmp(labels[k].phase, phase) == 0)
+				json_object_set_new(n, "phase_label",
+				    json_string(labels[k].label));
+		dash_duration(json_number_value(json_object_get(n, "phase_s")),
+		    dur, sizeof(dur));
+		json_object_set_new(n, "phase_for", json_string(dur));
+		json_object_set_new(n, "has_batch", json_boolean(size > 0));
+		json_object_set_new(n, "batch_pct", json_integer(size > 0 ?
+		    (json_int_t)(100 * done / size) : 0));
+		json_object_set_new(n, "stale", json_boolean(json_number_value(
+		    json_object_get(n, "updated_s")) > STALE_S));
+	}
+}
+
+/* Every node's phase, how long it has run and its batch. */
+static json_t *
+nodes_view(struct req *r)
+{
+	char err[512], *text;
+	PGconn *c = db_acquire(r->app->db);
+	json_t *sys, *nodes;
+
+	text = events_system(c, err, sizeof(err));
+	db_release(r->app->db, c);
+	sys = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	nodes = json_incref(json_object_get(sys, "nodes"));
+	json_decref(sys);
+	if (nodes == NULL)
+		return json_array();
+	dash_node_labels(nodes);
+	return nodes;
+}
+
+/* When the course's unfinished work should be done, from node.c. */
+static void
+eta_view(struct req *r, json_t *view)
+{
+	char err[512], when[64], dur[32];
+	json_t *ids, *id, *q;
+	double eta = 0, e;
+	size_t i;
+	time_t at;
+
+	if (!course_unfinished(r->app->db, r->id, &ids, err, sizeof(err)))
+		return;
+	json_array_foreach(ids, i, id) {
+		if (i >= ETA_MAX_ROWS || !node_queue_json(r->app->db,
+		    json_integer_value(id), &q, err, sizeof(err)))
+			break;
+		e = json_number_value(json_object_get(q, "eta_s"));
+		eta = e > eta ? e : eta;
+		json_decref(q);
+	}
+	at = (time_t)(util_wallclock() + eta);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
+	dash_duration(eta, dur, sizeof(dur));
+	json_object_set_new(view, "eta", json_pack("{s:I, s:b, s:f, s:s, s:s}",
+	    "unfinished", (json_int_t)json_array_size(ids), "has_unfinished",
+	    json_array_size(ids) > 0, "eta_s", eta, "eta_at", when,
+	    "eta_text", dur));
+	json_decref(ids);
+}
+
+/*
+ * The gradebook rows with one cell per criterion of the current rubric,
+ * in the rubric's order; *criteria gets [{key, title}].
+ */
+static json_t *
+results_view(struct req *r, json_t *criteria)
+{
+	char err[512];
+	long long rid;
+	json_t *rows, *def = NULL, *row, *c;
+	size_t i, k;
+
+	if (!course_results(r->app->db, r->id, &rows, err, sizeof(err)))
+		return NULL;
+	if (store_rubric_current(r->app->db, &rid, &def, err, sizeof(err)))
+		json_array_foreach(json_object_get(def, "criteria"), k, c)
+			json_array_append_new(criteria, json_pack("{s:O, s:O}",
+			    "key", json_object_get(c, "key"), "title",
+			    json_object_get(c, "title")));
+	json_decref(def);
+	json_array_foreach(rows, i, row) {
+		json_t *scores = json_object_get(row, "scores"), *cells;
+
+		cells = json_array();
+		json_array_foreach(criteria, k, c)
+			json_array_append_new(cells, json_pack("{s:O?}", "v",
+			    json_object_get(scores, str(c, "key"))));
+		json_object_set_new(row, "cells", cells);
+		json_object_set_new(row, "has_result", json_boolean(
+		    json_is_number(json_object_get(row, "overall"))));
+		json_object_set_new(row, "overall_text", json_sprintf("%.1f",
+		    json_number_value(json_object_get(row, "overall"))));
+	}
+	return rows;
+}
+
+static int
+course_page(struct req *r, int status, json_t *view)
+{
+	char section[64] = "", group[32] = "", err[512];
+	const char *qs = r->ri->query_string;
+	json_t *course, *rows, *results, *criteria = json_array();
+	long long version;
+	int rc;
+
+	if (!load_course(r, &course, &rc)) {
+		json_decref(view);
+		json_decref(criteria);
+		return rc;
+	}
+	if (qs != NULL) {
+		http_form_get(qs, "section", section, sizeof(section));
+		http_form_get(qs, "status", group, sizeof(group));
+	}
+	if (!course_progress(r->app->db, r->id, &rows, &version, err,
+	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+		json_decref(rows);
+		json_decref(course);
+		json_decref(view);
+		json_decref(criteria);
+		return db_down(r);
+	}
+	filter_rows(view, rows, section, group);
+	json_object_set_new(view, "filters", filter_options(
+	    json_object_get(course, "sections"), section, group));
+	json_object_set_new(view, "title", json_sprintf("%s · progress",
+	    str(course, "code")));
+	json_object_set_new(view, "course", course);
+	json_object_set_new(view, "version", json_integer(version));
+	json_object_set_new(view, "nodes", nodes_view(r));
+	json_object_set_new(view, "results", results);
+	json_object_set_new(view, "criteria", criteria);
+	json_object_set_new(view, "can_enrol_teacher", json_boolean(
+	    strcmp(r->user.role, "admin") == 0));
+	eta_view(r, view);
+	json_decref(rows);
+	return http_render(r, status, "teacher", view);
+}
+
+int
+dash_course(struct req *r)
+{
+	return course_page(r, 200, json_object());
+}
+
+int
+dash_course_enrol(struct req *r)
+{
+	char email[256] = "", role[16] = "student", section[64] = "";
+	char err[512], loc[64];
+	json_t *course;
+	char *body;
+	int rc;
+
+	if (!http_read_form(r, &body))
+		return 403;
+	http_form_get(body, "email", email, sizeof(email));
+	http_form_get(body, "role", role, sizeof(role));
+	http_form_get(body, "section", section, sizeof(section));
+	free(body);
+	if (!load_course(r, &course, &rc))
+		return rc;
+	json_decref(course);
+	if (strcmp(role, "student") != 0 && strcmp(r->user.role, "admin") != 0)
+		return course_page(r, 403, json_pack("{s:s}", "enrol_error",
+		    "only an admin enrols teachers"));
+	if (!course_enrol(r->app->db, r->id, email, role, section, err,
+	    sizeof(err)))
+		return course_page(r, 422, json_pack("{s:s, s:s, s:s}",
+		    "enrol_error", err, "enrol_email", email, "enrol_section",
+		    section));
+	snprintf(loc, sizeof(loc), "/courses/%lld#members", r->id);
+	return http_redirect(r, loc, NULL);
+}
+
+int
+dash_course_progress(struct req *r)
+{
+	char err[512];
+	json_t *course, *rows, *view = json_object();
+	long long version;
+	int rc;
+
+	if (!load_course(r, &course, &rc)) {
+		json_decref(view);
+		return rc;
+	}
+	if (!course_progress(r->app->db, r->id, &rows, &version, err,
+	    sizeof(err))) {
+		json_decref(course);
+		json_decref(view);
+		return db_down(r);
+	}
+	filter_rows(view, rows, "", "");
+	json_decref(rows);
+	json_object_set_new(view, "course", course);
+	json_object_set_new(view, "version", json_integer(version));
+	json_object_set_new(view, "nodes", nodes_view(r));
+	eta_view(r, view);
+	return http_json(r, 200, view);
+}
+
+static int
+courses_page(struct req *r, int status, json_t *view)
+{
+	bool admin = strcmp(r->user.role, "admin") == 0;
+	char err[512];
+	json_t *list;
+
+	if (!course_list(r->app->db, admin ? 0 : r->user.id, &list, err,
+	    sizeof(err))) {
+		json_decref(view);
+		return db_down(r);
+	}
+	json_object_set_new(view, "title", json_string("Courses"));
+	json_object_set_new(view, "courses", list);
+	json_object_set_new(view, "has_courses", json_boolean(
+	    json_array_size(list) > 0));
+	json_object_set_new(view, "can_create", json_boolean(admin));
+	return http_render(r, status, "courses", view);
+}
+
+int
+dash_courses(struct req *r)
+{
+	return courses_page(r, 200, json_object());
+}
+
+int
+dash_course_create(struct req *r)
+{
+	char code[64] = "", title[256] = "", err[512], loc[64];
+	long long id;
+	char *body;
+
+	if (!http_read_form(r, &body))
+		return 403;
+	http_form_get(body, "code", code, sizeof(code));
+	http_form_get(body, "title", title, sizeof(title));
+	free(body);
+	if (!course_create(r->app->db, code, title, &id, err, sizeof(err)))
+		return courses_page(r, 422, json_pack("{s:s, s:s, s:s}",
+		    "error", err, "code", code, "course_title", title));
+	snprintf(loc, sizeof(loc), "/courses/%lld", id);
+	return http_redirect(r, loc, NULL);
+}
+
+/*
+ * RFC 4180 fields. Text a spreadsheet would run as a formula (a name
+ * starting with "=") gets a leading apostrophe, the usual guard.
+ */
+static void
+csv_text(struct buf *b, const char *s)
+{
+	const char *p;
+
+	if (s == NULL)
+		s = "";
+	buf_putc(b, '"');
+	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
+		buf_putc(b, '\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '"');
+}
+
+static void
+csv_number(struct buf *b, json_t *v)
+{
+	if (json_is_integer(v))
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_number(v))
+		buf_printf(b, "%.1f", json_number_value(v));
+}
+
+int
+dash_results_csv(struct req *r)
+{
+	char hdr[256], name[64];
+	json_t *course, *rows, *criteria = json_array(), *row, *c, *cell;
+	struct buf b = BUF_INIT;
+	size_t i, k, n;
+	int rc;
+
+	if (!load_course(r, &course, &rc)) {
+		json_decref(criteria);
+		return rc;
+	}
+	if ((rows = results_view(r, criteria)) == NULL) {
+		json_decref(course);
+		json_decref(criteria);
+		return db_down(r);
+	}
+	buf_puts(&b, "student,email,section,submission,overall");
+	json_array_foreach(criteria, k, c) {
+		buf_putc(&b, ',');
+		csv_text(&b, str(c, "key"));
+	}
+	buf_puts(&b, ",model,completed_at\r\n");
+	json_array_foreach(rows, i, row) {
+		csv_text(&b, str(row, "name"));
+		buf_putc(&b, ',');
+		csv_text(&b, str(row, "email"));
+		buf_putc(&b, ',');
+		csv_text(&b, str(row, "section"));
+		buf_putc(&b, ',');
+		csv_number(&b, json_object_get(row, "id"));
+		buf_putc(&b, ',');
+		csv_number(&b, json_object_get(row, "overall"));
+		json_array_foreach(json_object_get(row, "cells"), k, cell) {
+			buf_putc(&b, ',');
+			csv_number(&b, json_object_get(cell, "v"));
+		}
+		buf_putc(&b, ',');
+		csv_text(&b, str(row, "model"));
+		buf_putc(&b, ',');
+		csv_text(&b, str(row, "completed_at"));
+		buf_puts(&b, "\r\n");
+	}
+	/* The file is named after the course code, in safe characters. */
+	util_strlcpy(name, str(course, "code"), sizeof(name));
+	for (n = 0; name[n] != '\0'; n++)
+		if (strchr("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", name[n]) == NULL)
+			name[n] = '_';
+	snprintf(hdr, sizeof(hdr), "Content-Disposition: attachment; "
+	    "filename=\"%s-results.csv\"\r\nCache-Control: no-store\r\n", name);
+	rc = http_send(r, 200, "text/csv; charset=utf-8", buf_cstr(&b), b.len,
+	    hdr);
+	buf_free(&b);
+	json_decref(rows);
+	json_decref(criteria);
+	json_decref(course);
+	return rc;
+}

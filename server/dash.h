@@ -1,0 +1,38 @@
+/*
+ * dash: the dashboards' HTTP handlers. Courses (a list, creating one,
+ * enrolling people), a course's live progress page for its teachers with
+ * a results table and its CSV export, and the admin's health page. Each
+ * page is complete without JavaScript; static/live.js then keeps it
+ * current over the WebSocket hub (ws.h).
+ */
+#ifndef INTROEVAL_DASH_H
+#define INTROEVAL_DASH_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+struct req;
+
+int	dash_courses(struct req *);		/* GET  /courses */
+int	dash_course_create(struct req *);	/* POST /courses */
+int	dash_course(struct req *);		/* GET  /courses/:id */
+/* POST /courses/:id/members */
+int	dash_course_enrol(struct req *);
+/* GET /courses/:id/results.csv */
+int	dash_results_csv(struct req *);
+/* GET /api/v1/courses/:id/progress */
+int	dash_course_progress(struct req *);
+int	dash_health(struct req *);		/* GET  /admin/health */
+
+/*
+ * Display fields of one progress row (a submission, or a student without
+ * one): state, group, chip_text, progress_pct, can_cancel, can_retry.
+ * static/live.js computes the same from a WebSocket event.
+ */
+void	dash_chip(json_t *row);
+/* Display fields of system_state rows (events_system's nodes). */
+void	dash_node_labels(json_t *nodes);
+/* "1 min 20 s", "3 h 5 min": a duration for people. */
+void	dash_duration(double seconds, char *out, size_t outlen);
+
+#endif

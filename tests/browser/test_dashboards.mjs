@@ -1,0 +1,293 @@
+// test_dashboards.mjs: the live dashboards in headless Chromium.
+//
+// An admin creates four more students and a course through the pages,
+// enrols the teacher and five students (sections A and B); the teacher
+// opens the course's progress page and keeps it open while the five
+// students upload the fixture videos intro01..intro05 (through the JSON
+// API) and the stand-ins process them. Every row must pass through a
+// transcription state and an evaluation state to "Done · score" without
+// the page reloading (a marker on window survives), fed by the WebSocket
+// alone. Student 1 keeps their own submission page open the same way and
+// must see it reach its score without a reload. Then the results table,
+// its sorting, the CSV export, the filters, the admin's health page (SVG
+// charts) and a phone-sized view are checked. Screenshots of each page go
+// to tests/browser/screenshots/ (dash-*.png).
+//
+// Run: node tests/browser/test_dashboards.mjs (after npm ci in tests/browser).
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SHARED, launchBrowser, log, shot, sleep, startEnv } from './lib.mjs';
+
+const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 240) * 1000;
+const VIDEOS = [1, 2, 3, 4, 5].map((i) =>
+  path.join(SHARED, 'fixtures', 'intros', `intro0${i}.mp4`));
+const STT_STATES = ['uploaded', 'queued', 'transcribing'];
+const LLM_STATES = ['waiting', 'evaluating'];
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function signIn(page, base, user) {
+  await page.goto(`${base}/login`);
+  await page.fill('form#login input[name=email]', user.email);
+  await page.fill('form#login input[name=password]', user.password);
+  await Promise.all([
+    page.waitForURL(`${base}/`, { timeout: 15000 }),
+    page.click('form#login [type=submit]'),
+  ]);
+}
+
+// The admin's part: four more students, a course, its members.
+async function setUpCourse(page, base, info) {
+  const students = [info.users.student];
+  for (let i = 2; i <= 5; i++) {
+    const email = `student${i}@example.com`;
+    await page.goto(`${base}/admin/users`);
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=name]', `Student ${String.fromCharCode(64 + i)}`);
+    await page.selectOption('select[name=role]', 'student');
+    await page.click('form.grid button[type=submit]');
+    const pw = (await page.locator('#new-password').textContent()).trim();
+    students.push({ email, password: pw });
+  }
+  await page.goto(`${base}/courses`);
+  await page.fill('#course-form input[name=code]', 'ENG101');
+  await page.fill('#course-form input[name=title]', 'Speaking lab, spring');
+  await Promise.all([page.waitForURL(/\/courses\/\d+$/), page.click('#course-form button')]);
+  const courseUrl = page.url();
+  const enrol = async (email, role, section) => {
+    await page.fill('#enrol-form input[name=email]', email);
+    await page.selectOption('#enrol-form select[name=role]', role);
+    await page.fill('#enrol-form input[name=section]', section);
+    await Promise.all([page.waitForURL(/\/courses\/\d+/), page.click('#enrol-form button')]);
+  };
+  await enrol(info.users.teacher.email, 'teacher', '');
+  for (let i = 0; i < students.length; i++) {
+    await enrol(students[i].email, 'student', i < 3 ? 'A' : 'B');
+  }
+  check(await page.locator('#progress tbody tr').count() === 5,
+    'the course page does not list the five enrolled students');
+  await shot(page, 'dash-01-course-admin');
+  return { courseUrl, students };
+}
+
+// Uploads one video as a student through the JSON API; returns its id.
+async function upload(browser, base, student, video) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, base, student);
+  const me = await (await page.request.get(`${base}/api/v1/me`)).json();
+  const res = await page.request.post(`${base}/api/v1/submissions`, {
+    headers: { 'Content-Type': 'video/mp4', 'X-CSRF-Token': me.csrf_token, 'X-Filename': path.basename(video) },
+    data: readFileSync(video),
+  });
+  check(res.status() === 201, `upload by ${student.email} answered ${res.status()}`);
+  const body = await res.json();
+  return { id: body.id, ctx, page };
+}
+
+// Records every state each row's chip shows, and every #status text.
+function installRecorder() {
+  window.__marker = 'no reload';
+  window.__states = {};
+  window.__statusLog = [];
+  const record = () => {
+    for (const tr of document.querySelectorAll('#progress tbody tr')) {
+      const chip = tr.querySelector('.chip');
+      if (!chip) continue;
+      const list = window.__states[tr.dataset.student] || (window.__states[tr.dataset.student] = []);
+      const entry = `${chip.dataset.state}|${chip.textContent.trim()}`;
+      if (list[list.length - 1] !== entry) list.push(entry);
+    }
+    const st = document.querySelector('#status');
+    if (st) {
+      const t = st.textContent.trim();
+      if (window.__statusLog[window.__statusLog.length - 1] !== t) window.__statusLog.push(t);
+    }
+  };
+  record();
+  new MutationObserver(record).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+async function waitForAllDone(page) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    const states = await page.$$eval('#progress tbody tr .chip', (els) => els.map((e) => e.dataset.state));
+    last = states.join(',');
+    if (states.length === 5 && states.every((s) => s === 'done' || s === 'failed')) return states;
+    await sleep(500);
+  }
+  throw new Error(`not every row finished in ${TIMEOUT_MS / 1000} s: ${last}`);
+}
+
+async function checkTeacherPage(page, midShot) {
+  const states = await waitForAllDone(page);
+  check(states.every((s) => s === 'done'), `some rows failed: ${states}`);
+  check(await page.evaluate(() => window.__marker) === 'no reload', 'the teacher page reloaded');
+  const seen = await page.evaluate(() => window.__states);
+  for (const [student, list] of Object.entries(seen)) {
+    const kinds = list.map((e) => e.split('|')[0]);
+    log(`student ${student}: ${list.join(' → ')}`);
+    check(kinds.some((k) => STT_STATES.includes(k)), `row ${student} never showed a transcription state: ${list}`);
+    check(kinds.some((k) => LLM_STATES.includes(k)), `row ${student} never showed an evaluation state: ${list}`);
+    check(/^done\|Done · \d+\.\d$/.test(list[list.length - 1]), `row ${student} did not end with a score: ${list}`);
+    check(kinds.indexOf('done') > kinds.findIndex((k) => STT_STATES.includes(k)), `row ${student}: states out of order`);
+  }
+  check(midShot, 'no screenshot was taken while the pipeline ran');
+  await sleep(2500); // the results table follows with a short delay
+  const scored = await page.$$eval('#results-table tbody tr', (trs) =>
+    trs.filter((tr) => /^\d+\.\d$/.test(tr.cells[2].textContent.trim())).length);
+  check(scored === 5, `the results table shows ${scored} scores, not 5`);
+}
+
+async function checkResultsTools(page, base, courseUrl) {
+  // Sorting by Overall, then descending: the column is ordered.
+  const th = page.locator('#results-table thead th', { hasText: 'Overall' });
+  await th.locator('button').click();
+  await th.locator('button').press('Enter'); // keyboard works too
+  check(await th.getAttribute('aria-sort') === 'descending', 'sorting did not mark the column descending');
+  const vals = await page.$$eval('#results-table tbody tr', (trs) => trs.map((tr) => parseFloat(tr.cells[2].textContent)));
+  check(vals.every((v, i) => i === 0 || vals[i - 1] >= v), `Overall is not sorted descending: ${vals}`);
+  // CSV export.
+  const res = await page.request.get(`${courseUrl}/results.csv`);
+  check(res.status() === 200, `results.csv answered ${res.status()}`);
+  const csv = await res.text();
+  const lines = csv.trim().split('\r\n');
+  check(lines[0].startsWith('student,email,section,submission,overall'), `CSV header: ${lines[0]}`);
+  check(lines.length === 6, `CSV has ${lines.length - 1} rows, not 5`);
+  check((res.headers()['content-disposition'] || '').includes('ENG101-results.csv'), 'CSV file name');
+  // Filters: section B has two students, instantly, without a reload.
+  await page.selectOption('#f-section', 'B');
+  const visible = await page.$$eval('#progress tbody tr', (trs) => trs.filter((tr) => !tr.hidden).length);
+  check(visible === 2, `section B shows ${visible} rows, not 2`);
+  check(page.url().includes('section=B'), 'the filter is not kept in the address');
+  await page.selectOption('#f-section', '');
+}
+
+async function checkStudentPage(spage) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const score = await spage.locator('#overall-score').count();
+    if (score > 0) break;
+    await sleep(500);
+  }
+  check(await spage.locator('#overall-score').count() === 1, 'the student page never showed the score');
+  check(await spage.evaluate(() => window.__marker) === 'no reload', 'the student page reloaded');
+  const logd = await spage.evaluate(() => window.__statusLog);
+  log(`student page: ${logd.join(' → ')}`);
+  check(logd.length >= 2 && /done/i.test(logd[logd.length - 1]), `the student page did not move to Done: ${logd}`);
+  check(await spage.locator('.criterion-score').count() > 0, 'no criterion scores on the student page');
+}
+
+async function checkHealth(page, base) {
+  await page.goto(`${base}/admin/health`);
+  check(await page.locator('#health-summary').count() === 1, 'no health summary');
+  check(await page.locator('#backends tbody tr').count() >= 1, 'no backends on the health page');
+  check(await page.locator('#charts svg.chart').count() >= 1, 'no SVG chart on the health page');
+  const cols = await page.locator('#charts svg rect.col.done').count();
+  check(cols >= 1, 'the throughput chart shows no scored submissions');
+  await sleep(1500);
+  check((await page.locator('#live-status').getAttribute('data-state')) === 'live', 'the health page is not live');
+  await shot(page, 'dash-06-health');
+  const metrics = await page.request.get(`${base}/metrics`);
+  check(metrics.status() === 200, `/metrics answered ${metrics.status()} to an admin`);
+  const text = await metrics.text();
+  check(/introeval_submissions\{phase="completed",status="completed"\} 5/.test(text), 'metrics do not count 5 completed');
+  check(/introeval_websocket_clients \d+/.test(text), 'metrics lack the WebSocket clients');
+}
+
+async function main() {
+  const started = Date.now();
+  const env = await startEnv(['--one-fake', '--token-ms', '40']);
+  const { info } = env;
+  const base = info.base_url;
+  log(`server at ${base}`);
+  let browser;
+  let tpage;
+  const problems = [];
+  try {
+    browser = await launchBrowser();
+    const admin = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
+    await signIn(admin, base, info.users.admin);
+    const { courseUrl, students } = await setUpCourse(admin, base, info);
+    await admin.goto(`${base}/courses`);
+    await shot(admin, 'dash-02-courses');
+
+    const tctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    tpage = await tctx.newPage();
+    tpage.on('pageerror', (e) => problems.push(`teacher page error: ${e.message}`));
+    tpage.on('console', (m) => { if (m.type() === 'error') problems.push(`teacher console: ${m.text()}`); });
+    await signIn(tpage, base, info.users.teacher);
+    await tpage.goto(courseUrl);
+    await tpage.evaluate(installRecorder);
+    await tpage.waitForFunction(() => document.getElementById('live-status')?.dataset.state === 'live', null, { timeout: 10000 });
+
+    // Student 1 uploads and watches their own page; the others follow.
+    const first = await upload(browser, base, students[0], VIDEOS[0]);
+    const spage = first.page;
+    spage.on('pageerror', (e) => problems.push(`student page error: ${e.message}`));
+    await spage.goto(`${base}/submissions/${first.id}`);
+    await spage.evaluate(installRecorder);
+    const uploads = [first];
+    for (let i = 1; i < 5; i++) uploads.push(await upload(browser, base, students[i], VIDEOS[i]));
+    log(`uploaded ${uploads.map((u) => u.id).join(', ')}`);
+
+    // Photograph the pages mid-run, ideally while a row is transcribing.
+    let midShot = false;
+    for (let i = 0; i < 240 && !midShot; i++) {
+      const states = await tpage.$$eval('#progress .chip', (els) => els.map((e) => e.dataset.state));
+      const busy = states.includes('transcribing') || (i > 200 && states.some((s) => s !== 'done' && s !== 'none'));
+      if (busy) {
+        await shot(tpage, 'dash-03-teacher-running');
+        await shot(spage, 'dash-04-student-running');
+        midShot = true;
+      }
+      await sleep(250);
+    }
+    await checkTeacherPage(tpage, midShot);
+    await checkStudentPage(spage);
+    await shot(spage, 'dash-05-student-done');
+    await shot(tpage, 'dash-07-teacher-done');
+    await checkResultsTools(tpage, base, courseUrl);
+
+    await checkHealth(admin, base);
+
+    // A phone: the progress table becomes cards, still readable.
+    const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true })).newPage();
+    await signIn(phone, base, info.users.teacher);
+    await phone.goto(courseUrl);
+    const wide = await phone.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= 400, `the course page is ${wide} px wide on a phone`);
+    await shot(phone, 'dash-08-teacher-phone');
+
+    // Without JavaScript the page still reads.
+    const nojs = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+    await signIn(nojs, base, info.users.teacher).catch(() => {});
+    await nojs.goto(courseUrl);
+    check(await nojs.locator('#progress tbody tr .chip.state-done').count() === 5, 'without JavaScript the rows are not shown as done');
+
+    if (problems.length) throw new Error(`the browser reported:\n  ${problems.join('\n  ')}`);
+    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    if (tpage) await shot(tpage, 'dash-99-failure').catch(() => {});
+    let serverLog = '';
+    try {
+      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-80).join('\n');
+    } catch { /* gone already */ }
+    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await env.stop();
+  }
+}
+
+main().then(() => {
+  console.log('1 passed, 0 failed');
+}, (e) => {
+  console.error(`browser test failed: ${e.stack || e.message}`);
+  console.log('0 passed, 1 failed');
+  process.exitCode = 1;
+});
