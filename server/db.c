@@ -135,9 +135,24 @@ db_query(PGconn *c, const char *sql, int nparams, const char *const *params,
 {
 	PGresult *r;
 	ExecStatusType st;
+	bool idle = PQtransactionStatus(c) == PQTRANS_IDLE;
 
 	r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = PQresultStatus(r);
+	/*
+	 * The server restarted since this connection's last use: reconnect
+	 * and run the statement again, once. Only outside a transaction,
+	 * where the statement stands alone and nothing else is lost.
+	 */
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
+	    PQstatus(c) == CONNECTION_BAD) {
+		PQclear(r);
+		PQreset(c);
+		if (PQstatus(c) == CONNECTION_OK)
+			log_info("db: reconnected after the connection broke");
+		r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+		st = PQresultStatus(r);
+	}
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
 	util_seterr(err, errlen, "database: %s",

@@ -2,12 +2,11 @@
  * health: measurements for the health page and /metrics (see health.h).
  * Each is one round trip: PostgreSQL assembles the JSON.
  *
- * Backends: the LLM pool (pool.h) keeps every backend's live state, but
- * the scheduler owns the pool. When the scheduler offers
- * sched_pool_stats() its answer is used for the LLM backends; until then,
- * and always for speech-to-text, the phase log of the last hour stands in
- * (calls, errors, latency percentiles, the last outcome), with tokens/s
- * from the evaluations stored.
+ * Backends: the LLM pool (pool.h) keeps every backend's live state; the
+ * scheduler owns the pool and lends its statistics (sched_pool_stats).
+ * For speech-to-text, and for LLM backends when no scheduler runs, the
+ * phase log of the last hour stands in (calls, errors, latency
+ * percentiles, the last outcome), with tokens/s from the evaluations.
  */
 #include "health.h"
 
@@ -20,13 +19,9 @@
 #include "config.h"
 #include "db.h"
 #include "events.h"
+#include "scheduler.h"
 #include "util.h"
 #include "ws.h"
-
-struct sched;
-
-/* Weak: links against a scheduler that does not offer it yet. */
-extern json_t	*sched_pool_stats(struct sched *) __attribute__((weak));
 
 const double	health_buckets_s[] = { 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60,
     120, 300 };
@@ -144,7 +139,7 @@ backends(struct app *app, json_t *from_log)
 	const char *last;
 	size_t i;
 
-	if (sched_pool_stats != NULL && app->sched != NULL)
+	if (app->sched != NULL)
 		pool = sched_pool_stats(app->sched);
 	json_array_foreach(from_log, i, b) {
 		bool llm = strcmp(json_string_value(json_object_get(b, "kind")),

@@ -160,6 +160,8 @@ http_start(struct app *app, char *err, size_t errlen)
 		"request_timeout_ms", "60000",
 		"max_request_size", "65536",
 		"enable_websocket_ping_pong", "yes",
+		/* A dead WebSocket frees its thread in about 90 s. */
+		"websocket_timeout_ms", "15000",
 		NULL
 	};
 

@@ -33,6 +33,8 @@
 #include "log.h"
 #include "scheduler.h"
 #include "tmpl.h"
+#include "tus.h"
+#include "ws.h"
 #include "util.h"
 
 static void		 usage(FILE *);
@@ -189,6 +191,8 @@ cmd_serve(const struct config *cfg)
 {
 	struct app app;
 	struct http_server *http;
+	struct tus_sweeper *sweeper;
+	struct ws_hub *ws;
 	char err[1024], *tdir;
 	sigset_t set;
 	int sig;
@@ -219,11 +223,17 @@ cmd_serve(const struct config *cfg)
 		fatalx("scheduler: %s", err);
 	if ((http = http_start(&app, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
+	if ((ws = ws_start(&app, http_context(http), err, sizeof(err))) ==
+	    NULL)
+		fatalx("websocket hub: %s", err);
+	sweeper = tus_sweeper_start(&app);
 	log_info("introeval %s serving on http://%s:%d/ data_dir=%s",
 	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir);
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
 	http_stop(http);
+	ws_stop(ws);	/* after http_stop: CivetWeb closes sockets via the hub */
+	tus_sweeper_stop(sweeper);
 	sched_stop(app.sched);
 	db_close(app.db);
 	tmpl_set_free(app.tmpl);

@@ -151,9 +151,21 @@ node_log_call(struct db *db, const char *node, const char *phase,
     long long submission_id, const char *backend, double started_at,
     double finished_at, const char *outcome, json_t *detail)
 {
-	long long id = node_log_start(db, node, phase, submission_id, backend,
-	    started_at);
+	char sid[NUM_LEN], st[NUM_LEN];
+	const char *p[5] = { node, phase, sid, backend, st };
+	long long id;
 
+	/* The row its start made, if it was reported; else a new one. */
+	snprintf(sid, sizeof(sid), "%lld", submission_id);
+	snprintf(st, sizeof(st), "%.6f", started_at);
+	id = insert_id(db, "SELECT id FROM phase_log WHERE node = $1 AND "
+	    "phase = $2 AND submission_id IS NOT DISTINCT FROM "
+	    "nullif($3::bigint, 0) AND backend IS NOT DISTINCT FROM $4 AND "
+	    "started_at = to_timestamp($5) AND outcome = 'running' "
+	    "ORDER BY id DESC LIMIT 1", 5, p);
+	if (id == 0)
+		id = node_log_start(db, node, phase, submission_id, backend,
+		    started_at);
 	node_log_finish(db, id, finished_at, outcome, detail);
 }
 

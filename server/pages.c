@@ -125,11 +125,12 @@ pages_home(struct req *r)
 		return http_error(r, 503, "the database is not answering; try "
 		    "again in a moment");
 	return http_render(r, 200, student ? "student_home" : "staff_home",
-	    json_pack("{s:s, s:o, s:b, s:b, s:i}", "title", student ?
+	    json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?
 	    "My introductions" : "Submissions", "submissions", list_view(list),
 	    "has_submissions", json_array_size(list) > 0,
 	    "show_student", !student,
-	    "upload_max_mb", r->app->cfg->upload_max_mb));
+	    "upload_max_mb", r->app->cfg->upload_max_mb,
+	    "max_duration_s", r->app->cfg->max_duration_s));
 }
 
 /* "Position 3 in the queue; feedback expected in about 4 minutes". */

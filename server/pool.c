@@ -449,6 +449,7 @@ pool_start_generate(struct pool *p, struct task *t, size_t i,
 	x = xfer_add(p, XFER_GENERATE, call, b);
 	x->t = t;
 	x->submission_id = t->submission_id;
+	pool_note_call(p, x, "running", NULL);
 	x->member = i;
 	x->repair = repair;
 	b->in_flight++;
@@ -530,7 +531,8 @@ pool_note_call(struct pool *p, const struct xfer *x, const char *outcome,
 	n->call.submission_id = x->submission_id;
 	n->call.backend = x->b->cfg.name;
 	n->call.started_at = x->started_wall;
-	n->call.finished_at = util_wallclock();
+	n->call.started = strcmp(outcome, "running") == 0;
+	n->call.finished_at = n->call.started ? 0 : util_wallclock();
 	n->call.outcome = outcome;
 	if (r != NULL) {
 		n->call.load_s = r->load_s;

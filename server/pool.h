@@ -66,8 +66,12 @@ struct pool_result {
 	double		 llm_s;		/* submit to result */
 };
 
-/* One HTTP generation call, reported as it ends (for the phase log). */
+/*
+ * One HTTP generation call, reported when it starts (started: true,
+ * outcome "running") and again when it ends (for the phase log).
+ */
 struct pool_call {
+	bool		 started;
 	long long	 submission_id;
 	const char	*backend;
 	double		 started_at;	/* wall clock, seconds */

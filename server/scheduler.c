@@ -139,6 +139,7 @@ sched_stop(struct sched *s)
 	drain_events(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
+	free(s->held);
 	free(s);
 }
 
@@ -152,29 +153,69 @@ sched_wake(struct sched *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+json_t *
+sched_pool_stats(struct sched *s)
+{
+	return s != NULL && s->pool != NULL ? pool_stats(s->pool) : NULL;
+}
+
 bool
 sched_stopping(struct sched *s)
 {
 	return atomic_load(&s->stopping);
 }
 
-/* Keeps the leases of everything this process holds. */
+void
+sched_hold(struct sched *s, long long id)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->nheld == s->held_cap) {
+		s->held_cap = s->held_cap ? s->held_cap * 2 : 64;
+		s->held = xrealloc(s->held, s->held_cap * sizeof(*s->held));
+	}
+	s->held[s->nheld++] = id;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sched_unhold(struct sched *s, long long id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->nheld; i++)
+		if (s->held[i] == id) {
+			s->held[i] = s->held[--s->nheld];
+			break;
+		}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Keeps the leases of the submissions this process is working on. */
 static void *
 heartbeat(void *arg)
 {
 	struct sched *s = arg;
 	double every = s->cfg->lease_s / 3.0, next = 0;
+	long long *ids = NULL;
+	size_t n;
 	char err[512];
 
 	while (!atomic_load(&s->stopping)) {
 		if (util_monotonic() >= next) {
-			if (!store_heartbeat(s->app->db, s->worker,
+			pthread_mutex_lock(&s->lock);
+			n = s->nheld;
+			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+			memcpy(ids, s->held, n * sizeof(*ids));
+			pthread_mutex_unlock(&s->lock);
+			if (!store_heartbeat(s->app->db, s->worker, ids, n,
 			    s->cfg->lease_s, err, sizeof(err)))
 				log_warnx("sched: heartbeat: %s", err);
 			next = util_monotonic() + every;
 		}
 		util_sleep(0.2);
 	}
+	free(ids);
 	return NULL;
 }
 
@@ -419,9 +460,13 @@ submit_llm(struct sched *s, int room)
 	if (!store_claim(s->app->db, "llm", s->node, s->worker,
 	    s->cfg->lease_s, 0, room, jobs, &n, err, sizeof(err)))
 		log_warnx("sched: claim llm: %s", err);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		sched_hold(s, jobs[i].id);
 		if (llm_task(s, &jobs[i]))
 			sent++;
+		else
+			sched_unhold(s, jobs[i].id);
+	}
 	free(jobs);
 	return sent;
 }
@@ -532,10 +577,15 @@ drain_events(struct sched *s)
 			    (json_int_t)e->call.prompt_tokens, "eval_tokens",
 			    (json_int_t)e->call.eval_tokens);
 
-			node_log_call(s->app->db, s->node, "llm",
-			    e->call.submission_id, e->call.backend,
-			    e->call.started_at, e->call.finished_at,
-			    e->call.outcome, d);
+			if (e->call.started)
+				node_log_start(s->app->db, s->node, "llm",
+				    e->call.submission_id, e->call.backend,
+				    e->call.started_at);
+			else
+				node_log_call(s->app->db, s->node, "llm",
+				    e->call.submission_id, e->call.backend,
+				    e->call.started_at, e->call.finished_at,
+				    e->call.outcome, d);
 			json_decref(d);
 			free((char *)e->call.backend);
 			free((char *)e->call.outcome);
@@ -559,6 +609,7 @@ drain_events(struct sched *s)
 				log_info("submission=%lld llm done backend=%s "
 				    "model=%s llm_s=%.2f", lp->job.id,
 				    e->res.backend, e->res.model, e->res.llm_s);
+			sched_unhold(s, lp->job.id);
 			json_decref(e->res.evaluation);
 			free((char *)e->res.backend);
 			free((char *)e->res.model);

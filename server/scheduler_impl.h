@@ -57,6 +57,9 @@ struct sched {
 	pthread_cond_t		 wake;		/* the controller waits here */
 	atomic_bool		 stopping;
 	struct event		*events;	/* from the pool's thread */
+	long long		*held;		/* ids whose leases we keep */
+	size_t			 nheld;
+	size_t			 held_cap;
 	struct stt_side		 stt;
 	struct pool		*pool;
 	/* Controller thread only: */
@@ -74,6 +77,13 @@ struct sched {
 
 /* scheduler.c */
 void	sched_fail(struct sched *, const struct job *, const char *, bool);
+/*
+ * The heartbeat extends the leases of held submissions only: one whose
+ * outcome could not be written (the database was away) is let go, its
+ * lease runs out and it is claimed again, never kept forever.
+ */
+void	sched_hold(struct sched *, long long);
+void	sched_unhold(struct sched *, long long);
 bool	sched_stopping(struct sched *);
 
 /* scheduler_stt.c */

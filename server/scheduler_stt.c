@@ -92,7 +92,7 @@ sched_stt_open_batch(struct sched *s)
 	struct job *jobs = xcalloc((size_t)s->cfg->batch_max, sizeof(*jobs));
 	long long batch_id = node_next_batch_id(s->app->db);
 	char err[512];
-	int n = 0;
+	int i, n = 0;
 
 	if (!store_claim(s->app->db, "stt", s->node, s->worker,
 	    s->cfg->lease_s, batch_id, s->cfg->batch_max, jobs, &n, err,
@@ -102,6 +102,8 @@ sched_stt_open_batch(struct sched *s)
 		free(jobs);
 		return false;
 	}
+	for (i = 0; i < n; i++)
+		sched_hold(s, jobs[i].id);
 	pthread_mutex_lock(&s->lock);
 	free(st->jobs);
 	st->jobs = jobs;
@@ -119,19 +121,28 @@ void
 sched_stt_close_batch(struct sched *s, const char *why)
 {
 	struct stt_side *st = &s->stt;
+	struct job *back = NULL;
 	char err[512];
 	int i, released = 0;
 
+	/* Unstarted jobs leave the batch under the lock, the queue after. */
 	pthread_mutex_lock(&s->lock);
 	if (st->open) {
-		for (i = st->next; i < st->n; i++, released++)
-			if (!store_release(s->app->db, &st->jobs[i], s->worker,
-			    err, sizeof(err)))
-				log_warnx("sched: release: %s", err);
+		released = st->n - st->next;
+		back = xcalloc((size_t)released + 1, sizeof(*back));
+		memcpy(back, &st->jobs[st->next], (size_t)released *
+		    sizeof(*back));
 		st->n = st->next;
 		st->open = false;
 	}
 	pthread_mutex_unlock(&s->lock);
+	for (i = 0; i < released; i++) {
+		if (!store_release(s->app->db, &back[i], s->worker, err,
+		    sizeof(err)))
+			log_warnx("sched: release: %s", err);
+		sched_unhold(s, back[i].id);
+	}
+	free(back);
 	if (released > 0)
 		log_info("sched: stt batch=%lld closed early (%s), %d back in "
 		    "the queue", st->batch_id, why, released);
@@ -300,6 +311,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	json_decref(words);
 	json_decref(metrics);
 out:
+	sched_unhold(s, job->id);
 	unlink(wav);
 	stt_result_free(&res);
 }

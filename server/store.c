@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 #include "log.h"
 #include "pool.h"
@@ -246,15 +247,31 @@ store_claim(struct db *db, const char *phase, const char *node,
 }
 
 bool
-store_heartbeat(struct db *db, const char *worker, int lease_s, char *err,
-    size_t errlen)
+store_heartbeat(struct db *db, const char *worker, const long long *ids,
+    size_t n, int lease_s, char *err, size_t errlen)
 {
 	char lease[NUM_LEN];
-	const char *p[2] = { worker, fmt_ll(lease, lease_s) };
+	const char *p[3];
+	struct buf arr;
+	size_t i;
+	bool ok;
 
-	return db_exec1(db, "UPDATE submissions SET lease_expires_at = now() "
+	if (n == 0)
+		return true;
+	buf_init(&arr);
+	buf_putc(&arr, '{');
+	for (i = 0; i < n; i++)
+		buf_printf(&arr, "%s%lld", i > 0 ? "," : "", ids[i]);
+	buf_putc(&arr, '}');
+	p[0] = worker;
+	p[1] = fmt_ll(lease, lease_s);
+	p[2] = buf_cstr(&arr);
+	ok = db_exec1(db, "UPDATE submissions SET lease_expires_at = now() "
 	    "+ make_interval(secs => $2::int) WHERE worker_id = $1 "
-	    "AND status = 'processing'", 2, p, err, errlen);
+	    "AND status = 'processing' AND id = ANY($3::bigint[])", 3, p, err,
+	    errlen);
+	buf_free(&arr);
+	return ok;
 }
 
 bool

@@ -49,9 +49,9 @@ bool	store_submission_create(struct db *, const struct new_submission *,
 bool	store_claim(struct db *, const char *phase, const char *node,
 	    const char *worker, int lease_s, long long batch_id, int max,
 	    struct job *jobs, int *n, char *err, size_t errlen);
-/* Extends the lease of everything this worker holds. */
-bool	store_heartbeat(struct db *, const char *worker, int lease_s,
-	    char *err, size_t errlen);
+/* Extends the leases of these submissions, where this worker holds them. */
+bool	store_heartbeat(struct db *, const char *worker, const long long *ids,
+	    size_t n, int lease_s, char *err, size_t errlen);
 /* Gives a claimed but unstarted submission back to the queue. */
 bool	store_release(struct db *, const struct job *, const char *worker,
 	    char *err, size_t errlen);

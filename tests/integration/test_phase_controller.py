@@ -283,6 +283,25 @@ class PhaseController(harness.TestCase):
                   max(waits), sorted(waits)[len(waits) // 2],
                   len(llm_runs), len(stt_runs)), file=sys.stderr)
 
+    # -------------------------------------------------------- database
+
+    def test_database_restart_loses_nothing(self):
+        node = self.start(stt_latency_ms=800, llm_latency_ms=800)
+        c = node.client("s1@example.com")
+        ids = node.upload_many(5, [c])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not node.rows(
+                "SELECT 1 FROM submissions WHERE status = 'processing'"):
+            time.sleep(0.1)
+        node.pg.restart()
+        # The very next requests are answered: the pool reconnects.
+        me = c.get_json("/api/v1/me")
+        self.assertEqual(me["email"], "s1@example.com")
+        c.expect("GET", "/", 200)
+        subs = node.wait_all(c, ids)
+        self.assertEqual([s["status"] for s in subs], ["completed"] * 5,
+                         [s.get("error") for s in subs])
+
     # -------------------------------------------------------- two nodes
 
     def test_two_nodes_share_the_queue(self):

@@ -316,6 +316,8 @@ on_call(const struct pool_call *c, void *arg)
 {
 	struct seen *s = arg;
 
+	if (c->started)
+		return;		/* the same call is reported when it ends */
 	pthread_mutex_lock(&s->lock);
 	json_array_append_new(s->calls, json_pack("{s:I,s:s,s:s,s:f,s:f}",
 	    "id", (json_int_t)c->submission_id, "backend", c->backend,
