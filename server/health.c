@@ -10,6 +10,7 @@
  */
 #include "health.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ const int	health_nbuckets = sizeof(health_buckets_s) /
 
 static json_t	*query_json(struct db *, const char *, int,
 		    const char *const *, char *, size_t);
+static void	 round_field(json_t *, const char *, double);
 static json_t	*backends(struct app *, json_t *);
 static json_t	*find_name(json_t *, const char *);
 static void	 add_disk(struct app *, json_t *);
@@ -132,6 +134,20 @@ find_name(json_t *list, const char *name)
  * One row per backend: the pool's own view when there is one, else the
  * phase log's, and every configured LLM backend even without calls.
  */
+/* A figure for reading: to whole units (scale 1) or tenths (10). */
+static void
+round_field(json_t *o, const char *key, double scale)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_number(v) && scale == 1)
+		json_object_set_new(o, key, json_integer((json_int_t)round(
+		    json_number_value(v))));
+	else if (json_is_number(v))
+		json_object_set_new(o, key, json_real(round(
+		    json_number_value(v) * scale) / scale));
+}
+
 static json_t *
 backends(struct app *app, json_t *from_log)
 {
@@ -154,6 +170,9 @@ backends(struct app *app, json_t *from_log)
 		json_array_append(out, b);
 	}
 	json_array_foreach(pool, i, b) {
+		round_field(b, "p50_ms", 1);
+		round_field(b, "p95_ms", 1);
+		round_field(b, "tokens_per_s", 10);
 		json_object_set_new(b, "kind", json_string("llm"));
 		json_object_set_new(b, "calls", json_incref(json_object_get(b,
 		    "requests")));
