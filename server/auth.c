@@ -155,17 +155,8 @@ auth_user_create(struct db *db, const char *email, const char *name,
 bool
 auth_has_admin(struct db *db, bool *has, char *err, size_t errlen)
 {
-	PGconn *c = db_acquire(db);
-	PGresult *r;
-
-	r = db_query(c, "SELECT 1 FROM users WHERE role = 'admin' AND NOT "
-	    "disabled LIMIT 1", 0, NULL, err, errlen);
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	*has = PQntuples(r) > 0;
-	PQclear(r);
-	return true;
+	return db_exists(db, "SELECT 1 FROM users WHERE role = 'admin' AND "
+	    "NOT disabled LIMIT 1", 0, NULL, has, err, errlen);
 }
 
 bool

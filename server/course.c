@@ -26,30 +26,7 @@
 	"  AND (s.course_id IS NULL OR s.course_id = m.course_id) " \
 	"  ORDER BY s.id DESC LIMIT 1) s ON true "
 
-static json_t	*query_json(struct db *, const char *, int,
-		    const char *const *, char *, size_t);
 static bool	 text_ok(const char *, size_t, const char *, char *, size_t);
-
-static json_t *
-query_json(struct db *db, const char *sql, int n, const char *const *p,
-    char *err, size_t errlen)
-{
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, sql, n, p, err, errlen);
-	json_t *out = NULL;
-
-	db_release(db, c);
-	if (r == NULL)
-		return NULL;
-	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
-		out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	else if (PQntuples(r) == 1)
-		out = json_null();
-	if (out == NULL)
-		util_seterr(err, errlen, "the database answered no JSON");
-	PQclear(r);
-	return out;
-}
 
 static bool
 text_ok(const char *s, size_t max, const char *what, char *err,
@@ -155,7 +132,7 @@ course_list(struct db *db, long long teacher_id, json_t **out, char *err,
 	const char *p[1] = { tb };
 
 	snprintf(tb, sizeof(tb), "%lld", teacher_id);
-	*out = query_json(db, sql, 1, p, err, errlen);
+	*out = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *out != NULL;
 }
 
@@ -198,25 +175,16 @@ course_access(struct db *db, long long course, const struct user *u,
 {
 	char cb[NUM_LEN], ub[NUM_LEN];
 	const char *p[3] = { cb, ub, u->role };
-	PGconn *c;
-	PGresult *r;
 
 	*allowed = false;
 	if (strcmp(u->role, "student") == 0)
 		return true;
 	snprintf(cb, sizeof(cb), "%lld", course);
 	snprintf(ub, sizeof(ub), "%lld", u->id);
-	c = db_acquire(db);
-	r = db_query(c, "SELECT 1 FROM courses c WHERE c.id = $1::bigint "
+	return db_exists(db, "SELECT 1 FROM courses c WHERE c.id = $1::bigint "
 	    "AND ($3 = 'admin' OR EXISTS (SELECT 1 FROM course_members m "
 	    "WHERE m.course_id = c.id AND m.user_id = $2::bigint "
-	    "AND m.role = 'teacher'))", 3, p, err, errlen);
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	*allowed = PQntuples(r) == 1;
-	PQclear(r);
-	return true;
+	    "AND m.role = 'teacher'))", 3, p, allowed, err, errlen);
 }
 
 bool
@@ -250,7 +218,7 @@ course_progress(struct db *db, long long course, json_t **rows,
 
 	snprintf(cb, sizeof(cb), "%lld", course);
 	*rows = NULL;
-	if ((j = query_json(db, sql, 1, p, err, errlen)) == NULL)
+	if ((j = db_query_json(db, sql, 1, p, NULL, err, errlen)) == NULL)
 		return false;
 	*version = json_integer_value(json_object_get(j, "version"));
 	*rows = json_incref(json_object_get(j, "rows"));
@@ -281,7 +249,7 @@ course_results(struct db *db, long long course, json_t **rows, char *err,
 	const char *p[1] = { cb };
 
 	snprintf(cb, sizeof(cb), "%lld", course);
-	*rows = query_json(db, sql, 1, p, err, errlen);
+	*rows = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *rows != NULL;
 }
 
@@ -298,6 +266,6 @@ course_unfinished(struct db *db, long long course, json_t **ids, char *err,
 	const char *p[1] = { cb };
 
 	snprintf(cb, sizeof(cb), "%lld", course);
-	*ids = query_json(db, sql, 1, p, err, errlen);
+	*ids = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *ids != NULL;
 }

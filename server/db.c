@@ -179,6 +179,50 @@ db_exec(PGconn *c, const char *sql, int nparams, const char *const *params,
 }
 
 bool
+db_exists(struct db *db, const char *sql, int n, const char *const *params,
+    bool *exists, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, params, err, errlen);
+
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*exists = PQntuples(r) > 0;
+	PQclear(r);
+	return true;
+}
+
+json_t *
+db_query_json(struct db *db, const char *sql, int n,
+    const char *const *params, bool *found, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, params, err, errlen);
+	json_error_t jerr;
+	json_t *out = NULL;
+
+	db_release(db, c);
+	if (found != NULL)
+		*found = true;
+	if (r == NULL)
+		return NULL;
+	if (PQntuples(r) == 0) {
+		if (found != NULL)
+			*found = false;
+		else
+			util_seterr(err, errlen, "the query returned no row");
+	} else if (PQgetisnull(r, 0, 0))
+		out = json_null();
+	else if ((out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY,
+	    &jerr)) == NULL)
+		util_seterr(err, errlen, "the database answered bad JSON: %s",
+		    jerr.text);
+	PQclear(r);
+	return out;
+}
+
+bool
 db_exec1(struct db *db, const char *sql, int nparams,
     const char *const *params, char *err, size_t errlen)
 {

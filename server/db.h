@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 
 struct db;	/* opaque pool */
@@ -32,6 +33,21 @@ bool		 db_exec(PGconn *, const char *sql, int nparams,
 /* Acquires a connection, runs db_exec, releases it. */
 bool		 db_exec1(struct db *, const char *sql, int nparams,
 		    const char *const *params, char *err, size_t errlen);
+
+/*
+ * Runs a query whose first column of its first row is JSON text (as
+ * json_build_object or json_agg make) and parses it; SQL NULL gives JSON
+ * null. With no row: NULL, and *found false if found is not NULL (not
+ * an error), else an error. Acquires and releases a connection.
+ */
+json_t		*db_query_json(struct db *, const char *sql, int nparams,
+		    const char *const *params, bool *found, char *err,
+		    size_t errlen);
+
+/* Whether a query returns a row; false on a database error. */
+bool		 db_exists(struct db *, const char *sql, int nparams,
+		    const char *const *params, bool *exists, char *err,
+		    size_t errlen);
 
 /* Applies sql/NNN_*.sql from dir in order, each once, each in a transaction. */
 bool		 db_migrate(struct db *, const char *dir, int *applied,

@@ -29,8 +29,6 @@ const double	health_buckets_s[] = { 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60,
 const int	health_nbuckets = sizeof(health_buckets_s) /
     sizeof(health_buckets_s[0]);
 
-static json_t	*query_json(struct db *, const char *, int,
-		    const char *const *, char *, size_t);
 static void	 round_field(json_t *, const char *, double);
 static json_t	*backends(struct app *, json_t *);
 static json_t	*find_name(json_t *, const char *);
@@ -97,24 +95,6 @@ static const char collect_sql[] =
     "   FROM (SELECT g, now() - interval '60 min' + g * interval '5 min' "
     "     AS t0, now() - interval '55 min' + g * interval '5 min' AS t1 "
     "     FROM generate_series(0, 11) g) b))::text";
-
-static json_t *
-query_json(struct db *db, const char *sql, int n, const char *const *p,
-    char *err, size_t errlen)
-{
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, sql, n, p, err, errlen);
-	json_t *out = NULL;
-
-	db_release(db, c);
-	if (r == NULL)
-		return NULL;
-	if (PQntuples(r) == 1 &&
-	    (out = json_loads(PQgetvalue(r, 0, 0), 0, NULL)) == NULL)
-		util_seterr(err, errlen, "the database answered no JSON");
-	PQclear(r);
-	return out;
-}
 
 static json_t *
 find_name(json_t *list, const char *name)
@@ -230,7 +210,8 @@ health_collect(struct app *app, json_t **out, char *err, size_t errlen)
 	json_t *j;
 
 	*out = NULL;
-	if ((j = query_json(app->db, collect_sql, 0, NULL, err, errlen)) ==
+	if ((j = db_query_json(app->db, collect_sql, 0, NULL, NULL, err,
+	    errlen)) ==
 	    NULL)
 		return false;
 	json_object_set_new(j, "version", json_string(INTROEVAL_VERSION));
@@ -285,6 +266,6 @@ health_metrics(struct app *app, json_t **out, char *err, size_t errlen)
 		len += (size_t)snprintf(bounds + len, sizeof(bounds) - len,
 		    "%s%g", i > 0 ? "," : "", health_buckets_s[i]);
 	snprintf(bounds + len, sizeof(bounds) - len, "}");
-	*out = query_json(app->db, sql, 1, p, err, errlen);
+	*out = db_query_json(app->db, sql, 1, p, NULL, err, errlen);
 	return *out != NULL;
 }

@@ -297,13 +297,6 @@ node_system_json(struct db *db, json_t **out, char *err, size_t errlen)
 	    "    'finished_at', iso_utc(finished_at), 'items', items, "
 	    "    'reason', reason) ORDER BY started_at) FROM phase_runs "
 	    "    WHERE started_at > now() - interval '1 hour'), '[]'))::text";
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
-
-	*out = r != NULL ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
-	if (r != NULL && *out == NULL)
-		util_seterr(err, errlen, "system state is not JSON");
-	PQclear(r);
-	db_release(db, c);
+	*out = db_query_json(db, sql, 0, NULL, NULL, err, errlen);
 	return *out != NULL;
 }

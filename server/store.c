@@ -26,8 +26,6 @@
 
 static const char	*fmt_ll(char *, long long);
 static const char	*fmt_double(char *, double);
-static json_t		*query_json(struct db *, const char *, int,
-			    const char *const *, bool *, char *, size_t);
 static bool		 rubric_insert_default(PGconn *, char *, size_t);
 static bool		 exec_owned(struct db *, const char *, int,
 			    const char *const *, long long, char *, size_t);
@@ -46,37 +44,6 @@ fmt_double(char *buf, double v)
 {
 	snprintf(buf, NUM_LEN, "%.6f", v);
 	return buf;
-}
-
-/*
- * Runs a query whose one column of one row is JSON text and parses it.
- * *found is false (and NULL returned, without an error) when there is no
- * row; NULL with *found true is an error.
- */
-static json_t *
-query_json(struct db *db, const char *sql, int n, const char *const *params,
-    bool *found, char *err, size_t errlen)
-{
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, sql, n, params, err, errlen);
-	json_t *out = NULL;
-	json_error_t jerr;
-
-	*found = true;
-	if (r == NULL)
-		goto out;
-	if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
-		*found = false;
-		goto out;
-	}
-	out = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, &jerr);
-	if (out == NULL)
-		util_seterr(err, errlen, "database returned bad JSON: %s",
-		    jerr.text);
-out:
-	PQclear(r);
-	db_release(db, c);
-	return out;
 }
 
 static bool
@@ -144,7 +111,7 @@ store_rubric_get(struct db *db, long long id, json_t **def, char *err,
 	const char *p[1] = { fmt_ll(idb, id) };
 	bool found;
 
-	*def = query_json(db, "SELECT definition::text FROM rubrics "
+	*def = db_query_json(db, "SELECT definition::text FROM rubrics "
 	    "WHERE id = $1", 1, p, &found, err, errlen);
 	if (*def == NULL && !found)
 		util_seterr(err, errlen, "rubric %lld does not exist", id);
@@ -624,7 +591,7 @@ store_submission_json(struct db *db, long long id, json_t **out, bool *found,
 	char idb[NUM_LEN];
 	const char *p[1] = { fmt_ll(idb, id) };
 
-	*out = query_json(db, sql, 1, p, found, err, errlen);
+	*out = db_query_json(db, sql, 1, p, found, err, errlen);
 	return *out != NULL || !*found;
 }
 
@@ -649,6 +616,6 @@ store_submissions_list(struct db *db, long long student_id, int limit,
 	const char *p[2] = { fmt_ll(sid, student_id), fmt_ll(lim, limit) };
 	bool found;
 
-	*out = query_json(db, sql, 2, p, &found, err, errlen);
+	*out = db_query_json(db, sql, 2, p, &found, err, errlen);
 	return *out != NULL;
 }

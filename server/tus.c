@@ -72,7 +72,6 @@ static int	 answer_finished(struct req *, const struct tus_row *);
 static int	 open_locked(struct req *, const struct tus_row *,
 		    struct patch *);
 static void	 receive(struct req *, const struct tus_row *, struct patch *);
-static bool	 write_all(int, const char *, size_t);
 static int	 complete(struct req *, struct tus_row *, struct patch *);
 
 /*
@@ -505,7 +504,7 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 			pt->status = 413;	/* answered below */
 			n = (int)left;
 		}
-		if (!write_all(pt->fd, chunk, (size_t)n)) {
+		if (!util_write_all(pt->fd, chunk, (size_t)n)) {
 			log_warn("tus: upload=%lld write", row->id);
 			pt->status = 507;
 			break;
@@ -529,23 +528,6 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 	    pt->offset - start < r->ri->content_length))
 		pt->status = fail(r, 400, true, hdr, "the upload was cut off "
 		    "at %lld bytes; continue from Upload-Offset", pt->offset);
-}
-
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
 }
 
 /*

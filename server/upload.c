@@ -38,7 +38,6 @@
 
 static size_t	utf8_len(const unsigned char *);
 static int	receive(struct req *, const char *, long long, long long *);
-static bool	write_all(int, const char *, size_t);
 static bool	create_row(struct app *, const struct upload_file *,
 		    const struct media_info *, long long *, char *, size_t);
 
@@ -184,23 +183,6 @@ utf8_len(const unsigned char *p)
 	return n;
 }
 
-static bool
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 /*
  * Streams the body into path, at most cap bytes. Returns 0 with *got set,
  * or the HTTP status of the error it already answered (or, when the
@@ -227,7 +209,7 @@ receive(struct req *r, const char *path, long long cap, long long *got)
 			    "the limit of %lld MB", cap >> 20);
 			break;
 		}
-		if (!write_all(fd, chunk, (size_t)n)) {
+		if (!util_write_all(fd, chunk, (size_t)n)) {
 			log_warn("upload: write %s", path);
 			status = http_error(r, 507, "the server has no room "
 			    "for this upload right now");

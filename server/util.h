@@ -23,6 +23,9 @@ size_t	 util_strlcpy(char *, const char *, size_t);
 bool	 util_seterr(char *err, size_t errlen, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* Writes all n bytes, restarting on EINTR; false with errno set. */
+bool	 util_write_all(int fd, const void *, size_t n);
+
 double	 util_monotonic(void);	/* seconds, CLOCK_MONOTONIC */
 double	 util_wallclock(void);	/* seconds since the epoch */
 void	 util_sleep(double);	/* seconds; restarts on EINTR */
