@@ -271,6 +271,7 @@ eta_view(struct req *r, json_t *view)
 	char err[512], when[64], dur[32];
 	json_t *ids, *id, *q;
 	double eta = 0, e;
+	const char *waiting = NULL;
 	size_t i;
 	time_t at;
 
@@ -282,15 +283,20 @@ eta_view(struct req *r, json_t *view)
 			break;
 		e = json_number_value(json_object_get(q, "eta_s"));
 		eta = e > eta ? e : eta;
+		if (json_is_string(json_object_get(q, "waiting_for")))
+			waiting = strcmp(json_string_value(json_object_get(q,
+			    "waiting_for")), "stt_engine") == 0 ?
+			    "the speech recogniser" : "a scoring model";
 		json_decref(q);
 	}
 	at = (time_t)(util_wallclock() + eta);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
 	dash_duration(eta, dur, sizeof(dur));
-	json_object_set_new(view, "eta", json_pack("{s:I, s:b, s:f, s:s, s:s}",
-	    "unfinished", (json_int_t)json_array_size(ids), "has_unfinished",
-	    json_array_size(ids) > 0, "eta_s", eta, "eta_at", when,
-	    "eta_text", dur));
+	json_object_set_new(view, "eta", json_pack("{s:I, s:b, s:f, s:s, s:s, "
+	    "s:b, s:s?}", "unfinished", (json_int_t)json_array_size(ids),
+	    "has_unfinished", json_array_size(ids) > 0, "eta_s", eta,
+	    "eta_at", when, "eta_text", dur, "blocked", waiting != NULL,
+	    "waiting_for", waiting));
 	json_decref(ids);
 }
 

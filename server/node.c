@@ -201,6 +201,8 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "  (SELECT count(*) FROM submissions WHERE phase = 'llm') "
 	    "    AS llm_queue, "
 	    "  coalesce((SELECT phase FROM st), 'idle') AS node_phase, "
+	    "  coalesce((SELECT llm_healthy FROM st), 1) AS llm_healthy, "
+	    "  coalesce((SELECT stt_available FROM st), true) AS stt_ok, "
 	    "  coalesce((SELECT extract(epoch FROM now() - phase_since) "
 	    "    FROM st), 0) AS elapsed_s, "
 	    "  coalesce((SELECT (detail->>'llm_capacity')::int FROM st), 0) "
@@ -266,6 +268,14 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "processing", pos.processing, "position", pos.ahead + 1,
 	    "ahead", pos.ahead, "eta_s", (double)(long long)(eta + 0.5),
 	    "eta_at", util_wallclock() + eta, "node_phase", node_phase);
+	/* No estimate while what it waits for is down: say so instead. */
+	if ((!pos.in_stt && db_get_ll(r, 0, "llm_healthy") == 0) ||
+	    (pos.in_stt && strcmp(db_get(r, 0, "stt_ok"), "f") == 0)) {
+		json_object_set_new(*out, "eta_s", json_null());
+		json_object_set_new(*out, "eta_at", json_null());
+		json_object_set_new(*out, "waiting_for", json_string(
+		    pos.in_stt ? "stt_engine" : "llm_backend"));
+	}
 out:
 	PQclear(r);
 	db_release(db, c);

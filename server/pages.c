@@ -147,6 +147,15 @@ queue_view(json_t *sub)
 
 	if (!json_is_object(q))
 		return;
+	if (json_is_string(json_object_get(q, "waiting_for"))) {
+		json_object_set_new(sub, "queue_text", json_string(stt ?
+		    "Waiting for the speech recogniser, which is not working "
+		    "right now. Your recording is safe and will be "
+		    "transcribed when it is back." : "Waiting for a scoring "
+		    "model: none can be reached right now. Your recording is "
+		    "safe and will be scored when one is back."));
+		return;
+	}
 	if (eta < 90)
 		snprintf(when, sizeof(when), "in about a minute");
 	else if (eta < 3600)

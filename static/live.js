@@ -306,6 +306,10 @@ function setupCourse() {
       if (!p.eta) return;
       if (!p.eta.has_unfinished) {
         eta.textContent = "Nothing of this course is waiting.";
+      } else if (p.eta.blocked) {
+        eta.replaceChildren(Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),
+          ` of this course's submissions are in the pipeline; some wait for ${p.eta.waiting_for}, ` +
+          'which cannot be reached right now, so no finish time can be given.');
       } else {
         const at = new Date(p.eta.eta_at);
         eta.replaceChildren(Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),

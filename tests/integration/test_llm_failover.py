@@ -102,6 +102,13 @@ class Failover(harness.TestCase):
         time.sleep(4)
         self.assertTrue(all(p.startswith("llm/") for p in self.phases()),
                         self.phases())
+        # The student is told what it waits for, not a made-up time.
+        self.wait_until(lambda: (self.c.get_json(
+            "/api/v1/submissions/%d" % ids[0]).get("queue") or {}).get(
+            "waiting_for") == "llm_backend", timeout=15,
+            what="the queue to say no backend is reachable")
+        page = self.c.expect("GET", "/submissions/%d" % ids[0], 200).text
+        self.assertIn("none can be reached right now", page)
         self.fakes[1] = harness.FakeOllama(
             models=["llama3"], log_file=self.logs[1],
             extra_args=["--port", port]).start()
