@@ -28,7 +28,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
-#include "http.h"
+#include "router.h"
 #include "llm.h"
 #include "log.h"
 #include "scheduler.h"
@@ -190,7 +190,8 @@ static int
 cmd_serve(const struct config *cfg)
 {
 	struct app app;
-	struct http_server *http;
+	struct sched_env env;
+	struct router *http;
 	struct tus_sweeper *sweeper;
 	struct ws_hub *ws;
 	char err[1024], *tdir;
@@ -219,11 +220,15 @@ cmd_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((app.sched = sched_start(&app, err, sizeof(err))) == NULL)
+	env.cfg = cfg;
+	env.db = app.db;
+	env.uploads_dir = app.uploads_dir;
+	env.work_dir = app.work_dir;
+	if ((app.sched = sched_start(&env, err, sizeof(err))) == NULL)
 		fatalx("scheduler: %s", err);
-	if ((http = http_start(&app, err, sizeof(err))) == NULL)
+	if ((http = router_start(&app, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	if ((ws = ws_start(&app, http_context(http), err, sizeof(err))) ==
+	if ((ws = ws_start(&app, router_context(http), err, sizeof(err))) ==
 	    NULL)
 		fatalx("websocket hub: %s", err);
 	sweeper = tus_sweeper_start(&app);
@@ -231,8 +236,8 @@ cmd_serve(const struct config *cfg)
 	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir);
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
-	http_stop(http);
-	ws_stop(ws);	/* after http_stop: CivetWeb closes sockets via the hub */
+	router_stop(http);
+	ws_stop(ws);	/* after router_stop: CivetWeb closes sockets via the hub */
 	tus_sweeper_stop(sweeper);
 	sched_stop(app.sched);
 	db_close(app.db);

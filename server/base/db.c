@@ -234,6 +234,20 @@ db_exec1(struct db *db, const char *sql, int nparams,
 }
 
 const char *
+db_param_ll(char buf[DB_NUM_LEN], long long v)
+{
+	snprintf(buf, DB_NUM_LEN, "%lld", v);
+	return buf;
+}
+
+const char *
+db_param_double(char buf[DB_NUM_LEN], double v)
+{
+	snprintf(buf, DB_NUM_LEN, "%.6f", v);
+	return buf;
+}
+
+const char *
 db_get(const PGresult *r, int row, const char *column)
 {
 	int col = PQfnumber(r, column);

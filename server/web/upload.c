@@ -29,7 +29,6 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
-#include "scheduler.h"
 #include "store.h"
 #include "util.h"
 
@@ -102,7 +101,6 @@ upload_accept(struct app *app, const struct upload_file *f,
 	log_info("submission=%lld uploaded user=%lld bytes=%lld type=%s "
 	    "duration_s=%.1f", out->id, f->student_id, f->size, info.mime,
 	    info.duration_s);
-	sched_wake(app->sched);
 	return true;
 }
 

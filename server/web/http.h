@@ -1,9 +1,9 @@
 /*
- * http: the HTTP front end. Owns the CivetWeb context, the route table,
- * authentication and CSRF checks on every route, static files, and the
- * response helpers that are the only place a status code is written.
- * Handlers (pages, api, upload) parse, authorize, call one module and
- * render through these helpers.
+ * http: what every handler works with: the request (struct req, filled
+ * in by the router) and the response helpers that are the only place a
+ * status code is written, plus small request-body readers. Handlers
+ * (pages, api, upload, ...) parse, authorize, call one module and render
+ * through these helpers. The router (router.h) sits above them all.
  */
 #ifndef INTROEVAL_HTTP_H
 #define INTROEVAL_HTTP_H
@@ -16,9 +16,7 @@
 
 struct app;
 struct mg_connection;
-struct mg_context;
 struct mg_request_info;
-struct http_server;
 
 struct req {
 	struct mg_connection		*conn;
@@ -30,11 +28,6 @@ struct req {
 	long long			 id;		/* the :id in the path */
 	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
 };
-
-struct http_server	*http_start(struct app *, char *err, size_t errlen);
-void			 http_stop(struct http_server *);
-/* The CivetWeb context, for modules that add handlers (WebSockets). */
-struct mg_context	*http_context(struct http_server *);
 
 /* Responses; each returns the status it sent. Bodies are copied. */
 int	http_send(struct req *, int status, const char *ctype,

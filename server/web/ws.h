@@ -32,7 +32,7 @@ struct ws_hub;
 struct ws_hub	*ws_start(struct app *, struct mg_context *, char *err,
 		    size_t errlen);
 /*
- * Stops the LISTEN thread and frees the hub. Call it after http_stop:
+ * Stops the LISTEN thread and frees the hub. Call it after router_stop:
  * CivetWeb calls the hub's close handler for every socket it shuts down.
  */
 void		 ws_stop(struct ws_hub *);

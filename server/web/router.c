@@ -1,22 +1,19 @@
 /*
- * http: the HTTP front end on CivetWeb.
- *
- * One catch-all CivetWeb handler feeds one route table. For every request
- * it serves static files itself (CivetWeb's document_root is never used:
- * its directory redirect carries an unpatched overflow in 1.15), finds
- * the session, matches the route, enforces the route's roles and, for
- * state-changing requests made with the session cookie, the CSRF token,
- * then calls the handler. Handlers answer through http_send and the
- * helpers built on it, the only place a status line is written.
+ * router: the top of the web layer. One catch-all CivetWeb handler feeds
+ * one route table. For every request it serves static files itself
+ * (CivetWeb's document_root is never used: its directory redirect carries
+ * an unpatched overflow in 1.15), finds the session, matches the route,
+ * enforces the route's roles and, for state-changing requests made with
+ * the session cookie, the CSRF token, then calls the handler. Handlers
+ * answer through http.h, the only place a status line is written.
  *
  * CivetWeb runs each connection on its own thread, so everything here is
  * per-request except struct app, which is read-only once serving starts.
  */
-#include "http.h"
+#include "router.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +24,17 @@
 
 #include "api.h"
 #include "app.h"
-#include "buf.h"
 #include "config.h"
 #include "dash.h"
+#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
-#include "tmpl.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
 
 #define COOKIE_NAME	"introeval_session"
-#define FORM_MAX	(64 * 1024)
 #define STATIC_MAX	(4 * 1024 * 1024)
 
 /* Who may call a route. */
@@ -124,14 +119,7 @@ static const struct route routes[] = {
 	  tus_get },
 };
 
-static const char security_headers[] =
-    "X-Content-Type-Options: nosniff\r\n"
-    "X-Frame-Options: DENY\r\n"
-    "Referrer-Policy: same-origin\r\n"
-    "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'\r\n";
-
-struct http_server {
+struct router {
 	struct mg_context	*ctx;
 	struct app		*app;
 };
@@ -142,13 +130,12 @@ static int	 role_bit(const char *);
 static void	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
-static bool	 wants_json(struct req *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
 
-struct http_server *
-http_start(struct app *app, char *err, size_t errlen)
+struct router *
+router_start(struct app *app, char *err, size_t errlen)
 {
-	struct http_server *s = xcalloc(1, sizeof(*s));
+	struct router *s = xcalloc(1, sizeof(*s));
 	struct mg_callbacks cb;
 	char ports[300], threads[16];
 	const char *opts[] = {
@@ -183,7 +170,7 @@ http_start(struct app *app, char *err, size_t errlen)
 }
 
 void
-http_stop(struct http_server *s)
+router_stop(struct router *s)
 {
 	if (s == NULL)
 		return;
@@ -193,7 +180,7 @@ http_stop(struct http_server *s)
 }
 
 struct mg_context *
-http_context(struct http_server *s)
+router_context(struct router *s)
 {
 	return s->ctx;
 }
@@ -253,19 +240,10 @@ find_session(struct req *r)
 		r->authed = auth_session(r->app->db, r->token, &r->user);
 }
 
-static bool
-wants_json(struct req *r)
-{
-	const char *accept = http_header(r, "Accept");
-
-	return r->api || (accept != NULL && strstr(accept, "application/json")
-	    != NULL && strstr(accept, "text/html") == NULL);
-}
-
 static int
 dispatch(struct mg_connection *conn, void *arg)
 {
-	struct http_server *s = arg;
+	struct router *s = arg;
 	struct req r;
 	const struct route *rt = NULL, *get = NULL;
 	const char *method, *path;
@@ -331,170 +309,6 @@ dispatch(struct mg_connection *conn, void *arg)
 	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
 	    (util_monotonic() - t0) * 1000);
 	return status > 0 ? status : 500;
-}
-
-int
-http_send(struct req *r, int status, const char *ctype, const char *body,
-    size_t len, const char *extra)
-{
-	bool head = strcmp(r->ri->request_method, "HEAD") == 0;
-
-	mg_printf(r->conn, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "%s%s%s\r\n", status, mg_get_response_code_text(r->conn, status),
-	    ctype, len, security_headers, extra != NULL ? extra :
-	    "Cache-Control: no-store\r\n",
-	    status == 413 ? "Connection: close\r\n" : "");
-	if (!head && len > 0)
-		mg_write(r->conn, body, len);
-	return status;
-}
-
-int
-http_json(struct req *r, int status, json_t *body)
-{
-	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	int rc;
-
-	json_decref(body);
-	if (text == NULL)
-		return http_send(r, 500, "text/plain", "out of memory\n", 14,
-		    NULL);
-	rc = http_send(r, status, "application/json", text, strlen(text),
-	    NULL);
-	free(text);
-	return rc;
-}
-
-int
-http_error(struct req *r, int status, const char *fmt, ...)
-{
-	char msg[1024], code[8];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (status >= 500)
-		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
-		    r->ri->local_uri, status, msg);
-	if (wants_json(r))
-		return http_json(r, status, json_pack("{s:s}", "error", msg));
-	snprintf(code, sizeof(code), "%d", status);
-	return http_render(r, status, "error", json_pack("{s:s, s:s, s:s}",
-	    "title", mg_get_response_code_text(r->conn, status), "status",
-	    code, "message", msg));
-}
-
-int
-http_redirect(struct req *r, const char *location, const char *extra)
-{
-	char hdr[1024];
-
-	snprintf(hdr, sizeof(hdr), "Location: %s\r\nCache-Control: no-store"
-	    "\r\n%s", location, extra != NULL ? extra : "");
-	return http_send(r, 303, "text/plain", "", 0, hdr);
-}
-
-int
-http_render(struct req *r, int status, const char *name, json_t *ctx)
-{
-	struct buf out;
-	char err[256];
-	int rc;
-
-	if (r->authed) {
-		const char *role = r->user.role;
-
-		json_object_set_new(ctx, "user", json_pack("{s:I, s:s, s:s, "
-		    "s:s, s:b, s:b, s:b}", "id", (json_int_t)r->user.id, "name",
-		    r->user.name, "email", r->user.email, "role", role,
-		    "is_student", strcmp(role, "student") == 0, "is_staff",
-		    strcmp(role, "student") != 0, "is_admin",
-		    strcmp(role, "admin") == 0));
-		json_object_set_new(ctx, "csrf", json_string(r->user.csrf));
-	}
-	buf_init(&out);
-	if (!tmpl_set_render(r->app->tmpl, name, ctx, &out, err,
-	    sizeof(err))) {
-		log_warnx("template %s: %s", name, err);
-		rc = http_send(r, 500, "text/plain; charset=utf-8",
-		    "the page could not be drawn\n", 28, NULL);
-	} else
-		rc = http_send(r, status, "text/html; charset=utf-8",
-		    buf_cstr(&out), out.len, NULL);
-	buf_free(&out);
-	json_decref(ctx);
-	return rc;
-}
-
-bool
-http_read_body(struct req *r, char **body)
-{
-	struct buf b;
-	char chunk[4096];
-	int n;
-
-	*body = NULL;
-	buf_init(&b);
-	while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {
-		if (b.len + (size_t)n > FORM_MAX) {
-			buf_free(&b);
-			http_error(r, 413, "this request body is too large");
-			return false;
-		}
-		buf_append(&b, chunk, (size_t)n);
-	}
-	*body = buf_release(&b);
-	return true;
-}
-
-bool
-http_read_form(struct req *r, char **body)
-{
-	char csrf[128];
-
-	if (!http_read_body(r, body))
-		return false;
-	if (r->authed && (!http_form_get(*body, "csrf", csrf, sizeof(csrf)) ||
-	    !auth_token_equal(csrf, r->user.csrf))) {
-		free(*body);
-		*body = NULL;
-		http_error(r, 403, "this form has expired; reload the page and "
-		    "try again");
-		return false;
-	}
-	return true;
-}
-
-bool
-http_form_get(const char *body, const char *name, char *out, size_t outlen)
-{
-	size_t nlen = strlen(name);
-	const char *p = body, *end;
-
-	while (p != NULL && *p != '\0') {
-		end = strchr(p, '&');
-		if (end == NULL)
-			end = p + strlen(p);
-		if ((size_t)(end - p) > nlen && strncmp(p, name, nlen) == 0 &&
-		    p[nlen] == '=')
-			return mg_url_decode(p + nlen + 1, (int)(end - p -
-			    (ptrdiff_t)nlen - 1), out, (int)outlen, 1) >= 0;
-		if ((size_t)(end - p) == nlen && strncmp(p, name, nlen) == 0) {
-			out[0] = '\0';
-			return true;
-		}
-		p = *end == '&' ? end + 1 : NULL;
-	}
-	return false;
-}
-
-const char *
-http_header(struct req *r, const char *name)
-{
-	return mg_get_header(r->conn, name);
 }
 
 static const char *

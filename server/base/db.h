@@ -53,6 +53,15 @@ bool		 db_exists(struct db *, const char *sql, int nparams,
 bool		 db_migrate(struct db *, const char *dir, int *applied,
 		    char *err, size_t errlen);
 
+/*
+ * Text parameters from numbers: writes v into buf (DB_NUM_LEN bytes) and
+ * returns buf, so a parameter list reads { db_param_ll(ib, id), ... }.
+ * Doubles keep microsecond precision (timestamps, durations).
+ */
+#define DB_NUM_LEN	32
+const char	*db_param_ll(char buf[DB_NUM_LEN], long long v);
+const char	*db_param_double(char buf[DB_NUM_LEN], double v);
+
 /* Column helpers on row r: value or NULL for SQL NULL. */
 const char	*db_get(const PGresult *, int row, const char *column);
 long long	 db_get_ll(const PGresult *, int row, const char *column);

@@ -11,12 +11,20 @@
 
 #include <jansson.h>
 
-struct app;
+struct config;
+struct db;
 struct sched;
 
-struct sched	*sched_start(struct app *, char *err, size_t errlen);
-/* Looks for work now (after an upload) instead of at the next poll. */
-void		 sched_wake(struct sched *);
+/* What the scheduler works with; copied by sched_start. */
+struct sched_env {
+	const struct config	*cfg;
+	struct db		*db;
+	const char		*uploads_dir;	/* submissions' files */
+	const char		*work_dir;	/* scratch for extracted audio */
+};
+
+struct sched	*sched_start(const struct sched_env *, char *err,
+		    size_t errlen);
 /* The LLM pool's per-backend statistics (pool_stats); caller decrefs. */
 json_t		*sched_pool_stats(struct sched *);
 /* Finishes the call in flight, then stops. */

@@ -34,10 +34,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "config.h"
 #include "log.h"
 #include "node.h"
+#include "pglisten.h"
 #include "phase.h"
 #include "pool.h"
 #include "scheduler_impl.h"
@@ -46,6 +46,7 @@
 
 #define TICK_S		0.25	/* the controller's longest sleep while busy */
 #define STATE_EVERY_S	5.0	/* system_state refresh while nothing changes */
+#define LISTEN_IDLE_S	30.0	/* the listener's wait between checks */
 
 /* A finished pool task or call, handed from the pool's thread. */
 struct event {
@@ -72,17 +73,23 @@ static void	 on_done(const struct pool_result *, void *);
 static void	 on_call(const struct pool_call *, void *);
 static void	 push_event(struct sched *, struct event *);
 static void	 unload_models(struct sched *);
+static void	 wake(struct sched *);
+static void	*listener(void *);
+static void	 on_work(const char *, const char *, void *);
 
 struct sched *
-sched_start(struct app *app, char *err, size_t errlen)
+sched_start(const struct sched_env *env, char *err, size_t errlen)
 {
-	const struct config *cfg = app->cfg;
+	static const char *const work_channel[] = { "work", NULL };
+	const struct config *cfg = env->cfg;
 	struct sched *s = xcalloc(1, sizeof(*s));
 	char host[64] = "localhost";
 	int n;
 
-	s->app = app;
 	s->cfg = cfg;
+	s->db = env->db;
+	s->uploads_dir = xstrdup(env->uploads_dir);
+	s->work_dir = xstrdup(env->work_dir);
 	gethostname(host, sizeof(host) - 1);
 	util_strlcpy(s->node, cfg->node_name[0] != '\0' ? cfg->node_name :
 	    host, sizeof(s->node));
@@ -104,18 +111,23 @@ sched_start(struct app *app, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	if (!store_recover(app->db, s->node, s->worker, &n, err, errlen))
+	if (!store_recover(s->db, s->node, s->worker, &n, err, errlen))
 		goto fail;
 	if (n > 0)
 		log_info("sched: recovered %d submission(s) held by an earlier "
 		    "process of node %s", n, s->node);
+	s->listen = pglisten_new(cfg->database_url, "introeval-sched",
+	    work_channel);
 	if (pthread_create(&s->thread, NULL, controller, s) != 0 ||
-	    pthread_create(&s->beat, NULL, heartbeat, s) != 0)
+	    pthread_create(&s->beat, NULL, heartbeat, s) != 0 ||
+	    pthread_create(&s->listener, NULL, listener, s) != 0)
 		fatalx("cannot start the scheduler threads");
 	return s;
 fail:
 	sched_stt_stop(s);
 	pool_free(s->pool);
+	free(s->uploads_dir);
+	free(s->work_dir);
 	free(s);
 	return NULL;
 }
@@ -130,8 +142,11 @@ sched_stop(struct sched *s)
 	pthread_cond_broadcast(&s->wake);
 	pthread_cond_broadcast(&s->stt.cv);
 	pthread_mutex_unlock(&s->lock);
+	pglisten_wake(s->listen);
 	pthread_join(s->thread, NULL);
 	pthread_join(s->beat, NULL);
+	pthread_join(s->listener, NULL);
+	pglisten_free(s->listen);
 	sched_stt_stop(s);
 	/* Tasks still queued in the pool keep their rows "processing";
 	   store_recover hands them back when the node starts again. */
@@ -140,17 +155,48 @@ sched_stop(struct sched *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s->held);
+	free(s->uploads_dir);
+	free(s->work_dir);
 	free(s);
 }
 
-void
-sched_wake(struct sched *s)
+/* Ends the controller's sleep; a wake before it sleeps is kept. */
+static void
+wake(struct sched *s)
 {
-	if (s == NULL)
-		return;
 	pthread_mutex_lock(&s->lock);
+	s->woken = true;
 	pthread_cond_broadcast(&s->wake);
 	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The listener thread: NOTIFY work (sql/007) says a submission became
+ * claimable, whoever made it so (an upload on any instance, a staff
+ * retry), and wakes the controller. A new connection wakes it too, for
+ * what arrived while the database was away.
+ */
+static void *
+listener(void *arg)
+{
+	struct sched *s = arg;
+	bool fresh;
+
+	while (!atomic_load(&s->stopping)) {
+		if (!pglisten_connect(s->listen, &fresh))
+			continue;
+		if (fresh)
+			wake(s);
+		else
+			pglisten_wait(s->listen, LISTEN_IDLE_S, on_work, s);
+	}
+	return NULL;
+}
+
+static void
+on_work(const char *channel, const char *payload, void *arg)
+{
+	wake(arg);
 }
 
 json_t *
@@ -208,7 +254,7 @@ heartbeat(void *arg)
 			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
 			memcpy(ids, s->held, n * sizeof(*ids));
 			pthread_mutex_unlock(&s->lock);
-			if (!store_heartbeat(s->app->db, s->worker, ids, n,
+			if (!store_heartbeat(s->db, s->worker, ids, n,
 			    s->cfg->lease_s, err, sizeof(err)))
 				log_warnx("sched: heartbeat: %s", err);
 			next = util_monotonic() + every;
@@ -261,8 +307,9 @@ tick(struct sched *s, double secs)
 	ts.tv_sec = (time_t)until;
 	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
 	pthread_mutex_lock(&s->lock);
-	if (!atomic_load(&s->stopping) && s->events == NULL)
+	if (!atomic_load(&s->stopping) && s->events == NULL && !s->woken)
 		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+	s->woken = false;
 	pthread_mutex_unlock(&s->lock);
 	if (atomic_load(&s->stopping))
 		util_sleep(secs < 0.05 ? secs : 0.05);	/* no spinning */
@@ -278,7 +325,7 @@ set_phase(struct sched *s, enum phase to, const char *reason)
 		return;
 	log_info("sched: phase %s -> %s (%s) after %.1f s", phase_name(
 	    s->phase), phase_name(to), reason, util_monotonic() - s->phase_t0);
-	node_phase_end(s->app->db, s->run_id, s->run_items);
+	node_phase_end(s->db, s->run_id, s->run_items);
 	s->run_id = 0;
 	s->run_items = 0;
 	if (to == PHASE_STT || to == PHASE_LLM)
@@ -287,7 +334,7 @@ set_phase(struct sched *s, enum phase to, const char *reason)
 	s->phase_t0 = util_monotonic();
 	s->phase_since = util_wallclock();
 	if (to == PHASE_STT || to == PHASE_LLM || to == PHASE_SWITCHING)
-		s->run_id = node_phase_begin(s->app->db, s->node, to,
+		s->run_id = node_phase_begin(s->db, s->node, to,
 		    to == PHASE_STT ? s->stt.batch_id : 0, reason);
 	write_state(s, true);
 }
@@ -298,7 +345,7 @@ view(struct sched *s, struct phase_view *v)
 	struct store_counts c;
 	char err[512];
 
-	if (!store_counts(s->app->db, &c, err, sizeof(err)))
+	if (!store_counts(s->db, &c, err, sizeof(err)))
 		log_warnx("sched: counts: %s", err);
 	s->counts = c;
 	memset(v, 0, sizeof(*v));
@@ -343,7 +390,7 @@ write_state(struct sched *s, bool changed)
 	st.stt_concurrency = s->cfg->stt_concurrency;
 	st.batch_max = s->cfg->batch_max;
 	st.batch_window_s = s->cfg->batch_window_s;
-	if (!node_state_write(s->app->db, s->node, s->worker, &st, err,
+	if (!node_state_write(s->db, s->node, s->worker, &st, err,
 	    sizeof(err)))
 		log_warnx("sched: state: %s", err);
 	s->state_written = now;
@@ -367,7 +414,7 @@ unload_models(struct sched *s)
 	ok = pool_unload(s->pool, 60, &took, err, sizeof(err));
 	if (!ok)
 		log_warnx("sched: unload: %s", err);
-	node_log_call(s->app->db, s->node, "unload", 0, NULL, t0,
+	node_log_call(s->db, s->node, "unload", 0, NULL, t0,
 	    util_wallclock(), ok ? "ok" : "error", NULL);
 	s->models_loaded = false;
 }
@@ -457,7 +504,7 @@ submit_llm(struct sched *s, int room)
 	if (room <= 0 || pool_healthy(s->pool) == 0)
 		return 0;
 	jobs = xcalloc((size_t)room, sizeof(*jobs));
-	if (!store_claim(s->app->db, "llm", s->node, s->worker,
+	if (!store_claim(s->db, "llm", s->node, s->worker,
 	    s->cfg->lease_s, 0, room, jobs, &n, err, sizeof(err)))
 		log_warnx("sched: claim llm: %s", err);
 	for (i = 0; i < n; i++) {
@@ -484,11 +531,11 @@ llm_task(struct sched *s, const struct job *job)
 
 	lp->job = *job;
 	lp->sched = s;
-	if (!(rid == 0 ? store_rubric_current(s->app->db, &rid, &def, err,
-	    sizeof(err)) : store_rubric_get(s->app->db, rid, &def, err,
+	if (!(rid == 0 ? store_rubric_current(s->db, &rid, &def, err,
+	    sizeof(err)) : store_rubric_get(s->db, rid, &def, err,
 	    sizeof(err))) ||
 	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
-	    !store_transcript(s->app->db, job->id, &text, &metrics, err,
+	    !store_transcript(s->db, job->id, &text, &metrics, err,
 	    sizeof(err))) {
 		sched_fail(s, job, err, true);
 		goto out;
@@ -500,7 +547,7 @@ llm_task(struct sched *s, const struct job *job)
 	t.transcript = text;
 	t.metrics = metrics;
 	if (!pool_submit(s->pool, &t, on_done, lp)) {
-		store_release(s->app->db, job, s->worker, err, sizeof(err));
+		store_release(s->db, job, s->worker, err, sizeof(err));
 		goto out;
 	}
 	s->llm_queued++;
@@ -578,11 +625,11 @@ drain_events(struct sched *s)
 			    (json_int_t)e->call.eval_tokens);
 
 			if (e->call.started)
-				node_log_start(s->app->db, s->node, "llm",
+				node_log_start(s->db, s->node, "llm",
 				    e->call.submission_id, e->call.backend,
 				    e->call.started_at);
 			else
-				node_log_call(s->app->db, s->node, "llm",
+				node_log_call(s->db, s->node, "llm",
 				    e->call.submission_id, e->call.backend,
 				    e->call.started_at, e->call.finished_at,
 				    e->call.outcome, d);
@@ -596,12 +643,12 @@ drain_events(struct sched *s)
 			s->run_items++;
 			if (!e->res.ok && atomic_load(&s->stopping))
 				/* Cancelled by the shutdown: not a failed try. */
-				store_release(s->app->db, &lp->job, s->worker,
+				store_release(s->db, &lp->job, s->worker,
 				    err, sizeof(err));
 			else if (!e->res.ok)
 				sched_fail(s, &lp->job, e->res.error,
 				    e->res.retryable);
-			else if (!store_llm_done(s->app->db, &lp->job,
+			else if (!store_llm_done(s->db, &lp->job,
 			    s->worker, &e->res, err, sizeof(err)))
 				log_warnx("submission=%lld: evaluation not "
 				    "stored: %s", lp->job.id, err);
@@ -628,7 +675,7 @@ sched_fail(struct sched *s, const struct job *job, const char *message,
 
 	log_warnx("submission=%lld phase=%s failed retryable=%d: %s", job->id,
 	    job->phase, retryable, message);
-	if (!store_fail(s->app->db, job, s->worker, message, retryable,
+	if (!store_fail(s->db, job, s->worker, message, retryable,
 	    s->cfg->max_retries, err, sizeof(err)))
 		log_warnx("submission=%lld: cannot record the failure: %s",
 		    job->id, err);

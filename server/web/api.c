@@ -9,7 +9,6 @@
 #include "app.h"
 #include "db.h"
 #include "log.h"
-#include "scheduler.h"
 #include "util.h"
 
 static int	action_answer(struct req *, const char *, int);
@@ -74,7 +73,6 @@ api_apply_action(struct req *r, const char *action, int priority,
 		    strcmp(action, "retry") == 0 ? "retried" : "changed");
 	}
 	log_info("submission=%lld %s by user=%lld", r->id, action, r->user.id);
-	sched_wake(r->app->sched);
 	*status = 200;
 	return true;
 }

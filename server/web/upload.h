@@ -5,8 +5,8 @@
  * Both ways in (the raw request body here, and the resumable tus uploads
  * of tus.c) end in upload_accept(): the file is checked with ffprobe
  * (media.h), renamed to its final server-made name and recorded as a
- * submission, and the scheduler is woken. Nothing else creates
- * submissions from files.
+ * submission; the database then tells the scheduler (NOTIFY work,
+ * sql/007). Nothing else creates submissions from files.
  */
 #ifndef INTROEVAL_UPLOAD_H
 #define INTROEVAL_UPLOAD_H

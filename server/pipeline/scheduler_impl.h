@@ -15,7 +15,8 @@
 #include "rubric.h"
 #include "store.h"
 
-struct app;
+struct db;
+struct pglisten;
 struct config;
 struct pool;
 struct event;
@@ -47,14 +48,19 @@ struct llm_pending {
 };
 
 struct sched {
-	struct app		*app;
 	const struct config	*cfg;
+	struct db		*db;
+	char			*uploads_dir;	/* where submissions' files are */
+	char			*work_dir;	/* scratch: extracted audio */
 	char			 node[64];
 	char			 worker[128];
 	pthread_t		 thread;	/* the controller */
 	pthread_t		 beat;		/* lease heartbeat */
+	pthread_t		 listener;	/* LISTEN work */
+	struct pglisten		*listen;
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 wake;		/* the controller waits here */
+	bool			 woken;		/* a wake not yet slept on */
 	atomic_bool		 stopping;
 	struct event		*events;	/* from the pool's thread */
 	long long		*held;		/* ids whose leases we keep */

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "app.h"
 #include "config.h"
 #include "log.h"
 #include "media.h"
@@ -90,11 +89,11 @@ sched_stt_open_batch(struct sched *s)
 {
 	struct stt_side *st = &s->stt;
 	struct job *jobs = xcalloc((size_t)s->cfg->batch_max, sizeof(*jobs));
-	long long batch_id = node_next_batch_id(s->app->db);
+	long long batch_id = node_next_batch_id(s->db);
 	char err[512];
 	int i, n = 0;
 
-	if (!store_claim(s->app->db, "stt", s->node, s->worker,
+	if (!store_claim(s->db, "stt", s->node, s->worker,
 	    s->cfg->lease_s, batch_id, s->cfg->batch_max, jobs, &n, err,
 	    sizeof(err)))
 		log_warnx("sched: claim stt: %s", err);
@@ -137,7 +136,7 @@ sched_stt_close_batch(struct sched *s, const char *why)
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < released; i++) {
-		if (!store_release(s->app->db, &back[i], s->worker, err,
+		if (!store_release(s->db, &back[i], s->worker, err,
 		    sizeof(err)))
 			log_warnx("sched: release: %s", err);
 		sched_unhold(s, back[i].id);
@@ -250,14 +249,13 @@ on_progress(double fraction, void *arg)
 	if (now - p->last < PROGRESS_EVERY_S && fraction < 1)
 		return;
 	p->last = now;
-	store_stt_progress(p->sched->app->db, p->job, p->sched->worker,
+	store_stt_progress(p->sched->db, p->job, p->sched->worker,
 	    fraction);
 }
 
 static void
 run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 {
-	const struct app *app = s->app;
 	struct progress prog = { s, job, 0 };
 	struct stt_result res;
 	struct speech_metrics m;
@@ -267,20 +265,20 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	long long log_id;
 
 	memset(&res, 0, sizeof(res));
-	snprintf(in, sizeof(in), "%s/%s", app->uploads_dir, job->stored_name);
-	snprintf(wav, sizeof(wav), "%s/%lld.wav", app->work_dir, job->id);
+	snprintf(in, sizeof(in), "%s/%s", s->uploads_dir, job->stored_name);
+	snprintf(wav, sizeof(wav), "%s/%lld.wav", s->work_dir, job->id);
 	log_info("submission=%lld stt start batch=%lld", job->id,
 	    job->batch_id);
-	if (!media_extract_wav(in, wav, app->cfg->media_timeout_s, err,
+	if (!media_extract_wav(in, wav, s->cfg->media_timeout_s, err,
 	    sizeof(err))) {
 		sched_fail(s, job, err, false);
 		goto out;
 	}
-	log_id = node_log_start(app->db, s->node, "stt", job->id,
+	log_id = node_log_start(s->db, s->node, "stt", job->id,
 	    stt_engine_name(engine), util_wallclock());
 	if (!stt_transcribe(engine, wav, on_progress, &prog, &res, err,
 	    sizeof(err))) {
-		node_log_finish(app->db, log_id, util_wallclock(), "error",
+		node_log_finish(s->db, log_id, util_wallclock(), "error",
 		    NULL);
 		if (atomic_fetch_add(&s->stt.failures, 1) + 1 >=
 		    ENGINE_FAILURES)
@@ -290,7 +288,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 		goto out;
 	}
 	atomic_store(&s->stt.failures, 0);
-	node_log_finish(app->db, log_id, util_wallclock(), "ok", NULL);
+	node_log_finish(s->db, log_id, util_wallclock(), "ok", NULL);
 	if (res.nwords == 0) {
 		sched_fail(s, job, "we could not hear speech in this recording",
 		    false);
@@ -299,7 +297,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	speech_metrics_compute(res.words, res.nwords, res.audio_s, &m);
 	words = stt_words_to_json(&res);
 	metrics = speech_metrics_to_json(&m);
-	if (store_stt_done(app->db, job, s->worker, stt_engine_name(engine),
+	if (store_stt_done(s->db, job, s->worker, stt_engine_name(engine),
 	    res.text, words, metrics, res.audio_s, res.decode_s, err,
 	    sizeof(err)))
 		outcome = "ok";

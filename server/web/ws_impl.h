@@ -58,9 +58,9 @@ struct ws_hub {
 
 	/* The listener's own, owned by its thread. */
 	pthread_t		 thread;
-	int			 wake[2];	/* ws_stop writes a byte */
 	bool			 stopping;
-	PGconn			*pg;
+	struct pglisten		*listen;	/* LISTEN submissions, system */
+	PGconn			*pg;		/* its connection, or NULL */
 	long long		 high_water;	/* newest version pushed */
 	long long		*pending;	/* submission ids to push */
 	int			 npending;

@@ -1,0 +1,22 @@
+/*
+ * router: the HTTP server and its route table, the top of the web layer.
+ * It owns the CivetWeb context, authentication and CSRF checks on every
+ * route and the static files, and calls the handlers (pages, api, dash,
+ * upload, tus, metrics) that answer through http.h.
+ */
+#ifndef INTROEVAL_ROUTER_H
+#define INTROEVAL_ROUTER_H
+
+#include <stddef.h>
+
+struct app;
+struct mg_context;
+struct router;
+
+/* Listens on the configured host and port; NULL with the reason. */
+struct router		*router_start(struct app *, char *err, size_t errlen);
+void			 router_stop(struct router *);
+/* The CivetWeb context, for modules that add handlers (WebSockets). */
+struct mg_context	*router_context(struct router *);
+
+#endif
