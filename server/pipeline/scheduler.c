@@ -41,7 +41,10 @@
 #include "phase.h"
 #include "pool.h"
 #include "scheduler_impl.h"
-#include "store.h"
+#include "queue.h"
+#include "rubrics.h"
+#include "transcript.h"
+#include "evaluation.h"
 #include "util.h"
 
 #define TICK_S		0.25	/* the controller's longest sleep while busy */
@@ -73,6 +76,8 @@ static void	 on_done(const struct pool_result *, void *);
 static void	 on_call(const struct pool_call *, void *);
 static void	 push_event(struct sched *, struct event *);
 static void	 unload_models(struct sched *);
+static bool	 store_evaluation(struct sched *, const struct job *,
+		    const struct pool_result *);
 static void	 wake(struct sched *);
 static void	*listener(void *);
 static void	 on_work(const char *, const char *, void *);
@@ -111,7 +116,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	if (!store_recover(s->db, s->node, s->worker, &n, err, errlen))
+	if (!queue_recover(s->db, s->node, s->worker, &n, err, errlen))
 		goto fail;
 	if (n > 0)
 		log_info("sched: recovered %d submission(s) held by an earlier "
@@ -149,7 +154,7 @@ sched_stop(struct sched *s)
 	pglisten_free(s->listen);
 	sched_stt_stop(s);
 	/* Tasks still queued in the pool keep their rows "processing";
-	   store_recover hands them back when the node starts again. */
+	   queue_recover hands them back when the node starts again. */
 	pool_free(s->pool);
 	drain_events(s);
 	pthread_mutex_destroy(&s->lock);
@@ -254,7 +259,7 @@ heartbeat(void *arg)
 			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
 			memcpy(ids, s->held, n * sizeof(*ids));
 			pthread_mutex_unlock(&s->lock);
-			if (!store_heartbeat(s->db, s->worker, ids, n,
+			if (!queue_heartbeat(s->db, s->worker, ids, n,
 			    s->cfg->lease_s, err, sizeof(err)))
 				log_warnx("sched: heartbeat: %s", err);
 			next = util_monotonic() + every;
@@ -342,10 +347,10 @@ set_phase(struct sched *s, enum phase to, const char *reason)
 static void
 view(struct sched *s, struct phase_view *v)
 {
-	struct store_counts c;
+	struct queue_counts c;
 	char err[512];
 
-	if (!store_counts(s->db, &c, err, sizeof(err)))
+	if (!queue_counts(s->db, &c, err, sizeof(err)))
 		log_warnx("sched: counts: %s", err);
 	s->counts = c;
 	memset(v, 0, sizeof(*v));
@@ -504,7 +509,7 @@ submit_llm(struct sched *s, int room)
 	if (room <= 0 || pool_healthy(s->pool) == 0)
 		return 0;
 	jobs = xcalloc((size_t)room, sizeof(*jobs));
-	if (!store_claim(s->db, "llm", s->node, s->worker,
+	if (!queue_claim(s->db, "llm", s->node, s->worker,
 	    s->cfg->lease_s, 0, room, jobs, &n, err, sizeof(err)))
 		log_warnx("sched: claim llm: %s", err);
 	for (i = 0; i < n; i++) {
@@ -531,11 +536,11 @@ llm_task(struct sched *s, const struct job *job)
 
 	lp->job = *job;
 	lp->sched = s;
-	if (!(rid == 0 ? store_rubric_current(s->db, &rid, &def, err,
-	    sizeof(err)) : store_rubric_get(s->db, rid, &def, err,
+	if (!(rid == 0 ? rubrics_current(s->db, &rid, &def, err,
+	    sizeof(err)) : rubrics_get(s->db, rid, &def, err,
 	    sizeof(err))) ||
 	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
-	    !store_transcript(s->db, job->id, &text, &metrics, err,
+	    !transcript_get(s->db, job->id, &text, &metrics, err,
 	    sizeof(err))) {
 		sched_fail(s, job, err, true);
 		goto out;
@@ -547,7 +552,7 @@ llm_task(struct sched *s, const struct job *job)
 	t.transcript = text;
 	t.metrics = metrics;
 	if (!pool_submit(s->pool, &t, on_done, lp)) {
-		store_release(s->db, job, s->worker, err, sizeof(err));
+		queue_release(s->db, job, s->worker, err, sizeof(err));
 		goto out;
 	}
 	s->llm_queued++;
@@ -643,16 +648,12 @@ drain_events(struct sched *s)
 			s->run_items++;
 			if (!e->res.ok && atomic_load(&s->stopping))
 				/* Cancelled by the shutdown: not a failed try. */
-				store_release(s->db, &lp->job, s->worker,
+				queue_release(s->db, &lp->job, s->worker,
 				    err, sizeof(err));
 			else if (!e->res.ok)
 				sched_fail(s, &lp->job, e->res.error,
 				    e->res.retryable);
-			else if (!store_llm_done(s->db, &lp->job,
-			    s->worker, &e->res, err, sizeof(err)))
-				log_warnx("submission=%lld: evaluation not "
-				    "stored: %s", lp->job.id, err);
-			else
+			else if (store_evaluation(s, &lp->job, &e->res))
 				log_info("submission=%lld llm done backend=%s "
 				    "model=%s llm_s=%.2f", lp->job.id,
 				    e->res.backend, e->res.model, e->res.llm_s);
@@ -675,8 +676,29 @@ sched_fail(struct sched *s, const struct job *job, const char *message,
 
 	log_warnx("submission=%lld phase=%s failed retryable=%d: %s", job->id,
 	    job->phase, retryable, message);
-	if (!store_fail(s->db, job, s->worker, message, retryable,
+	if (!queue_fail(s->db, job, s->worker, message, retryable,
 	    s->cfg->max_retries, err, sizeof(err)))
 		log_warnx("submission=%lld: cannot record the failure: %s",
 		    job->id, err);
+}
+
+/* The pool's answer, stored as the pipeline's evaluation. */
+static bool
+store_evaluation(struct sched *s, const struct job *job,
+    const struct pool_result *res)
+{
+	struct evaluation_result ev = {
+		.evaluation = res->evaluation,
+		.backend = res->backend,
+		.model = res->model,
+		.prompt_tokens = res->prompt_tokens,
+		.eval_tokens = res->eval_tokens,
+		.llm_s = res->llm_s,
+	};
+	char err[512];
+
+	if (evaluation_save(s->db, job, s->worker, &ev, err, sizeof(err)))
+		return true;
+	log_warnx("submission=%lld: evaluation not stored: %s", job->id, err);
+	return false;
 }

@@ -13,7 +13,7 @@
 
 #include "phase.h"
 #include "rubric.h"
-#include "store.h"
+#include "queue.h"
 
 struct db;
 struct pglisten;
@@ -77,7 +77,7 @@ struct sched {
 	int			 run_items;
 	int			 llm_queued;	/* submitted, result not stored */
 	bool			 models_loaded;
-	struct store_counts	 counts;
+	struct queue_counts	 counts;
 	double			 state_written;
 };
 

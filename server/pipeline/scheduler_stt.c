@@ -19,6 +19,7 @@
 #include "node.h"
 #include "scheduler_impl.h"
 #include "speech.h"
+#include "transcript.h"
 #include "stt.h"
 #include "util.h"
 
@@ -93,7 +94,7 @@ sched_stt_open_batch(struct sched *s)
 	char err[512];
 	int i, n = 0;
 
-	if (!store_claim(s->db, "stt", s->node, s->worker,
+	if (!queue_claim(s->db, "stt", s->node, s->worker,
 	    s->cfg->lease_s, batch_id, s->cfg->batch_max, jobs, &n, err,
 	    sizeof(err)))
 		log_warnx("sched: claim stt: %s", err);
@@ -136,7 +137,7 @@ sched_stt_close_batch(struct sched *s, const char *why)
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < released; i++) {
-		if (!store_release(s->db, &back[i], s->worker, err,
+		if (!queue_release(s->db, &back[i], s->worker, err,
 		    sizeof(err)))
 			log_warnx("sched: release: %s", err);
 		sched_unhold(s, back[i].id);
@@ -249,7 +250,7 @@ on_progress(double fraction, void *arg)
 	if (now - p->last < PROGRESS_EVERY_S && fraction < 1)
 		return;
 	p->last = now;
-	store_stt_progress(p->sched->db, p->job, p->sched->worker,
+	queue_progress(p->sched->db, p->job, p->sched->worker,
 	    fraction);
 }
 
@@ -297,7 +298,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	speech_metrics_compute(res.words, res.nwords, res.audio_s, &m);
 	words = stt_words_to_json(&res);
 	metrics = speech_metrics_to_json(&m);
-	if (store_stt_done(s->db, job, s->worker, stt_engine_name(engine),
+	if (transcript_save(s->db, job, s->worker, stt_engine_name(engine),
 	    res.text, words, metrics, res.audio_s, res.decode_s, err,
 	    sizeof(err)))
 		outcome = "ok";

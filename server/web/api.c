@@ -14,7 +14,8 @@
 static int	action_answer(struct req *, const char *, int);
 #include "http.h"
 #include "node.h"
-#include "store.h"
+#include "queue.h"
+#include "submission.h"
 
 int
 api_load_submission(struct req *r, json_t **out)
@@ -24,7 +25,7 @@ api_load_submission(struct req *r, json_t **out)
 	json_t *sub, *queue;
 
 	*out = NULL;
-	if (!store_submission_json(r->app->db, r->id, &sub, &found, err,
+	if (!submission_json(r->app->db, r->id, &sub, &found, err,
 	    sizeof(err)))
 		return http_error(r, 503, "the database is not answering; try "
 		    "again in a moment");
@@ -49,12 +50,12 @@ api_apply_action(struct req *r, const char *action, int priority,
 	bool found = false, ok;
 
 	if (strcmp(action, "cancel") == 0)
-		ok = store_cancel(r->app->db, r->id, r->user.name, &found, err,
+		ok = queue_cancel(r->app->db, r->id, r->user.name, &found, err,
 		    sizeof(err));
 	else if (strcmp(action, "retry") == 0)
-		ok = store_retry(r->app->db, r->id, &found, err, sizeof(err));
+		ok = queue_retry(r->app->db, r->id, &found, err, sizeof(err));
 	else if (strcmp(action, "priority") == 0)
-		ok = store_set_priority(r->app->db, r->id, priority, &found,
+		ok = queue_set_priority(r->app->db, r->id, priority, &found,
 		    err, sizeof(err));
 	else {
 		*status = 400;
@@ -164,7 +165,7 @@ api_submissions_list(struct req *r)
 	json_t *list;
 	long long who = strcmp(r->user.role, "student") == 0 ? r->user.id : 0;
 
-	if (!store_submissions_list(r->app->db, who, 500, &list, err,
+	if (!submission_list(r->app->db, who, 500, &list, err,
 	    sizeof(err)))
 		return http_error(r, 503, "the database is not answering; try "
 		    "again in a moment");

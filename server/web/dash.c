@@ -22,7 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "node.h"
-#include "store.h"
+#include "rubrics.h"
 #include "util.h"
 
 #define ETA_MAX_ROWS	200	/* estimates computed for one page */
@@ -314,7 +314,7 @@ results_view(struct req *r, json_t *criteria)
 
 	if (!course_results(r->app->db, r->id, &rows, err, sizeof(err)))
 		return NULL;
-	if (store_rubric_current(r->app->db, &rid, &def, err, sizeof(err)))
+	if (rubrics_current(r->app->db, &rid, &def, err, sizeof(err)))
 		json_array_foreach(json_object_get(def, "criteria"), k, c)
 			json_array_append_new(criteria, json_pack("{s:O, s:O}",
 			    "key", json_object_get(c, "key"), "title",

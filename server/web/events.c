@@ -17,7 +17,6 @@
 #include "db.h"
 #include "util.h"
 
-#define NUM_LEN 32
 
 #define EVENT_SELECT \
 	"SELECT s.id, s.student_id, s.version, " \
@@ -133,13 +132,13 @@ events_since(PGconn *c, enum events_topic topic, long long key,
 		[EVENTS_SUBMISSION] = "s.id = $1 ",
 		[EVENTS_STUDENT] = "s.student_id = $1 ",
 	};
-	char kb[NUM_LEN], sb[NUM_LEN], lb[NUM_LEN], *sql;
+	char kb[DB_NUM_LEN], sb[DB_NUM_LEN], lb[DB_NUM_LEN], *sql;
 	const char *p[3] = { kb, sb, lb };
 	PGresult *r;
 
-	snprintf(kb, sizeof(kb), "%lld", key);
-	snprintf(sb, sizeof(sb), "%lld", since);
-	snprintf(lb, sizeof(lb), "%d", limit);
+	db_param_ll(kb, key);
+	db_param_ll(sb, since);
+	db_param_ll(lb, limit);
 	sql = xasprintf(EVENT_SELECT "WHERE s.version > $2::bigint AND %s"
 	    "ORDER BY s.version LIMIT $3::int", filters[topic]);
 	r = db_query(c, sql, 3, p, err, errlen);
@@ -157,12 +156,12 @@ bool
 events_changed(PGconn *c, long long since, long long **ids, int *n,
     char *err, size_t errlen)
 {
-	char sb[NUM_LEN];
+	char sb[DB_NUM_LEN];
 	const char *p[1] = { sb };
 	PGresult *r;
 	int i;
 
-	snprintf(sb, sizeof(sb), "%lld", since);
+	db_param_ll(sb, since);
 	*ids = NULL;
 	*n = 0;
 	if ((r = db_query(c, "SELECT id FROM submissions WHERE version > "
@@ -204,11 +203,11 @@ bool
 events_owner(PGconn *c, long long id, long long *student_id, bool *found,
     char *err, size_t errlen)
 {
-	char ib[NUM_LEN];
+	char ib[DB_NUM_LEN];
 	const char *p[1] = { ib };
 	PGresult *r;
 
-	snprintf(ib, sizeof(ib), "%lld", id);
+	db_param_ll(ib, id);
 	*found = false;
 	if ((r = db_query(c, "SELECT student_id FROM submissions WHERE id = "
 	    "$1::bigint", 1, p, err, errlen)) == NULL)

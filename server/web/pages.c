@@ -14,7 +14,7 @@
 #include "auth.h"
 #include "config.h"
 #include "http.h"
-#include "store.h"
+#include "submission.h"
 #include "util.h"
 
 #define COOKIE_NAME "introeval_session"
@@ -120,7 +120,7 @@ pages_home(struct req *r)
 	char err[512];
 	json_t *list;
 
-	if (!store_submissions_list(r->app->db, student ? r->user.id : 0, 200,
+	if (!submission_list(r->app->db, student ? r->user.id : 0, 200,
 	    &list, err, sizeof(err)))
 		return http_error(r, 503, "the database is not answering; try "
 		    "again in a moment");

@@ -28,7 +28,6 @@
 #include "log.h"
 #include "util.h"
 
-#define NUM_LEN		32
 #define SWEEP_EVERY_S	300	/* the sweeper thread's interval */
 #define SWEEP_BATCH	"500"	/* rows looked at per sweep */
 
@@ -106,13 +105,13 @@ tus_row_create(struct db *db, long long user_id, const char *name,
     long long length, const char *metadata, const char *filename,
     int expire_h, struct tus_row *row, char *err, size_t errlen)
 {
-	char uid[NUM_LEN], len[NUM_LEN], hours[NUM_LEN];
+	char uid[DB_NUM_LEN], len[DB_NUM_LEN], hours[DB_NUM_LEN];
 	const char *p[6];
 	bool found;
 
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	snprintf(len, sizeof(len), "%lld", length);
-	snprintf(hours, sizeof(hours), "%d", expire_h);
+	db_param_ll(uid, user_id);
+	db_param_ll(len, length);
+	db_param_ll(hours, expire_h);
 	p[0] = uid;
 	p[1] = name;
 	p[2] = len;
@@ -131,11 +130,11 @@ bool
 tus_row_get(struct db *db, long long id, long long user_id,
     struct tus_row *row, bool *found, char *err, size_t errlen)
 {
-	char sid[NUM_LEN], uid[NUM_LEN];
+	char sid[DB_NUM_LEN], uid[DB_NUM_LEN];
 	const char *p[2] = { sid, uid };
 
-	snprintf(sid, sizeof(sid), "%lld", id);
-	snprintf(uid, sizeof(uid), "%lld", user_id);
+	db_param_ll(sid, id);
+	db_param_ll(uid, user_id);
 	return row_query(db, "SELECT " ROW_COLUMNS " FROM uploads WHERE "
 	    "id = $1 AND user_id = $2 AND expires_at > now()", 2, p, row,
 	    found, err, errlen);
@@ -145,13 +144,13 @@ bool
 tus_row_touch(struct db *db, struct tus_row *row, int expire_h, char *err,
     size_t errlen)
 {
-	char sid[NUM_LEN], uid[NUM_LEN], hours[NUM_LEN];
+	char sid[DB_NUM_LEN], uid[DB_NUM_LEN], hours[DB_NUM_LEN];
 	const char *p[3] = { sid, uid, hours };
 	bool found;
 
-	snprintf(sid, sizeof(sid), "%lld", row->id);
-	snprintf(uid, sizeof(uid), "%lld", row->user_id);
-	snprintf(hours, sizeof(hours), "%d", expire_h);
+	db_param_ll(sid, row->id);
+	db_param_ll(uid, row->user_id);
+	db_param_ll(hours, expire_h);
 	if (!row_query(db, "UPDATE uploads SET expires_at = now() + "
 	    "make_interval(hours => $3::int) WHERE id = $1 AND user_id = $2 "
 	    "RETURNING " ROW_COLUMNS, 3, p, row, &found, err, errlen))
@@ -163,14 +162,14 @@ bool
 tus_row_finish(struct db *db, struct tus_row *row, long long submission_id,
     const char *error, int expire_h, char *err, size_t errlen)
 {
-	char sid[NUM_LEN], uid[NUM_LEN], sub[NUM_LEN], hours[NUM_LEN];
+	char sid[DB_NUM_LEN], uid[DB_NUM_LEN], sub[DB_NUM_LEN], hours[DB_NUM_LEN];
 	const char *p[5] = { sid, uid, NULL, error, hours };
 	bool found;
 
-	snprintf(sid, sizeof(sid), "%lld", row->id);
-	snprintf(uid, sizeof(uid), "%lld", row->user_id);
-	snprintf(sub, sizeof(sub), "%lld", submission_id);
-	snprintf(hours, sizeof(hours), "%d", expire_h);
+	db_param_ll(sid, row->id);
+	db_param_ll(uid, row->user_id);
+	db_param_ll(sub, submission_id);
+	db_param_ll(hours, expire_h);
 	if (submission_id > 0)
 		p[2] = sub;
 	if (!row_query(db, "UPDATE uploads SET finished_at = now(), "
@@ -184,10 +183,10 @@ tus_row_finish(struct db *db, struct tus_row *row, long long submission_id,
 bool
 tus_row_delete(struct db *db, long long id, char *err, size_t errlen)
 {
-	char sid[NUM_LEN];
+	char sid[DB_NUM_LEN];
 	const char *p[1] = { sid };
 
-	snprintf(sid, sizeof(sid), "%lld", id);
+	db_param_ll(sid, id);
 	return db_exec1(db, "DELETE FROM uploads WHERE id = $1", 1, p, err,
 	    errlen);
 }
@@ -201,7 +200,7 @@ static bool
 remove_upload(struct app *app, long long id, const char *name,
     bool finished, const char *cond, bool *removed)
 {
-	char sid[NUM_LEN], err[512], *path = NULL, *sql;
+	char sid[DB_NUM_LEN], err[512], *path = NULL, *sql;
 	const char *p[1] = { sid };
 	PGconn *c;
 	PGresult *r;
@@ -217,7 +216,7 @@ remove_upload(struct app *app, long long id, const char *name,
 			return true;
 		}
 	}
-	snprintf(sid, sizeof(sid), "%lld", id);
+	db_param_ll(sid, id);
 	sql = xasprintf("DELETE FROM uploads WHERE id = $1 AND %s", cond);
 	c = db_acquire(app->db);
 	r = db_query(c, sql, 1, p, err, sizeof(err));
@@ -262,15 +261,15 @@ bool
 tus_prune(struct app *app, long long user_id, int keep, char *err,
     size_t errlen)
 {
-	char uid[NUM_LEN], off[NUM_LEN];
+	char uid[DB_NUM_LEN], off[DB_NUM_LEN];
 	const char *p[2] = { uid, off };
 	PGconn *c;
 	PGresult *r;
 	int n = 0;
 	bool ok;
 
-	snprintf(uid, sizeof(uid), "%lld", user_id);
-	snprintf(off, sizeof(off), "%d", keep);
+	db_param_ll(uid, user_id);
+	db_param_ll(off, keep);
 	c = db_acquire(app->db);
 	r = db_query(c, "SELECT id, stored_name, false AS finished FROM "
 	    "uploads WHERE user_id = $1 AND finished_at IS NULL ORDER BY "

@@ -29,7 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
-#include "store.h"
+#include "queue.h"
 #include "util.h"
 
 #define UPLOAD_CHUNK	(64 * 1024)
@@ -119,7 +119,7 @@ create_row(struct app *app, const struct upload_file *f,
 	ns.content_type = info->mime;
 	ns.size_bytes = f->size;
 	ns.duration_s = info->duration_s;
-	if (store_submission_create(app->db, &ns, id, dberr, sizeof(dberr)))
+	if (queue_add(app->db, &ns, id, dberr, sizeof(dberr)))
 		return true;
 	log_warnx("upload: submission not created: %s", dberr);
 	return util_seterr(err, errlen, "the database is not answering; "

@@ -1,0 +1,69 @@
+/*
+ * evaluation: the evaluations table. An evaluation is stored in the same
+ * statement that completes its submission, only while the storing
+ * worker still holds the row (queue_write_owned).
+ */
+#include "evaluation.h"
+
+#include <stdlib.h>
+
+#include "db.h"
+#include "queue.h"
+#include "util.h"
+
+bool
+evaluation_save(struct db *db, const struct job *job, const char *worker,
+    const struct evaluation_result *res, char *err, size_t errlen)
+{
+	/* Provenance and ensemble detail come out of the evaluation JSON
+	   (evaluation.h documents its shape), so they are stored as
+	   produced. */
+	static const char sql[] =
+	    "WITH s AS (UPDATE submissions SET phase = 'completed', "
+	    "  status = 'completed', worker_id = NULL, lease_expires_at = NULL, "
+	    "  error_message = NULL, llm_finished_at = now(), "
+	    "  completed_at = now(), updated_at = now() "
+	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'llm' "
+	    "    AND status = 'processing' RETURNING id, rubric_id), "
+	    "e AS (SELECT $5::jsonb AS v) "
+	    "INSERT INTO evaluations (submission_id, rubric_id, backend, model, "
+	    "  scores, overall, feedback, strengths, improvements, "
+	    "  prompt_tokens, eval_tokens, llm_s, backend_url, model_digest, "
+	    "  options, rubric_version, prompt_sha256, mode, needs_review, "
+	    "  ensemble, provenance) "
+	    "SELECT s.id, coalesce(s.rubric_id, "
+	    "    (e.v #>> '{provenance,rubric_id}')::bigint), $3, $4, "
+	    "  e.v -> 'scores', (e.v ->> 'overall')::float8, "
+	    "  coalesce(e.v ->> 'feedback', ''), "
+	    "  coalesce(e.v -> 'strengths', '[]'), "
+	    "  coalesce(e.v -> 'improvements', '[]'), $6, $7, $8, "
+	    "  e.v #>> '{provenance,url}', e.v #>> '{provenance,digest}', "
+	    "  e.v #> '{provenance,options}', "
+	    "  (e.v #>> '{provenance,rubric_version}')::int, "
+	    "  e.v #>> '{provenance,prompt_sha256}', "
+	    "  coalesce(e.v #>> '{provenance,mode}', 'single'), "
+	    "  coalesce((e.v ->> 'needs_review')::boolean, false), "
+	    "  e.v -> 'models', e.v -> 'provenance' "
+	    "FROM s, e RETURNING id";
+	char idb[DB_NUM_LEN], pt[DB_NUM_LEN], et[DB_NUM_LEN], ls[DB_NUM_LEN];
+	char *ev;
+	const char *p[8];
+	bool ok;
+
+	if (res->evaluation == NULL)
+		return util_seterr(err, errlen, "no evaluation to store "
+		    "for submission %lld", job->id);
+	ev = json_dumps(res->evaluation, JSON_COMPACT |
+	    JSON_REAL_PRECISION(6));
+	p[0] = db_param_ll(idb, job->id);
+	p[1] = worker;
+	p[2] = res->backend != NULL ? res->backend : "";
+	p[3] = res->model != NULL ? res->model : "";
+	p[4] = ev;
+	p[5] = db_param_ll(pt, res->prompt_tokens);
+	p[6] = db_param_ll(et, res->eval_tokens);
+	p[7] = db_param_double(ls, res->llm_s);
+	ok = ev != NULL && queue_write_owned(db, sql, 8, p, job->id, err, errlen);
+	free(ev);
+	return ok;
+}

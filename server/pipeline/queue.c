@@ -1,0 +1,329 @@
+/*
+ * queue: a submission's life in the submissions table, from the upload
+ * (queue_add) through claims and leases to its outcome. Every change of
+ * a submission's phase or status is one SQL statement here or in a
+ * module that writes through queue_write_owned, guarded by the claiming
+ * worker's id where a worker holds the row, so two workers can never
+ * both record an outcome and a worker whose lease expired cannot
+ * overwrite the work of the one that took it over. The NOTIFYs that tell
+ * dashboards (sql/002) and schedulers (sql/007) about a change are raised
+ * by triggers, so no path can forget them.
+ */
+#include "queue.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "db.h"
+#include "rubrics.h"
+#include "util.h"
+
+#define CLAIMABLE \
+	"((status IN ('pending', 'retry') AND next_attempt_at <= now()) " \
+	"OR (status = 'processing' AND lease_expires_at < now()))"
+
+static bool	 exec_action(struct db *, const char *, int,
+		    const char *const *, bool *, char *, size_t);
+
+bool
+queue_add(struct db *db, const struct new_submission *ns,
+    long long *id, char *err, size_t errlen)
+{
+	char sid[DB_NUM_LEN], size[DB_NUM_LEN], dur[DB_NUM_LEN], rid[DB_NUM_LEN];
+	long long rubric_id;
+	const char *p[7];
+	PGconn *c;
+	PGresult *r;
+
+	if (!rubrics_current(db, &rubric_id, NULL, err, errlen))
+		return false;
+	p[0] = db_param_ll(sid, ns->student_id);
+	p[1] = ns->stored_name;
+	p[2] = ns->original_name != NULL ? ns->original_name : "";
+	p[3] = ns->content_type != NULL ? ns->content_type : "";
+	p[4] = db_param_ll(size, ns->size_bytes);
+	p[5] = db_param_double(dur, ns->duration_s);
+	p[6] = db_param_ll(rid, rubric_id);
+	c = db_acquire(db);
+	r = db_query(c, "INSERT INTO submissions (student_id, stored_name, "
+	    "original_name, content_type, size_bytes, duration_s, rubric_id) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", 7, p, err,
+	    errlen);
+	if (r != NULL)
+		*id = db_get_ll(r, 0, "id");
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_claim(struct db *db, const char *phase, const char *node,
+    const char *worker, int lease_s, long long batch_id, int max,
+    struct job *jobs, int *n, char *err, size_t errlen)
+{
+	/*
+	 * SKIP LOCKED lets concurrent claimers (other nodes) pass over each
+	 * other's rows instead of queueing behind them; a row whose lease
+	 * expired is claimable again, which is how a crashed worker's work
+	 * resumes.
+	 */
+	static const char sql[] =
+	    "UPDATE submissions s SET status = 'processing', worker_id = $2, "
+	    "  node = $3, lease_expires_at = now() + make_interval(secs => "
+	    "  $4::int), "
+	    "  batch_id = CASE WHEN $1 = 'stt' THEN nullif($5::bigint, 0) "
+	    "    ELSE s.batch_id END, "
+	    "  stt_progress = CASE WHEN $1 = 'stt' THEN 0 "
+	    "    ELSE s.stt_progress END, "
+	    "  stt_started_at = CASE WHEN $1 = 'stt' THEN now() "
+	    "    ELSE s.stt_started_at END, "
+	    "  llm_started_at = CASE WHEN $1 = 'llm' THEN now() "
+	    "    ELSE s.llm_started_at END, "
+	    "  updated_at = now() "
+	    "FROM (SELECT id FROM submissions WHERE phase = $1 AND "
+	    CLAIMABLE
+	    "  ORDER BY priority DESC, created_at, id "
+	    "  LIMIT $6::int FOR UPDATE SKIP LOCKED) c "
+	    "WHERE s.id = c.id "
+	    "RETURNING s.id, s.stored_name, s.retry_count, "
+	    "  coalesce(s.rubric_id, 0) AS rubric_id, s.phase, "
+	    "  s.priority, s.created_at";
+	char lease[DB_NUM_LEN], bid[DB_NUM_LEN], mx[DB_NUM_LEN];
+	const char *p[6] = { phase, worker, node, db_param_ll(lease, lease_s),
+	    db_param_ll(bid, batch_id), db_param_ll(mx, max) };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 6, p, err, errlen);
+	int i, rows;
+
+	*n = 0;
+	rows = r != NULL ? PQntuples(r) : 0;
+	for (i = 0; i < rows && i < max; i++) {
+		struct job *job = &jobs[i];
+
+		memset(job, 0, sizeof(*job));
+		job->id = db_get_ll(r, i, "id");
+		job->batch_id = batch_id;
+		util_strlcpy(job->stored_name, db_get(r, i, "stored_name"),
+		    sizeof(job->stored_name));
+		job->retry_count = (int)db_get_ll(r, i, "retry_count");
+		job->rubric_id = db_get_ll(r, i, "rubric_id");
+		util_strlcpy(job->phase, db_get(r, i, "phase"),
+		    sizeof(job->phase));
+	}
+	*n = i;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_heartbeat(struct db *db, const char *worker, const long long *ids,
+    size_t n, int lease_s, char *err, size_t errlen)
+{
+	char lease[DB_NUM_LEN];
+	const char *p[3];
+	struct buf arr;
+	size_t i;
+	bool ok;
+
+	if (n == 0)
+		return true;
+	buf_init(&arr);
+	buf_putc(&arr, '{');
+	for (i = 0; i < n; i++)
+		buf_printf(&arr, "%s%lld", i > 0 ? "," : "", ids[i]);
+	buf_putc(&arr, '}');
+	p[0] = worker;
+	p[1] = db_param_ll(lease, lease_s);
+	p[2] = buf_cstr(&arr);
+	ok = db_exec1(db, "UPDATE submissions SET lease_expires_at = now() "
+	    "+ make_interval(secs => $2::int) WHERE worker_id = $1 "
+	    "AND status = 'processing' AND id = ANY($3::bigint[])", 3, p, err,
+	    errlen);
+	buf_free(&arr);
+	return ok;
+}
+
+bool
+queue_release(struct db *db, const struct job *job, const char *worker,
+    char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, job->id), worker };
+
+	return db_exec1(db, "UPDATE submissions SET status = 'pending', "
+	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
+	    "WHERE id = $1 AND worker_id = $2 AND status = 'processing'", 2,
+	    p, err, errlen);
+}
+
+bool
+queue_recover(struct db *db, const char *node, const char *worker, int *n,
+    char *err, size_t errlen)
+{
+	const char *p[2] = { node, worker };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, "UPDATE submissions SET status = 'pending', "
+	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
+	    "WHERE node = $1 AND status = 'processing' AND worker_id <> $2 "
+	    "RETURNING id", 2, p, err, errlen);
+
+	*n = r != NULL ? PQntuples(r) : 0;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_progress(struct db *db, const struct job *job, const char *worker,
+    double fraction)
+{
+	char idb[DB_NUM_LEN], fb[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(idb, job->id), worker,
+	    db_param_double(fb, fraction) };
+
+	return db_exec1(db, "UPDATE submissions SET stt_progress = $3 "
+	    "WHERE id = $1 AND worker_id = $2", 3, p, NULL, 0);
+}
+
+bool
+queue_counts(struct db *db, struct queue_counts *out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT "
+	    "  count(*) FILTER (WHERE phase = 'stt' AND " CLAIMABLE ") "
+	    "    AS stt_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'llm' AND " CLAIMABLE ") "
+	    "    AS llm_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'stt' AND status = 'retry' "
+	    "    AND next_attempt_at > now()) AS stt_retrying, "
+	    "  count(*) FILTER (WHERE phase = 'llm' AND status = 'retry' "
+	    "    AND next_attempt_at > now()) AS llm_retrying, "
+	    "  coalesce(extract(epoch FROM now() - min(greatest(created_at, "
+	    "    next_attempt_at)) FILTER (WHERE phase = 'stt' AND "
+	    CLAIMABLE ")), 0) AS stt_oldest_s "
+	    "FROM submissions WHERE phase IN ('stt', 'llm')";
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
+
+	memset(out, 0, sizeof(*out));
+	if (r != NULL) {
+		out->stt_waiting = (int)db_get_ll(r, 0, "stt_waiting");
+		out->llm_waiting = (int)db_get_ll(r, 0, "llm_waiting");
+		out->stt_retrying = (int)db_get_ll(r, 0, "stt_retrying");
+		out->llm_retrying = (int)db_get_ll(r, 0, "llm_retrying");
+		out->stt_oldest_s = db_get_double(r, 0, "stt_oldest_s");
+	}
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_write_owned(struct db *db, const char *sql, int n, const char *const *p,
+    long long id, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, errlen);
+	bool ok = r != NULL;
+
+	if (ok && PQntuples(r) == 0) {
+		ok = util_seterr(err, errlen, "submission %lld is no longer "
+		    "held by this worker (lease expired or cancelled)", id);
+	}
+	PQclear(r);
+	db_release(db, c);
+	return ok;
+}
+
+bool
+queue_fail(struct db *db, const struct job *job, const char *worker,
+    const char *message, bool retryable, int max_retries, char *err,
+    size_t errlen)
+{
+	/*
+	 * Every SET expression sees the row as it was, so "again" is decided
+	 * once from the old retry_count. Backoff: 5 s, 10 s, 20 s, ...
+	 */
+	static const char sql[] =
+	    "WITH x AS (SELECT $4::bool AND retry_count < $5::int AS again "
+	    "  FROM submissions WHERE id = $1) "
+	    "UPDATE submissions s SET "
+	    "  status = CASE WHEN x.again THEN 'retry' ELSE 'failed' END, "
+	    "  phase = CASE WHEN x.again THEN s.phase ELSE 'failed' END, "
+	    "  retry_count = s.retry_count + CASE WHEN x.again THEN 1 "
+	    "    ELSE 0 END, "
+	    "  next_attempt_at = now() + make_interval(secs => "
+	    "    5 * power(2, least(s.retry_count, 10))), "
+	    "  completed_at = CASE WHEN x.again THEN NULL ELSE now() END, "
+	    "  error_message = $3, worker_id = NULL, lease_expires_at = NULL, "
+	    "  updated_at = now() "
+	    "FROM x WHERE s.id = $1 AND s.worker_id = $2 "
+	    "  AND s.status = 'processing' RETURNING s.status";
+	char idb[DB_NUM_LEN], mr[DB_NUM_LEN];
+	const char *p[5] = { db_param_ll(idb, job->id), worker, message,
+	    retryable ? "true" : "false", db_param_ll(mr, max_retries) };
+
+	return queue_write_owned(db, sql, 5, p, job->id, err, errlen);
+}
+
+/* A staff action: one UPDATE; *found says whether a row matched. */
+static bool
+exec_action(struct db *db, const char *sql, int n, const char *const *p,
+    bool *found, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, p, err, errlen);
+
+	*found = r != NULL && PQntuples(r) > 0;
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_cancel(struct db *db, long long id, const char *who, bool *found,
+    char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN], msg[300];
+	const char *p[2] = { db_param_ll(idb, id), msg };
+
+	snprintf(msg, sizeof(msg), "cancelled by %s", who);
+	/* Clearing worker_id makes the holder's outcome write a no-op. */
+	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
+	    "status = 'failed', error_message = $2, worker_id = NULL, "
+	    "lease_expires_at = NULL, completed_at = now(), updated_at = now() "
+	    "WHERE id = $1 AND phase IN ('stt', 'llm') RETURNING id", 2, p,
+	    found, err, errlen);
+}
+
+bool
+queue_retry(struct db *db, long long id, bool *found, char *err,
+    size_t errlen)
+{
+	char idb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(idb, id) };
+
+	/* A stored transcript is kept: only the evaluation is redone. */
+	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
+	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
+	    "THEN 'llm' ELSE 'stt' END, status = 'pending', retry_count = 0, "
+	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
+	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "
+	    "status = 'retry') RETURNING id", 1, p, found, err, errlen);
+}
+
+bool
+queue_set_priority(struct db *db, long long id, int priority, bool *found,
+    char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN], pb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, id), db_param_ll(pb, priority) };
+
+	return exec_action(db, "UPDATE submissions SET priority = $2, "
+	    "updated_at = now() WHERE id = $1 RETURNING id", 2, p, found, err,
+	    errlen);
+}

@@ -1,0 +1,85 @@
+/*
+ * submission: submissions as pages and the API read them, built by
+ * PostgreSQL (json_build_object), so field names and types are decided
+ * in one place: the queries below.
+ */
+#include "submission.h"
+
+#include "db.h"
+
+bool
+submission_json(struct db *db, long long id, json_t **out, bool *found,
+    char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object("
+	    "  'id', s.id, 'student_id', s.student_id, "
+	    "  'student_name', u.name, 'original_name', s.original_name, "
+	    "  'content_type', s.content_type, 'size_bytes', s.size_bytes, "
+	    "  'duration_s', round(s.duration_s::numeric, 1), "
+	    "  'phase', s.phase, 'status', s.status, "
+	    "  'priority', s.priority, 'retry_count', s.retry_count, "
+	    "  'error', s.error_message, "
+	    "  'created_at', iso_utc(s.created_at), "
+	    "  'updated_at', iso_utc(s.updated_at), "
+	    "  'completed_at', iso_utc(s.completed_at), "
+	    "  'stt_s', (SELECT round(extract(epoch FROM l.finished_at "
+	    "    - l.started_at), 2) FROM phase_log l WHERE l.submission_id "
+	    "    = s.id AND l.phase = 'stt' AND l.outcome = 'ok' "
+	    "    ORDER BY l.id DESC LIMIT 1), "
+	    "  'llm_s', (SELECT round(e.llm_s::numeric, 2) FROM evaluations e "
+	    "    WHERE e.submission_id = s.id ORDER BY e.id DESC LIMIT 1), "
+	    "  'transcript', (SELECT json_build_object('engine', t.engine, "
+	    "    'text', t.text, 'words', t.words, 'metrics', t.metrics, "
+	    "    'audio_s', round(t.audio_s::numeric, 1), "
+	    "    'decode_s', round(t.decode_s::numeric, 2)) "
+	    "    FROM transcripts t WHERE t.submission_id = s.id), "
+	    "  'evaluation', (SELECT json_build_object('id', e.id, "
+	    "    'backend', e.backend, 'model', e.model, 'scores', e.scores, "
+	    "    'overall', e.overall, 'feedback', e.feedback, "
+	    "    'strengths', e.strengths, 'improvements', e.improvements, "
+	    "    'prompt_tokens', e.prompt_tokens, "
+	    "    'eval_tokens', e.eval_tokens, 'llm_s', e.llm_s, "
+	    "    'mode', e.mode, 'needs_review', e.needs_review, "
+	    "    'ensemble', e.ensemble, 'model_digest', e.model_digest, "
+	    "    'provenance', e.provenance, "
+	    "    'created_at', iso_utc(e.created_at)) FROM evaluations e "
+	    "    WHERE e.submission_id = s.id "
+	    "    ORDER BY e.created_at DESC, e.id DESC LIMIT 1), "
+	    "  'rubric', (SELECT r.definition || jsonb_build_object('id', r.id, "
+	    "    'min', r.definition -> 'scale' -> 'min', "
+	    "    'max', r.definition -> 'scale' -> 'max') "
+	    "    FROM rubrics r WHERE r.id = s.rubric_id)"
+	    ")::text FROM submissions s JOIN users u ON u.id = s.student_id "
+	    "WHERE s.id = $1";
+	char idb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(idb, id) };
+
+	*out = db_query_json(db, sql, 1, p, found, err, errlen);
+	return *out != NULL || !*found;
+}
+
+bool
+submission_list(struct db *db, long long student_id, int limit,
+    json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
+	    "  SELECT s.id, s.student_id, u.name AS student_name, "
+	    "    s.original_name, s.phase, s.status, s.priority, "
+	    "    s.error_message AS error, "
+	    "    iso_utc(s.created_at) AS created_at, "
+	    "    iso_utc(s.completed_at) AS completed_at, "
+	    "    (SELECT round(e.overall::numeric, 1) FROM evaluations e "
+	    "      WHERE e.submission_id = s.id "
+	    "      ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS overall "
+	    "  FROM submissions s JOIN users u ON u.id = s.student_id "
+	    "  WHERE $1::bigint = 0 OR s.student_id = $1::bigint "
+	    "  ORDER BY s.id DESC LIMIT $2::int) x";
+	char sid[DB_NUM_LEN], lim[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(sid, student_id), db_param_ll(lim, limit) };
+	bool found;
+
+	*out = db_query_json(db, sql, 2, p, &found, err, errlen);
+	return *out != NULL;
+}

@@ -1,0 +1,25 @@
+/*
+ * submission: submissions as the pages and the API read them (JSON built
+ * by PostgreSQL).
+ */
+#ifndef INTROEVAL_SUBMISSION_H
+#define INTROEVAL_SUBMISSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct db;
+
+/*
+ * One submission as JSON (row, transcript, newest evaluation, rubric).
+ * *found is false when there is no such id.
+ */
+bool	submission_json(struct db *, long long id, json_t **out,
+	    bool *found, char *err, size_t errlen);
+/* Newest first; student_id 0 lists everyone's. */
+bool	submission_list(struct db *, long long student_id, int limit,
+	    json_t **out, char *err, size_t errlen);
+
+#endif
