@@ -343,39 +343,47 @@ serve_static(struct req *r, const char *name)
 	const char *type = static_type(name), *inm;
 	struct stat st;
 	char *data = NULL;
-	ssize_t n;
-	int fd, rc;
+	ssize_t n = 0;
+	int fd = -1, rc;
 
+	rc = 404;
 	if (name[0] == '\0' || name[0] == '.' || strspn(name,
 	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 	    != strlen(name) || strstr(name, "..") != NULL || type == NULL)
-		return http_error(r, 404, "there is nothing at this address");
+		goto out;
 	snprintf(path, sizeof(path), "%s/%s", r->app->static_dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return http_error(r, 404, "there is nothing at this address");
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > STATIC_MAX) {
-		close(fd);
-		return http_error(r, 404, "there is nothing at this address");
-	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0
+	    || !S_ISREG(st.st_mode) || st.st_size > STATIC_MAX)
+		goto out;
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"",
 	    (unsigned long long)st.st_size, (unsigned long long)st.st_mtime);
 	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: public, "
 	    "max-age=300, must-revalidate\r\n", etag);
 	inm = http_header(r, "If-None-Match");
-	if (inm != NULL && strcmp(inm, etag) == 0) {
-		close(fd);
-		mg_printf(r->conn, "HTTP/1.1 304 Not Modified\r\n%s"
-		    "Content-Length: 0\r\n\r\n", hdr);
-		return 304;
+	rc = 500;
+	if (inm != NULL && strcmp(inm, etag) == 0)
+		rc = 304;
+	else {
+		data = xmalloc((size_t)st.st_size + 1);
+		if ((n = read(fd, data, (size_t)st.st_size)) == st.st_size)
+			rc = 200;
 	}
-	data = xmalloc((size_t)st.st_size + 1);
-	n = read(fd, data, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size)
-		rc = http_error(r, 500, "could not read a static file");
-	else
+out:
+	if (fd >= 0)
+		close(fd);
+	switch (rc) {
+	case 200:
 		rc = http_send(r, 200, type, data, (size_t)n, hdr);
+		break;
+	case 304:
+		rc = http_send(r, 304, type, "", 0, hdr);
+		break;
+	case 404:
+		rc = http_error(r, 404, "there is nothing at this address");
+		break;
+	default:
+		rc = http_error(r, 500, "could not read a static file");
+	}
 	free(data);
 	return rc;
 }
