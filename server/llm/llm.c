@@ -36,6 +36,8 @@ static once_flag global_once = ONCE_FLAG_INIT;
 static void	 global_init_once(void);
 static struct llm_call *call_new(const struct llm_backend *, const char *,
 		    char *, size_t);
+static struct llm_call *call_stream(const struct llm_backend *, json_t *,
+		    char *, size_t);
 static void	 call_headers(struct llm_call *, bool);
 static bool	 call_post(struct llm_call *, json_t *, char *, size_t);
 static bool	 transfer_ok(struct llm_call *, CURLcode, enum llm_failure *,
@@ -99,39 +101,20 @@ struct llm_call *
 llm_call_generate(const struct llm_backend *be, const struct llm_request *req,
     char *err, size_t errlen)
 {
-	struct llm_call *c;
-	json_t *body;
-	bool openai;
-
 	if (!check_backend(be, err, errlen))
 		return NULL;
 	if (req->prompt == NULL) {
 		util_seterr(err, errlen, "llm: no prompt");
 		return NULL;
 	}
-	openai = llm_is_openai(be);
-	body = openai ? llm_openai_body(be, req, err, errlen) :
-	    llm_ollama_body(be, req, err, errlen);
-	if (body == NULL)
-		return NULL;
-	c = call_new(be, openai ? "/v1/chat/completions" : "/api/generate",
-	    err, errlen);
-	if (c != NULL && openai)
-		c->sse = sse_new(0, llm_openai_event, c);
-	else if (c != NULL)
-		c->nd = ndjson_new(0, llm_ollama_chunk, c);
-	if (c != NULL && !call_post(c, body, err, errlen)) {
-		llm_call_free(c);
-		c = NULL;
-	}
-	json_decref(body);
-	return c;
+	return call_stream(be, llm_request_body(be, req, err, errlen), err,
+	    errlen);
 }
 
+/* Ollama unloads a model on a generation with keep_alive 0. */
 struct llm_call *
 llm_call_unload(const struct llm_backend *be, char *err, size_t errlen)
 {
-	struct llm_call *c;
 	json_t *body;
 
 	if (!check_backend(be, err, errlen))
@@ -147,15 +130,7 @@ llm_call_unload(const struct llm_backend *be, char *err, size_t errlen)
 		util_seterr(err, errlen, "llm: model name is not valid UTF-8");
 		return NULL;
 	}
-	c = call_new(be, "/api/generate", err, errlen);
-	if (c != NULL)
-		c->nd = ndjson_new(0, llm_ollama_chunk, c);
-	if (c != NULL && !call_post(c, body, err, errlen)) {
-		llm_call_free(c);
-		c = NULL;
-	}
-	json_decref(body);
-	return c;
+	return call_stream(be, body, err, errlen);
 }
 
 struct llm_call *
@@ -323,6 +298,31 @@ call_new(const struct llm_backend *be, const char *path, char *err,
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
 	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	return c;
+}
+
+/*
+ * A POST of body (NULL: it could not be made, err says why) to the
+ * protocol's generate path, its answer parsed as the protocol's stream.
+ * Takes body.
+ */
+static struct llm_call *
+call_stream(const struct llm_backend *be, json_t *body, char *err,
+    size_t errlen)
+{
+	const struct llm_proto *pr = llm_proto_of(be);
+	struct llm_call *c = NULL;
+
+	if (body != NULL)
+		c = call_new(be, pr->generate_path, err, errlen);
+	if (c != NULL) {
+		pr->stream_start(c);
+		if (!call_post(c, body, err, errlen)) {
+			llm_call_free(c);
+			c = NULL;
+		}
+	}
+	json_decref(body);
 	return c;
 }
 
@@ -496,7 +496,7 @@ progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 static bool
 http_error(struct llm_call *c, enum llm_failure *f, char *err, size_t errlen)
 {
-	json_t *root, *e;
+	json_t *root;
 	const char *msg;
 	char *text;
 	size_t n;
@@ -506,10 +506,7 @@ http_error(struct llm_call *c, enum llm_failure *f, char *err, size_t errlen)
 	    LLM_FAIL_HTTP;
 	root = json_loadb(c->body.data ? c->body.data : "", c->body.len, 0,
 	    NULL);
-	/* Ollama: {"error": "..."}; OpenAI: {"error": {"message": ...}}. */
-	e = json_object_get(root, "error");
-	msg = json_is_object(e) ? json_string_value(json_object_get(e,
-	    "message")) : json_string_value(e);
+	msg = llm_error_text(json_object_get(root, "error"));
 	if (msg != NULL) {
 		r = util_seterr(err, errlen, "backend %s: %s: HTTP %ld: %s",
 		    c->be->name, c->url, c->status, msg);
@@ -604,7 +601,7 @@ llm_list_models(const struct llm_backend *be, json_t **models_out,
 	struct llm_call *c;
 	enum llm_failure f;
 	json_t *root = NULL, *models;
-	const char *key = llm_is_openai(be) ? "data" : "models";
+	const char *key = llm_proto_of(be)->models_key;
 	bool ok = false;
 
 	*models_out = NULL;

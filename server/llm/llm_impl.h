@@ -3,6 +3,11 @@
  * classification) and llm_proto.c (the two protocols: request bodies and
  * stream chunks of Ollama and OpenAI-compatible servers) share. Not for
  * other modules.
+ *
+ * What differs between the protocols is written down in one struct
+ * llm_proto for each, so the request body, the call set-up and the
+ * model-list check are each written once; adding a protocol means
+ * adding a table and its stream handler.
  */
 #ifndef INTROEVAL_LLM_IMPL_H
 #define INTROEVAL_LLM_IMPL_H
@@ -54,11 +59,49 @@ struct llm_call {
 	double		 first_token, last_token;	/* monotonic */
 };
 
+/* An option renamed for a protocol that takes options as fields. */
+struct llm_option {
+	const char	*ours;		/* the key in llm_request.options */
+	const char	*theirs;	/* the body's field */
+};
+
+struct llm_proto {
+	const char	*generate_path;	/* POST: a generation, streamed */
+	const char	*models_path;	/* GET: the models served */
+	const char	*models_key;	/* ... the array in its answer */
+	const char	*model_id_key;	/* ... a model's name in that array */
+	/* Whether an entry of that array, so named, is the model. */
+	bool		(*lists)(json_t *entry, const char *name,
+			    const char *model);
+	/*
+	 * The request body, with its fields in this order: "model"; the
+	 * prompt under prompt_key as prompt() makes it (NULL: not valid
+	 * UTF-8); "stream": true; OpenAI's stream_options if stream_usage;
+	 * the system prompt under system_key (NULL: prompt() carries it);
+	 * format() of the format under format_key; the options under
+	 * options_key, or, where that is NULL, those listed in options as
+	 * top-level fields.
+	 */
+	const char	*prompt_key;
+	json_t		*(*prompt)(const struct llm_request *);
+	bool		 stream_usage;	/* token counts at the stream's end */
+	const char	*system_key;
+	const char	*format_key;
+	json_t		*(*format)(json_t *format, const char *name);
+	const char	*options_key;
+	const struct llm_option *options;
+	/* Sets up the call's stream parser for a generation's answer. */
+	void		(*stream_start)(struct llm_call *);
+};
+
 /* llm_proto.c */
-json_t	*llm_ollama_body(const struct llm_backend *,
+const struct llm_proto *llm_proto_of(const struct llm_backend *);
+/* The generation request for be in its protocol (caller decrefs). */
+json_t	*llm_request_body(const struct llm_backend *,
 	    const struct llm_request *, char *, size_t);
-json_t	*llm_openai_body(const struct llm_backend *,
-	    const struct llm_request *, char *, size_t);
+/* The text of an error value: a string (Ollama), or an object's
+   "message" (OpenAI); NULL if neither. */
+const char *llm_error_text(json_t *);
 bool	 llm_ollama_chunk(json_t *, void *, char *, size_t);
 bool	 llm_openai_event(const char *, const char *, size_t, void *, char *,
 	    size_t);

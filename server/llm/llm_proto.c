@@ -17,6 +17,10 @@
  * [{"id": ...}]}. The rubric schema is sent with "strict": true, which
  * requires every property to be listed as required, so a strict copy of
  * the schema is made here.
+ *
+ * What differs between the two is written down once, in the tables
+ * `ollama` and `openai` (struct llm_proto, llm_impl.h); one builder makes
+ * both request bodies from them, and llm.c sets up both calls from them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,50 +32,155 @@
 #include "sse.h"
 #include "util.h"
 
+static json_t	*ollama_prompt(const struct llm_request *);
+static json_t	*ollama_format(json_t *, const char *);
+static void	 ollama_stream(struct llm_call *);
+static bool	 ollama_lists(json_t *, const char *, const char *);
+static json_t	*openai_messages(const struct llm_request *);
+static json_t	*openai_format(json_t *, const char *);
+static void	 openai_stream(struct llm_call *);
+static bool	 openai_lists(json_t *, const char *, const char *);
+static void	 body_options(json_t *, const struct llm_proto *, json_t *);
 static bool	 openai_chunk(struct llm_call *, json_t *, char *, size_t);
 static void	 openai_choice(struct llm_call *, json_t *);
 static void	 openai_usage(struct llm_call *, json_t *);
 static bool	 openai_error(struct llm_call *, json_t *, char *, size_t);
-static json_t	*openai_format(json_t *, const char *);
 static json_t	*strict_schema(json_t *);
 static bool	 openai_complete(struct llm_call *, char *, size_t);
 static bool	 same_model(const char *, const char *);
 static double	 ns_to_s(json_t *);
 static void	 set_once(char **, json_t *);
 
+static const struct llm_proto ollama = {
+	.generate_path = "/api/generate",
+	.models_path = "/api/tags",
+	.models_key = "models",
+	.model_id_key = "name",
+	.lists = ollama_lists,
+	.prompt_key = "prompt",
+	.prompt = ollama_prompt,
+	.system_key = "system",
+	.format_key = "format",
+	.format = ollama_format,
+	.options_key = "options",
+	.stream_start = ollama_stream,
+};
+
+/* num_ctx is a server setting there, and so is not sent. */
+static const struct llm_option openai_options[] = {
+	{ "temperature", "temperature" },
+	{ "seed", "seed" },
+	{ "top_p", "top_p" },
+	{ "num_predict", "max_tokens" },
+	{ NULL, NULL },
+};
+
+static const struct llm_proto openai = {
+	.generate_path = "/v1/chat/completions",
+	.models_path = "/v1/models",
+	.models_key = "data",
+	.model_id_key = "id",
+	.lists = openai_lists,
+	.prompt_key = "messages",
+	.prompt = openai_messages,
+	.stream_usage = true,
+	.format_key = "response_format",
+	.format = openai_format,
+	.options = openai_options,
+	.stream_start = openai_stream,
+};
+
+const struct llm_proto *
+llm_proto_of(const struct llm_backend *be)
+{
+	return llm_is_openai(be) ? &openai : &ollama;
+}
+
 json_t *
-llm_ollama_body(const struct llm_backend *be, const struct llm_request *req,
+llm_request_body(const struct llm_backend *be, const struct llm_request *req,
     char *err, size_t errlen)
 {
-	json_t *body;
+	const struct llm_proto *pr = llm_proto_of(be);
+	json_t *prompt = pr->prompt(req), *body = NULL;
 
-	body = json_pack("{s:s,s:s,s:b}", "model", be->model,
-	    "prompt", req->prompt, "stream", 1);
+	if (prompt != NULL)
+		body = json_pack("{s:s,s:O,s:b}", "model", be->model,
+		    pr->prompt_key, prompt, "stream", 1);
+	json_decref(prompt);
 	if (body == NULL) {
 		util_seterr(err, errlen, "llm: prompt or model name is not "
 		    "valid UTF-8");
 		return NULL;
 	}
-	if (req->system != NULL &&
-	    json_object_set_new(body, "system", json_string(req->system)) != 0) {
+	if (pr->stream_usage)
+		json_object_set_new(body, "stream_options", json_pack("{s:b}",
+		    "include_usage", 1));
+	if (pr->system_key != NULL && req->system != NULL &&
+	    json_object_set_new(body, pr->system_key,
+	    json_string(req->system)) != 0) {
 		json_decref(body);
 		util_seterr(err, errlen, "llm: system prompt is not valid "
 		    "UTF-8");
 		return NULL;
 	}
 	if (req->format != NULL)
-		json_object_set(body, "format", req->format);
-	if (req->options != NULL)
-		json_object_set(body, "options", req->options);
+		json_object_set_new(body, pr->format_key,
+		    pr->format(req->format, req->format_name));
+	body_options(body, pr, req->options);
 	return body;
 }
 
-json_t *
-llm_openai_body(const struct llm_backend *be, const struct llm_request *req,
-    char *err, size_t errlen)
+/* In the order the caller gave them, so the body is reproducible. */
+static void
+body_options(json_t *body, const struct llm_proto *pr, json_t *options)
 {
-	json_t *msgs = json_array(), *body, *v;
+	const struct llm_option *o;
 	const char *key;
+	json_t *v;
+
+	if (pr->options_key != NULL) {
+		if (options != NULL)
+			json_object_set(body, pr->options_key, options);
+		return;
+	}
+	json_object_foreach(options, key, v)
+		for (o = pr->options; o->ours != NULL; o++)
+			if (strcmp(key, o->ours) == 0)
+				json_object_set(body, o->theirs, v);
+}
+
+static json_t *
+ollama_prompt(const struct llm_request *req)
+{
+	return json_string(req->prompt);
+}
+
+/* Ollama takes a schema, or "json", as it is. */
+static json_t *
+ollama_format(json_t *format, const char *name)
+{
+	return json_incref(format);
+}
+
+static void
+ollama_stream(struct llm_call *c)
+{
+	c->nd = ndjson_new(0, llm_ollama_chunk, c);
+}
+
+/* By its name or its "model" field, ":latest" implied (same_model). */
+static bool
+ollama_lists(json_t *m, const char *name, const char *model)
+{
+	return same_model(name, model) || same_model(json_string_value(
+	    json_object_get(m, "model")), model);
+}
+
+/* NULL when the prompt or the system prompt is not valid UTF-8. */
+static json_t *
+openai_messages(const struct llm_request *req)
+{
+	json_t *msgs = json_array();
 	size_t want = req->system != NULL ? 2 : 1;
 
 	if (req->system != NULL)
@@ -79,27 +188,11 @@ llm_openai_body(const struct llm_backend *be, const struct llm_request *req,
 		    "system", "content", req->system));
 	json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "user",
 	    "content", req->prompt));
-	body = json_array_size(msgs) != want ? NULL : json_pack(
-	    "{s:s,s:O,s:b,s:{s:b}}", "model", be->model, "messages", msgs,
-	    "stream", 1, "stream_options", "include_usage", 1);
-	json_decref(msgs);
-	if (body == NULL) {
-		json_decref(body);
-		util_seterr(err, errlen, "llm: prompt or model name is not "
-		    "valid UTF-8");
-		return NULL;
+	if (json_array_size(msgs) != want) {
+		json_decref(msgs);
+		msgs = NULL;
 	}
-	if (req->format != NULL)
-		json_object_set_new(body, "response_format",
-		    openai_format(req->format, req->format_name));
-	json_object_foreach(req->options, key, v) {
-		if (strcmp(key, "temperature") == 0 ||
-		    strcmp(key, "seed") == 0 || strcmp(key, "top_p") == 0)
-			json_object_set(body, key, v);
-		else if (strcmp(key, "num_predict") == 0)
-			json_object_set(body, "max_tokens", v);
-	}
-	return body;
+	return msgs;
 }
 
 static json_t *
@@ -110,6 +203,18 @@ openai_format(json_t *format, const char *name)
 	return json_pack("{s:s,s:{s:s,s:o,s:b}}", "type", "json_schema",
 	    "json_schema", "name", name ? name : "answer",
 	    "schema", strict_schema(format), "strict", 1);
+}
+
+static void
+openai_stream(struct llm_call *c)
+{
+	c->sse = sse_new(0, llm_openai_event, c);
+}
+
+static bool
+openai_lists(json_t *m, const char *name, const char *model)
+{
+	return strcmp(name, model) == 0;
 }
 
 /* A copy in which every object lists all its properties as required. */
@@ -272,17 +377,21 @@ openai_usage(struct llm_call *c, json_t *v)
 		c->eval_s = json_number_value(t) / 1000.0;
 }
 
+/* {"error": ...}, or (llama.cpp's error event, vLLM) the error itself. */
 static bool
 openai_error(struct llm_call *c, json_t *v, char *err, size_t errlen)
 {
 	json_t *e = json_object_get(v, "error");
-	const char *msg;
+	const char *msg = llm_error_text(e != NULL ? e : v);
 
-	if (e == NULL)
-		e = v;
-	msg = json_is_string(e) ? json_string_value(e) :
-	    json_string_value(json_object_get(e, "message"));
 	return util_seterr(err, errlen, "%s", msg ? msg : "(no message)");
+}
+
+const char *
+llm_error_text(json_t *e)
+{
+	return json_is_object(e) ? json_string_value(json_object_get(e,
+	    "message")) : json_string_value(e);
 }
 
 bool
@@ -339,15 +448,15 @@ openai_complete(struct llm_call *c, char *err, size_t errlen)
 const char *
 llm_models_path(const struct llm_backend *be)
 {
-	return llm_is_openai(be) ? "/v1/models" : "/api/tags";
+	return llm_proto_of(be)->models_path;
 }
 
 bool
 llm_model_listed(const struct llm_backend *be, json_t *root, char **digest,
     char *err, size_t errlen)
 {
-	bool openai = llm_is_openai(be);
-	json_t *list = json_object_get(root, openai ? "data" : "models"), *m;
+	const struct llm_proto *pr = llm_proto_of(be);
+	json_t *list = json_object_get(root, pr->models_key), *m;
 	struct buf names = BUF_INIT;
 	const char *name;
 	size_t i;
@@ -355,13 +464,10 @@ llm_model_listed(const struct llm_backend *be, json_t *root, char **digest,
 	*digest = NULL;
 	if (!json_is_array(list))
 		return util_seterr(err, errlen, "the model list has no \"%s\" "
-		    "array", openai ? "data" : "models");
+		    "array", pr->models_key);
 	json_array_foreach(list, i, m) {
-		name = json_string_value(json_object_get(m, openai ? "id" :
-		    "name"));
-		if (name != NULL && (openai ? strcmp(name, be->model) == 0 :
-		    same_model(name, be->model) || same_model(json_string_value(
-		    json_object_get(m, "model")), be->model))) {
+		name = json_string_value(json_object_get(m, pr->model_id_key));
+		if (name != NULL && pr->lists(m, name, be->model)) {
 			set_once(digest, json_object_get(m, "digest"));
 			buf_free(&names);
 			return true;
@@ -382,9 +488,8 @@ llm_model_loaded(const struct llm_backend *be, json_t *root)
 	size_t i;
 
 	json_array_foreach(json_object_get(root, "models"), i, m)
-		if (same_model(json_string_value(json_object_get(m, "name")),
-		    be->model) || same_model(json_string_value(
-		    json_object_get(m, "model")), be->model))
+		if (ollama_lists(m, json_string_value(json_object_get(m,
+		    "name")), be->model))
 			return true;
 	return false;
 }

@@ -181,7 +181,7 @@ pool_free(struct pool *p)
 	if (p->multi != NULL)
 		curl_multi_cleanup(p->multi);
 	for (i = 0; i < p->nb; i++)
-		backend_free(&p->b[i]);
+		pool_backend_free(&p->b[i]);
 	free(p->b);
 	json_decref(p->options);
 	pthread_mutex_destroy(&p->lock);
@@ -193,12 +193,12 @@ bool
 pool_submit(struct pool *p, const struct pool_task *pt, pool_done_fn done,
     void *arg)
 {
-	struct task *t = task_new(pt, done, arg, p->nb), **tail;
+	struct task *t = pool_task_new(pt, done, arg, p->nb), **tail;
 
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->lock);
-		task_free(t);
+		pool_task_free(t);
 		return false;
 	}
 	for (tail = &p->tasks; *tail != NULL; tail = &(*tail)->next)
@@ -255,7 +255,8 @@ pool_free_slots(struct pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->nb; i++)
-		if ((c = backend_capacity(&p->b[i]) - p->b[i].in_flight) > 0)
+		if ((c = pool_backend_capacity(&p->b[i]) -
+		    p->b[i].in_flight) > 0)
 			n += c;
 	pthread_mutex_unlock(&p->lock);
 	return n;
@@ -269,7 +270,7 @@ pool_capacity(struct pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->nb; i++)
-		n += backend_capacity(&p->b[i]);
+		n += pool_backend_capacity(&p->b[i]);
 	pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -282,7 +283,7 @@ pool_healthy(struct pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->nb; i++)
-		n += backend_in_rotation(&p->b[i]);
+		n += pool_backend_in_rotation(&p->b[i]);
 	pthread_mutex_unlock(&p->lock);
 	return n;
 }
@@ -307,7 +308,7 @@ pool_stats(struct pool *p)
 
 	pthread_mutex_lock(&p->lock);
 	for (i = 0; i < p->nb; i++)
-		json_array_append_new(a, backend_stats(&p->b[i], now));
+		json_array_append_new(a, pool_backend_stats(&p->b[i], now));
 	pthread_mutex_unlock(&p->lock);
 	return a;
 }
@@ -355,7 +356,7 @@ pool_main(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		now = util_monotonic();
-		backends_tick(p, now);
+		pool_backends_tick(p, now);
 		unload_tick(p, now);
 		pool_dispatch(p, now);
 		deliver(p);
@@ -378,7 +379,7 @@ pool_main(void *arg)
 static int
 poll_timeout_ms(struct pool *p, double now)
 {
-	double t = backends_next_wakeup(p, now);
+	double t = pool_backends_next_wakeup(p, now);
 
 	if (p->unload != NULL && !p->unload->done)
 		t = fmin(t, UNLOAD_POLL_S / 2);
@@ -407,10 +408,10 @@ reap(struct pool *p)
 		xfer_unlink(p, x);
 		switch (x->kind) {
 		case XFER_GENERATE:
-			task_call_done(p, x, rc);
+			pool_task_call_done(p, x, rc);
 			break;
 		case XFER_HEALTH:
-			backend_health_done(p, x->b, x->call, rc);
+			pool_backend_health_done(p, x->b, x->call, rc);
 			break;
 		case XFER_UNLOAD:
 			unload_done(p, x, rc);
@@ -442,8 +443,8 @@ pool_start_generate(struct pool *p, struct task *t, size_t i,
 	if ((call = llm_call_generate(&b->cfg, &req, err, sizeof(err))) ==
 	    NULL) {
 		log_warnx("pool: submission=%lld: %s", t->submission_id, err);
-		task_finish_error(p, t, false, "the evaluation request could "
-		    "not be built");
+		pool_task_finish_error(p, t, false, "the evaluation request "
+		    "could not be built");
 		return false;
 	}
 	x = xfer_add(p, XFER_GENERATE, call, b);
@@ -474,7 +475,7 @@ pool_start_health(struct pool *p, struct backend *b)
 	if (call == NULL) {
 		b->checked = true;
 		b->next_health = util_monotonic() + p->health_interval_s;
-		backend_event(p, b, BEV_HEALTH_FAIL, err);
+		pool_backend_event(p, b, BEV_HEALTH_FAIL, err);
 		return;
 	}
 	curl_easy_setopt(llm_call_easy(call), CURLOPT_TIMEOUT,
@@ -596,7 +597,7 @@ shutdown_all(struct pool *p)
 		free(x);
 	}
 	while (p->tasks != NULL)
-		task_finish_error(p, p->tasks, true, "the evaluation was "
+		pool_task_finish_error(p, p->tasks, true, "the evaluation was "
 		    "interrupted: the server is shutting down");
 	if (p->unload != NULL && !p->unload->done) {
 		util_strlcpy(p->unload->err, "pool: shutting down",

@@ -1,8 +1,8 @@
 /*
  * pool_backend: the health of each backend in the pool.
  *
- * A backend's circuit breaker is an enum changed only by backend_event,
- * one switch that logs every transition:
+ * A backend's circuit breaker is an enum changed only by
+ * pool_backend_event, one switch that logs every transition:
  *
  *   closed    --N consecutive failures-->        open
  *   open      --cool-down over-->                half-open
@@ -41,7 +41,7 @@ static double		 percentile(const struct backend *, double);
 static int		 cmp_double(const void *, const void *);
 
 void
-backend_event(struct pool *p, struct backend *b, enum breaker_event ev,
+pool_backend_event(struct pool *p, struct backend *b, enum breaker_event ev,
     const char *why)
 {
 	enum breaker from = b->state, to;
@@ -117,7 +117,7 @@ state_name(enum breaker s)
 
 /* 503/429/timeout: no new call for a while, doubling up to cool-down. */
 void
-backend_backoff(struct pool *p, struct backend *b, double retry_after_s)
+pool_backend_backoff(struct pool *p, struct backend *b, double retry_after_s)
 {
 	double cap = (double)p->cooldown_s, d;
 
@@ -134,7 +134,7 @@ backend_backoff(struct pool *p, struct backend *b, double retry_after_s)
  * the calls after it.
  */
 void
-backend_sample(struct backend *b, const struct llm_response *r)
+pool_backend_sample(struct backend *b, const struct llm_response *r)
 {
 	double s = fmax(r->total_s - r->load_s, 0.001);
 
@@ -152,7 +152,7 @@ backend_sample(struct backend *b, const struct llm_response *r)
 
 /* Timers: breakers whose cool-down ended, health checks due. */
 void
-backends_tick(struct pool *p, double now)
+pool_backends_tick(struct pool *p, double now)
 {
 	struct backend *b;
 	size_t i;
@@ -161,7 +161,8 @@ backends_tick(struct pool *p, double now)
 		b = &p->b[i];
 		if (b->state == BREAKER_OPEN &&
 		    now >= b->opened_at + p->cooldown_s)
-			backend_event(p, b, BEV_COOLDOWN, "cool-down over");
+			pool_backend_event(p, b, BEV_COOLDOWN,
+			    "cool-down over");
 		if (!b->health_busy && now >= b->next_health)
 			pool_start_health(p, b);
 	}
@@ -169,7 +170,7 @@ backends_tick(struct pool *p, double now)
 
 /* Seconds until the next timer of any backend, at most 1. */
 double
-backends_next_wakeup(struct pool *p, double now)
+pool_backends_next_wakeup(struct pool *p, double now)
 {
 	const struct backend *b;
 	double t = 1.0;
@@ -188,7 +189,7 @@ backends_next_wakeup(struct pool *p, double now)
 }
 
 void
-backend_health_done(struct pool *p, struct backend *b, struct llm_call *c,
+pool_backend_health_done(struct pool *p, struct backend *b, struct llm_call *c,
     CURLcode rc)
 {
 	enum llm_failure f;
@@ -207,7 +208,7 @@ backend_health_done(struct pool *p, struct backend *b, struct llm_call *c,
 			free(b->digest);
 			b->digest = digest;
 		}
-		backend_event(p, b, BEV_HEALTH_OK, "health check passed");
+		pool_backend_event(p, b, BEV_HEALTH_OK, "health check passed");
 	} else {
 		/* llm's messages name the backend; the model check's not. */
 		if (strncmp(err, "backend ", 8) == 0)
@@ -215,20 +216,21 @@ backend_health_done(struct pool *p, struct backend *b, struct llm_call *c,
 		else
 			snprintf(why, sizeof(why), "backend %s: %s",
 			    b->cfg.name, err);
-		backend_event(p, b, BEV_HEALTH_FAIL, why);
+		pool_backend_event(p, b, BEV_HEALTH_FAIL, why);
 	}
 	pthread_cond_broadcast(&p->cond);
 }
 
 bool
-backend_in_rotation(const struct backend *b)
+pool_backend_in_rotation(const struct backend *b)
 {
 	return b->state == BREAKER_CLOSED || b->state == BREAKER_HALF_OPEN;
 }
 
 /* Whether b takes calls now, free slots aside. */
 bool
-backend_available(const struct pool *p, const struct backend *b, double now)
+pool_backend_available(const struct pool *p, const struct backend *b,
+    double now)
 {
 	if (p->paused || now < b->backoff_until)
 		return false;
@@ -238,19 +240,20 @@ backend_available(const struct pool *p, const struct backend *b, double now)
 
 /* Whether a generation call may start on b now. */
 bool
-backend_can_start(const struct pool *p, const struct backend *b, double now)
+pool_backend_can_start(const struct pool *p, const struct backend *b,
+    double now)
 {
-	return backend_available(p, b, now) &&
+	return pool_backend_available(p, b, now) &&
 	    b->in_flight < b->cfg.max_concurrent;
 }
 
 /* Slots offered: a half-open backend takes its one probe. */
 int
-backend_capacity(const struct backend *b)
+pool_backend_capacity(const struct backend *b)
 {
 	if (b->state == BREAKER_HALF_OPEN)
 		return 1;
-	return backend_in_rotation(b) ? b->cfg.max_concurrent : 0;
+	return pool_backend_in_rotation(b) ? b->cfg.max_concurrent : 0;
 }
 
 /*
@@ -259,7 +262,7 @@ backend_capacity(const struct backend *b)
  * its configured weight.
  */
 double
-backend_latency(const struct pool *p, const struct backend *b)
+pool_backend_latency(const struct pool *p, const struct backend *b)
 {
 	double best = 0;
 	size_t i;
@@ -273,7 +276,7 @@ backend_latency(const struct pool *p, const struct backend *b)
 }
 
 json_t *
-backend_stats(const struct backend *b, double now)
+pool_backend_stats(const struct backend *b, double now)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:f,s:f,"
 	    "s:f,s:f,s:s,s:s?,s:i,s:f,s:b}",
@@ -316,7 +319,7 @@ cmp_double(const void *a, const void *b)
 }
 
 void
-backend_free(struct backend *b)
+pool_backend_free(struct backend *b)
 {
 	free(b->cfg.name);
 	free(b->cfg.type);

@@ -69,7 +69,7 @@ pool_dispatch(struct pool *p, double now)
 	lanes = lanes_build(p, now);
 	for (t = p->tasks; t != NULL; t = next) {
 		next = t->next;		/* t may end and be freed */
-		if (t->m == NULL && !task_begin(p, t))
+		if (t->m == NULL && !pool_task_begin(p, t))
 			continue;	/* ensemble with nobody healthy */
 		dispatch_task(p, t, lanes, now, &rr_blocked);
 	}
@@ -115,22 +115,22 @@ start_fixed(struct pool *p, struct task *t, size_t i, int fixed,
 	size_t k;
 	int healthy = 0;
 
-	if (backend_can_start(p, b, now)) {
+	if (pool_backend_can_start(p, b, now)) {
 		k = (size_t)lane_best(l);
 		l->free_at[k] = l->latency;
 		l->used++;
 		return pool_start_generate(p, t, i, b, m->repair_due);
 	}
-	if (backend_in_rotation(b))
+	if (pool_backend_in_rotation(b))
 		return true;	/* busy or backed off: wait for it */
 	if (m->repair_due)
-		return task_repair_lost(p, t, i, "the backend left the "
+		return pool_task_repair_lost(p, t, i, "the backend left the "
 		    "rotation before the repair attempt");
 	for (k = 0; k < p->nb; k++)
-		healthy += backend_in_rotation(&p->b[k]);
+		healthy += pool_backend_in_rotation(&p->b[k]);
 	if (healthy == 0)
 		return true;	/* all down: wait, do not give up */
-	return task_member_lost(p, t, i, "the backend left the rotation");
+	return pool_task_member_lost(p, t, i, "the backend left the rotation");
 }
 
 static int
@@ -143,7 +143,7 @@ pick_least_loaded(struct pool *p, struct task *t, struct lane *lanes,
 	size_t i;
 
 	for (i = 0; i < p->nb; i++) {
-		if (!backend_available(p, &p->b[i], now) ||
+		if (!pool_backend_available(p, &p->b[i], now) ||
 		    (untried && t->tried[i]))
 			continue;
 		k = lane_best(&lanes[i]);
@@ -159,7 +159,7 @@ pick_least_loaded(struct pool *p, struct task *t, struct lane *lanes,
 	if (best < 0)
 		return -1;
 	if (lanes[best].free_at[best_k] > 0 ||
-	    !backend_can_start(p, &p->b[best], now)) {
+	    !pool_backend_can_start(p, &p->b[best], now)) {
 		/* Soonest there, but not yet: hold the slot and wait. */
 		lanes[best].free_at[best_k] += lanes[best].latency;
 		return -1;
@@ -179,9 +179,10 @@ pick_round_robin(struct pool *p, struct task *t, double now, bool *blocked)
 	for (k = 0; k < p->nb; k++) {
 		i = (p->rr_next + k) % p->nb;
 		b = &p->b[i];
-		if (!backend_available(p, b, now) || (untried && t->tried[i]))
+		if (!pool_backend_available(p, b, now) ||
+		    (untried && t->tried[i]))
 			continue;
-		if (!backend_can_start(p, b, now)) {
+		if (!pool_backend_can_start(p, b, now)) {
 			*blocked = true;	/* its turn, and full */
 			return -1;
 		}
@@ -207,7 +208,7 @@ prefer_untried(const struct pool *p, const struct task *t, double now)
 	if (t->failures == 0)
 		return false;
 	for (i = 0; i < p->nb; i++)
-		if (!t->tried[i] && backend_available(p, &p->b[i], now))
+		if (!t->tried[i] && pool_backend_available(p, &p->b[i], now))
 			return true;
 	return false;
 }
@@ -223,7 +224,7 @@ lanes_build(struct pool *p, double now)
 		l = &lanes[i];
 		l->nslots = p->b[i].cfg.max_concurrent;
 		l->free_at = xcalloc((size_t)l->nslots, sizeof(double));
-		l->latency = backend_latency(p, &p->b[i]);
+		l->latency = pool_backend_latency(p, &p->b[i]);
 	}
 	for (x = p->xfers; x != NULL; x = x->next) {
 		if (x->kind != XFER_GENERATE)

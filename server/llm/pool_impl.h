@@ -183,37 +183,38 @@ void	pool_note_call(struct pool *, const struct xfer *, const char *,
 	    const struct llm_response *);
 
 /* pool_backend.c */
-void	 backend_event(struct pool *, struct backend *, enum breaker_event,
+void	 pool_backend_event(struct pool *, struct backend *, enum breaker_event,
 	    const char *);
-void	 backend_backoff(struct pool *, struct backend *, double);
-void	 backend_sample(struct backend *, const struct llm_response *);
-void	 backends_tick(struct pool *, double);
-double	 backends_next_wakeup(struct pool *, double);
-void	 backend_health_done(struct pool *, struct backend *,
+void	 pool_backend_backoff(struct pool *, struct backend *, double);
+void	 pool_backend_sample(struct backend *, const struct llm_response *);
+void	 pool_backends_tick(struct pool *, double);
+double	 pool_backends_next_wakeup(struct pool *, double);
+void	 pool_backend_health_done(struct pool *, struct backend *,
 	    struct llm_call *, CURLcode);
-bool	 backend_in_rotation(const struct backend *);
-bool	 backend_available(const struct pool *, const struct backend *,
+bool	 pool_backend_in_rotation(const struct backend *);
+bool	 pool_backend_available(const struct pool *, const struct backend *,
 	    double);
-bool	 backend_can_start(const struct pool *, const struct backend *,
+bool	 pool_backend_can_start(const struct pool *, const struct backend *,
 	    double);
-int	 backend_capacity(const struct backend *);
-double	 backend_latency(const struct pool *, const struct backend *);
-json_t	*backend_stats(const struct backend *, double);
-void	 backend_free(struct backend *);
+int	 pool_backend_capacity(const struct backend *);
+double	 pool_backend_latency(const struct pool *, const struct backend *);
+json_t	*pool_backend_stats(const struct backend *, double);
+void	 pool_backend_free(struct backend *);
 
 /* pool_dispatch.c */
 void	 pool_dispatch(struct pool *, double);
 
 /* pool_task.c */
-struct task *task_new(const struct pool_task *, pool_done_fn, void *,
+struct task *pool_task_new(const struct pool_task *, pool_done_fn, void *,
 	    size_t);
-void	 task_free(struct task *);
-bool	 task_begin(struct pool *, struct task *);
-void	 task_call_done(struct pool *, struct xfer *, CURLcode);
-bool	 task_member_lost(struct pool *, struct task *, size_t,
+void	 pool_task_free(struct task *);
+bool	 pool_task_begin(struct pool *, struct task *);
+void	 pool_task_call_done(struct pool *, struct xfer *, CURLcode);
+bool	 pool_task_member_lost(struct pool *, struct task *, size_t,
 	    const char *);
-bool	 task_repair_lost(struct pool *, struct task *, size_t,
+bool	 pool_task_repair_lost(struct pool *, struct task *, size_t,
 	    const char *);
-void	 task_finish_error(struct pool *, struct task *, bool, const char *);
+void	 pool_task_finish_error(struct pool *, struct task *, bool,
+	    const char *);
 
 #endif

@@ -54,7 +54,8 @@ static void	 members_free(struct task *);
 static double	 round2(double);
 
 struct task *
-task_new(const struct pool_task *pt, pool_done_fn done, void *arg, size_t nb)
+pool_task_new(const struct pool_task *pt, pool_done_fn done, void *arg,
+    size_t nb)
 {
 	struct task *t = xcalloc(1, sizeof(*t));
 
@@ -86,7 +87,7 @@ prompt_hash(const struct rubric *r, char *hex)
 }
 
 void
-task_free(struct task *t)
+pool_task_free(struct task *t)
 {
 	if (t == NULL)
 		return;
@@ -115,7 +116,7 @@ members_free(struct task *t)
 
 /* Chooses the members; false (wait) in ensemble mode with none healthy. */
 bool
-task_begin(struct pool *p, struct task *t)
+pool_task_begin(struct pool *p, struct task *t)
 {
 	size_t i, n = 0;
 
@@ -125,7 +126,7 @@ task_begin(struct pool *p, struct task *t)
 		n = 1;
 	} else
 		for (i = 0; i < p->nb; i++)
-			if (backend_in_rotation(&p->b[i]))
+			if (pool_backend_in_rotation(&p->b[i]))
 				t->m[n++].backend = (int)i;
 	for (i = 0; i < n; i++)
 		t->m[i].ran_on = -1;
@@ -138,7 +139,7 @@ task_begin(struct pool *p, struct task *t)
 
 /* A generation call ended (x->t is NULL if its task already ended). */
 void
-task_call_done(struct pool *p, struct xfer *x, CURLcode rc)
+pool_task_call_done(struct pool *p, struct xfer *x, CURLcode rc)
 {
 	struct llm_response r;
 	char err[512];
@@ -167,16 +168,16 @@ call_failed(struct pool *p, struct xfer *x, const struct llm_response *r,
 	switch (r->failure) {
 	case LLM_FAIL_CONNECT:
 		outcome = "refused";
-		backend_event(p, b, BEV_REFUSED, err);
+		pool_backend_event(p, b, BEV_REFUSED, err);
 		break;
 	case LLM_FAIL_TIMEOUT:
 		outcome = "timeout";
 		/* FALLTHROUGH */
 	case LLM_FAIL_BUSY:
-		backend_backoff(p, b, r->retry_after_s);
+		pool_backend_backoff(p, b, r->retry_after_s);
 		/* FALLTHROUGH */
 	default:
-		backend_event(p, b, BEV_FAILURE, err);
+		pool_backend_event(p, b, BEV_FAILURE, err);
 		break;
 	}
 	log_warnx("pool: submission=%lld backend=%s call %s: %s",
@@ -197,8 +198,8 @@ call_answered(struct pool *p, struct xfer *x, struct llm_response *r)
 	char verr[256], why[300];
 	bool valid;
 
-	backend_sample(x->b, r);
-	backend_event(p, x->b, BEV_SUCCESS, "a call answered");
+	pool_backend_sample(x->b, r);
+	pool_backend_event(p, x->b, BEV_SUCCESS, "a call answered");
 	/* OpenAI-compatible servers publish no digest; their build's
 	   system_fingerprint is the closest thing. */
 	if (r->fingerprint != NULL && llm_is_openai(&x->b->cfg)) {
@@ -285,12 +286,12 @@ give_up(struct pool *p, struct task *t, const char *why)
 	snprintf(msg, sizeof(msg), invalid ? "the scoring models gave no "
 	    "usable answer (%s)" : "no scoring model could evaluate this "
 	    "recording yet (%s)", why);
-	task_finish_error(p, t, !invalid, msg);
+	pool_task_finish_error(p, t, !invalid, msg);
 }
 
 /* Ensemble: member i's backend left the rotation; false if it ended. */
 bool
-task_member_lost(struct pool *p, struct task *t, size_t i, const char *why)
+pool_task_member_lost(struct pool *p, struct task *t, size_t i, const char *why)
 {
 	t->m[i].state = MEMBER_FAILED;
 	util_strlcpy(t->m[i].error, why, sizeof(t->m[i].error));
@@ -299,7 +300,7 @@ task_member_lost(struct pool *p, struct task *t, size_t i, const char *why)
 
 /* A repair could not be attempted: the invalid answer stands. */
 bool
-task_repair_lost(struct pool *p, struct task *t, size_t i, const char *why)
+pool_task_repair_lost(struct pool *p, struct task *t, size_t i, const char *why)
 {
 	char msg[300];
 
@@ -367,7 +368,7 @@ finish_ok(struct pool *p, struct task *t)
 }
 
 void
-task_finish_error(struct pool *p, struct task *t, bool retryable,
+pool_task_finish_error(struct pool *p, struct task *t, bool retryable,
     const char *msg)
 {
 	struct note *n = xcalloc(1, sizeof(*n));
@@ -400,7 +401,7 @@ task_end(struct pool *p, struct task *t, struct note *n)
 			p->ntasks--;
 			break;
 		}
-	task_free(t);
+	pool_task_free(t);
 }
 
 static json_t *
