@@ -2,11 +2,15 @@
  * media: ffprobe and ffmpeg in child processes, the level check, and a
  * small WAV reader (see media.h).
  *
- * Both programs get "-protocol_whitelist file" and paths prefixed with
+ * Every run of either program goes through ff_run(): ffmpeg gets
+ * "-nostdin", both get "-protocol_whitelist file" and paths prefixed with
  * "file:", so a name that looks like an option or a URL is just a file;
  * and "-format_whitelist" admits only ordinary audio and video containers,
  * so an upload that is really a playlist (HLS, concat) cannot make them
- * read other files on the server.
+ * read other files on the server. The same time limit and resource
+ * limits apply to every run, and a failure is logged in one shape, with
+ * the program's last line of stderr (its verdict; the first is often a
+ * demuxer's aside such as "moov atom not found").
  * Student-facing messages are decided here, in one place; the programs'
  * own messages go to the log.
  *
@@ -30,6 +34,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -38,12 +43,10 @@
 #define MEDIA_FSIZE_LIMIT	(1024UL << 20)	/* RLIMIT_FSIZE for ffmpeg */
 
 #define MEDIA_FRAME_S	0.02			/* level measuring frame */
+#define FF_ARGV_MAX	40			/* arguments of one run */
 
-#define MSG_NOT_MEDIA	MEDIA_MSG_NOT_MEDIA
-#define MSG_NO_AUDIO	MEDIA_MSG_NO_AUDIO
 #define MSG_BAD_AUDIO	"this file's sound track is in a format we cannot read"
 #define MSG_EMPTY	"this file contains no recording"
-#define MSG_ZERO_BYTES	MEDIA_MSG_ZERO_BYTES
 #define MSG_TRUNCATED	"this file is cut short: it ends before the " \
 			"recording does (was the copy or upload interrupted?)"
 #define MSG_NO_TRACK	"we could not read the sound track of this file"
@@ -57,6 +60,27 @@ struct mime_map {
 	const char	*format;	/* ffprobe's format_name */
 	const char	*video;		/* with a picture */
 	const char	*audio;		/* sound only */
+};
+
+/*
+ * One run of ffmpeg or ffprobe (ff_run): the program reads in, as a file
+ * of one of formats; opts follow the input. With wav_out set, ffmpeg
+ * writes 16 kHz mono 16-bit PCM WAV there, replacing any file.
+ */
+struct ff_job {
+	const char	*prog;		/* "ffmpeg" or "ffprobe" */
+	const char	*formats;	/* -format_whitelist */
+	const char	*in;
+	const char *const *opts;	/* NULL-terminated; NULL: none */
+	const char	*wav_out;	/* NULL: no output file */
+	double		 timeout_s;	/* <= 0: MEDIA_DEFAULT_TIMEOUT */
+	unsigned long	 mem_bytes;	/* 0: MEDIA_DEFAULT_MEM */
+};
+
+/* An argument vector being built. */
+struct ff_argv {
+	const char	*v[FF_ARGV_MAX];
+	size_t		 n;
 };
 
 struct wav_header {
@@ -75,7 +99,7 @@ static double	 json_number_or_string(json_t *);
 static bool	 probe_check(const struct media_info *, const struct media_limits *,
 		    char *, size_t);
 static void	 probe_mime(struct media_info *);
-static double	 measure_duration(const char *, const struct proc_limits *);
+static double	 measure_duration(const struct ff_job *);
 static bool	 in_list(const char *, const char *);
 static void	 duration_words(double, bool, char *, size_t);
 static bool	 check_file(const char *, char *, size_t);
@@ -83,8 +107,16 @@ static bool	 starts_like_mp4(const char *);
 static bool	 decode_track(const char *, const char *, int, char *, size_t);
 static bool	 check_track(const char *, const char *, char *, size_t);
 static bool	 normalise(const char *, const char *, int, char *, size_t);
-static bool	 run_ffmpeg(const char *const *, int, const char *,
-		    struct proc_result *, char *, size_t);
+static bool	 ff_run(const struct ff_job *, struct proc_result *, char *,
+		    size_t);
+static void	 ff_argv_build(const struct ff_job *, const char *,
+		    const char *, struct ff_argv *);
+static void	 ff_argv_add(struct ff_argv *, const char *);
+static void	 ff_argv_addv(struct ff_argv *, const char *const *);
+static double	 ff_timeout(const struct ff_job *);
+static void	 ff_reason(const struct proc_result *, char *, size_t);
+static bool	 ffmpeg_wav(const struct ff_job *, struct proc_result *,
+		    char *, size_t);
 static bool	 wav_header_read(FILE *, struct wav_header *, char *, size_t);
 static uint32_t	 le32(const unsigned char *);
 static uint16_t	 le16(const unsigned char *);
@@ -93,51 +125,38 @@ bool
 media_probe(const char *path, const struct media_limits *lim,
     struct media_info *info, char *err, size_t errlen)
 {
-	struct proc_limits pl = { 0 };
+	static const char *const opts[] = { "-print_format", "json",
+	    "-show_format", "-show_streams", NULL };
+	struct ff_job job = { "ffprobe", MEDIA_FORMATS, path, opts, NULL,
+	    lim ? lim->timeout_s : 0, lim ? lim->mem_bytes : 0 };
 	struct proc_result res;
-	char perr[256], *target;
+	char why[512];
 	bool ok = false;
 
 	memset(info, 0, sizeof(*info));
-	memset(&res, 0, sizeof(res));
 	if (!check_file(path, err, errlen))
 		return false;
-	pl.timeout_s = lim && lim->timeout_s > 0 ? lim->timeout_s :
-	    MEDIA_DEFAULT_TIMEOUT;
-	pl.mem_bytes = lim && lim->mem_bytes > 0 ? lim->mem_bytes :
-	    MEDIA_DEFAULT_MEM;
-	target = xasprintf("file:%s", path);
-	{
-		const char *argv[] = { "ffprobe", "-v", "error",
-		    "-protocol_whitelist", "file", "-format_whitelist",
-		    MEDIA_FORMATS, "-print_format", "json",
-		    "-show_format", "-show_streams", target, NULL };
-
-		if (!proc_run(argv, &pl, &res, perr, sizeof(perr))) {
-			log_info("media: probe failed path=%s reason=\"%s\"",
-			    path, perr);
-			/* An mp4 whose index was to come at the end. */
-			if (res.started && res.exited && res.err.data &&
-			    strstr(res.err.data, "moov atom not found") &&
-			    starts_like_mp4(path))
-				util_seterr(err, errlen, MSG_TRUNCATED);
-			else if (res.started && res.exited)
-				util_seterr(err, errlen, MSG_NOT_MEDIA);
-			else
-				util_seterr(err, errlen,
-				    "we could not examine this file (%s)", perr);
-			goto out;
-		}
+	if (!ff_run(&job, &res, why, sizeof(why))) {
+		/* An mp4 whose index was to come at the end. */
+		if (res.started && res.exited && res.err.data &&
+		    strstr(res.err.data, "moov atom not found") &&
+		    starts_like_mp4(path))
+			util_seterr(err, errlen, MSG_TRUNCATED);
+		else if (res.started && res.exited)
+			util_seterr(err, errlen, MEDIA_MSG_NOT_MEDIA);
+		else
+			util_seterr(err, errlen,
+			    "we could not examine this file (%s)", why);
+		goto out;
 	}
 	if (!probe_parse(res.out.data, res.out.len, info, path, err, errlen))
 		goto out;
 	/* A browser's recording (MediaRecorder) states no duration. */
 	if (info->has_audio && info->duration_s <= 0)
-		info->duration_s = measure_duration(path, &pl);
+		info->duration_s = measure_duration(&job);
 	ok = probe_check(info, lim, err, errlen);
 out:
 	proc_result_free(&res);
-	free(target);
 	return ok;
 }
 
@@ -278,7 +297,7 @@ probe_parse(const char *text, size_t len, struct media_info *info,
 	if ((root = json_loadb(text ? text : "", len, 0, &jerr)) == NULL) {
 		log_warnx("media: ffprobe output unreadable path=%s error=\"%s\"",
 		    path, jerr.text);
-		return util_seterr(err, errlen, MSG_NOT_MEDIA);
+		return util_seterr(err, errlen, MEDIA_MSG_NOT_MEDIA);
 	}
 	streams = json_object_get(root, "streams");
 	json_array_foreach(streams, i, st)
@@ -356,7 +375,7 @@ probe_check(const struct media_info *info, const struct media_limits *lim,
 	char have[64], limit[64];
 
 	if (!info->has_audio)
-		return util_seterr(err, errlen, MSG_NO_AUDIO);
+		return util_seterr(err, errlen, MEDIA_MSG_NO_AUDIO);
 	if (info->audio_codec[0] == '\0')
 		return util_seterr(err, errlen, MSG_BAD_AUDIO);
 	if (info->duration_s <= 0)
@@ -386,28 +405,26 @@ probe_check(const struct media_info *info, const struct media_limits *lim,
  * by a browser's MediaRecorder does not.
  */
 static double
-measure_duration(const char *path, const struct proc_limits *pl)
+measure_duration(const struct ff_job *probe)
 {
+	static const char *const opts[] = { "-map", "0:a:0", "-c", "copy",
+	    "-f", "null", "-progress", "pipe:1", "-", NULL };
+	struct ff_job job = *probe;
 	struct proc_result res;
-	char perr[256], *src = xasprintf("file:%s", path);
-	const char *argv[] = { "ffmpeg", "-nostdin", "-hide_banner",
-	    "-loglevel", "error", "-protocol_whitelist", "file",
-	    "-format_whitelist", MEDIA_FORMATS, "-i", src, "-map", "0:a:0",
-	    "-c", "copy", "-f", "null", "-progress", "pipe:1", "-", NULL };
+	char why[512];
 	const char *p, *last = NULL;
 	double d = 0;
 
-	if (proc_run(argv, pl, &res, perr, sizeof(perr)) && res.out.data) {
+	job.prog = "ffmpeg";
+	job.opts = opts;
+	if (ff_run(&job, &res, why, sizeof(why)) && res.out.data) {
 		for (p = res.out.data; (p = strstr(p, "out_time_us=")) != NULL;
 		    p++)
 			last = p + strlen("out_time_us=");
 		if (last != NULL)
 			d = strtod(last, NULL) / 1e6;
-	} else
-		log_info("media: duration unknown path=%s reason=\"%s\"", path,
-		    perr);
+	}
 	proc_result_free(&res);
-	free(src);
 	return d > 0 ? d : 0;
 }
 
@@ -495,25 +512,128 @@ in_list(const char *list, const char *word)
 }
 
 /*
- * Runs ffmpeg with argv under the media limits. On failure the reason is
- * logged with what, and err gets MSG_NO_TRACK.
+ * Runs a job, the one way media.c runs either program: no standard input
+ * (/dev/null from proc_run(), and ffmpeg's own "-nostdin"), only local
+ * files, the job's time and memory limits and MEDIA_FSIZE_LIMIT. res is
+ * filled in either way; the caller frees it. On failure the reason is
+ * logged and put in why, with the program's last line of stderr.
  */
 static bool
-run_ffmpeg(const char *const *argv, int timeout_s, const char *what,
-    struct proc_result *res, char *err, size_t errlen)
+ff_run(const struct ff_job *job, struct proc_result *res, char *why,
+    size_t whylen)
 {
 	struct proc_limits pl = { 0 };
-	char perr[256];
+	struct ff_argv argv;
+	char *src = xasprintf("file:%s", job->in), *dst = NULL;
+	bool ok;
 
-	pl.timeout_s = timeout_s > 0 ? timeout_s : MEDIA_DEFAULT_TIMEOUT;
-	pl.mem_bytes = MEDIA_DEFAULT_MEM;
+	if (job->wav_out != NULL)
+		dst = xasprintf("file:%s", job->wav_out);
+	ff_argv_build(job, src, dst, &argv);
+	pl.timeout_s = ff_timeout(job);
+	pl.mem_bytes = job->mem_bytes > 0 ? job->mem_bytes : MEDIA_DEFAULT_MEM;
 	pl.fsize_bytes = MEDIA_FSIZE_LIMIT;
-	if (proc_run(argv, &pl, res, perr, sizeof(perr)))
+	if (!(ok = proc_run(argv.v, &pl, res, why, whylen))) {
+		ff_reason(res, why, whylen);
+		log_info("media: %s failed path=%s reason=\"%s\"", job->prog,
+		    job->in, why);
+	}
+	free(src);
+	free(dst);
+	return ok;
+}
+
+/* The arguments every run gets, around the job's own. */
+static void
+ff_argv_build(const struct ff_job *job, const char *src, const char *dst,
+    struct ff_argv *argv)
+{
+	static const char *const common[] = { "-hide_banner", "-loglevel",
+	    "error", "-protocol_whitelist", "file", "-format_whitelist", NULL };
+	static const char *const wav[] = { "-ac", "1", "-ar", "16000",
+	    "-c:a", "pcm_s16le", "-f", "wav", NULL };
+
+	argv->n = 0;
+	ff_argv_add(argv, job->prog);
+	/* ffprobe has no -nostdin (and never reads standard input). */
+	if (strcmp(job->prog, "ffmpeg") == 0)
+		ff_argv_add(argv, "-nostdin");
+	ff_argv_addv(argv, common);
+	ff_argv_add(argv, job->formats);
+	if (dst != NULL)
+		ff_argv_add(argv, "-y");
+	ff_argv_add(argv, "-i");
+	ff_argv_add(argv, src);
+	ff_argv_addv(argv, job->opts);
+	if (dst != NULL) {
+		ff_argv_addv(argv, wav);
+		ff_argv_add(argv, dst);
+	}
+}
+
+/* Appends one argument, keeping the vector NULL-terminated. */
+static void
+ff_argv_add(struct ff_argv *argv, const char *arg)
+{
+	ASSERT(argv->n + 1 < FF_ARGV_MAX);
+	argv->v[argv->n++] = arg;
+	argv->v[argv->n] = NULL;
+}
+
+/* Appends a NULL-terminated list; NULL is an empty one. */
+static void
+ff_argv_addv(struct ff_argv *argv, const char *const *list)
+{
+	for (; list != NULL && *list != NULL; list++)
+		ff_argv_add(argv, *list);
+}
+
+static double
+ff_timeout(const struct ff_job *job)
+{
+	return job->timeout_s > 0 ? job->timeout_s : MEDIA_DEFAULT_TIMEOUT;
+}
+
+/*
+ * proc_run()'s reason quotes the first line of stderr, often a demuxer's
+ * aside; the last is the program's verdict. When the program exited with
+ * an error after writing more than one line, the last is added.
+ */
+static void
+ff_reason(const struct proc_result *res, char *why, size_t whylen)
+{
+	const char *s = buf_cstr(&res->err), *end, *line;
+	size_t n = strlen(why);
+
+	if (!res->started || !res->exited || res->exit_status == 0)
+		return;
+	s += strspn(s, " \t\r\n");
+	end = s + strlen(s);
+	while (end > s && strchr(" \t\r\n", end[-1]) != NULL)
+		end--;
+	for (line = end; line > s && line[-1] != '\n' && line[-1] != '\r';
+	    line--)
+		;
+	if (line > s && n + 1 < whylen)
+		snprintf(why + n, whylen - n, " (last line: %.*s)",
+		    (int)(end - line), line);
+}
+
+/*
+ * Runs an ffmpeg job that writes a WAV; on failure err gets the student's
+ * words for it (the reason is in the log).
+ */
+static bool
+ffmpeg_wav(const struct ff_job *job, struct proc_result *res, char *err,
+    size_t errlen)
+{
+	char why[512];
+
+	if (ff_run(job, res, why, sizeof(why)))
 		return true;
-	log_info("media: %s failed reason=\"%s\"", what, perr);
 	if (res->timed_out)
 		return util_seterr(err, errlen, "we could not read the sound "
-		    "track of this file in time (%.0f s)", pl.timeout_s);
+		    "track of this file in time (%.0f s)", ff_timeout(job));
 	return util_seterr(err, errlen, MSG_NO_TRACK);
 }
 
@@ -522,17 +642,13 @@ static bool
 decode_track(const char *in, const char *raw, int timeout_s, char *err,
     size_t errlen)
 {
+	static const char *const opts[] = { "-map", "0:a:0", "-vn", NULL };
+	struct ff_job job = { "ffmpeg", MEDIA_FORMATS, in, opts, raw,
+	    timeout_s, 0 };
 	struct proc_result res;
-	char *src = xasprintf("file:%s", in), *dst = xasprintf("file:%s", raw);
-	const char *argv[] = { "ffmpeg", "-nostdin", "-hide_banner",
-	    "-loglevel", "error", "-protocol_whitelist", "file",
-	    "-format_whitelist", MEDIA_FORMATS, "-y", "-i", src,
-	    "-map", "0:a:0", "-vn", "-ac", "1", "-ar", "16000",
-	    "-c:a", "pcm_s16le", "-f", "wav", dst, NULL };
 	bool ok;
 
-	memset(&res, 0, sizeof(res));
-	ok = run_ffmpeg(argv, timeout_s, in, &res, err, errlen);
+	ok = ffmpeg_wav(&job, &res, err, errlen);
 	/*
 	 * A file cut short after its index (an mp4 whose index comes first)
 	 * decodes "successfully" up to the cut: refuse it rather than
@@ -544,8 +660,6 @@ decode_track(const char *in, const char *raw, int timeout_s, char *err,
 		ok = util_seterr(err, errlen, MSG_TRUNCATED);
 	}
 	proc_result_free(&res);
-	free(src);
-	free(dst);
 	return ok;
 }
 
@@ -578,20 +692,13 @@ static bool
 normalise(const char *raw, const char *out, int timeout_s, char *err,
     size_t errlen)
 {
+	static const char *const opts[] = { "-af", "dynaudnorm", NULL };
+	struct ff_job job = { "ffmpeg", "wav", raw, opts, out, timeout_s, 0 };
 	struct proc_result res;
-	char *src = xasprintf("file:%s", raw), *dst = xasprintf("file:%s", out);
-	const char *argv[] = { "ffmpeg", "-nostdin", "-hide_banner",
-	    "-loglevel", "error", "-protocol_whitelist", "file",
-	    "-format_whitelist", "wav", "-y", "-i", src, "-af", "dynaudnorm",
-	    "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "wav", dst,
-	    NULL };
 	bool ok;
 
-	memset(&res, 0, sizeof(res));
-	ok = run_ffmpeg(argv, timeout_s, raw, &res, err, errlen);
+	ok = ffmpeg_wav(&job, &res, err, errlen);
 	proc_result_free(&res);
-	free(src);
-	free(dst);
 	return ok;
 }
 
@@ -615,7 +722,7 @@ check_file(const char *path, char *err, size_t errlen)
 		    "regular file on the server");
 	}
 	if (st.st_size == 0)
-		return util_seterr(err, errlen, MSG_ZERO_BYTES);
+		return util_seterr(err, errlen, MEDIA_MSG_ZERO_BYTES);
 	return true;
 }
 

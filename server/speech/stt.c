@@ -5,8 +5,9 @@
  * stt_engine_new() picks an engine from a table by its configured name;
  * every call on an engine goes through its ops table, so callers never
  * know which engine they hold. The word helpers here (cleaning, the
- * growable list, joining into text) are shared with stt_http.c, so that
- * all engines give words of the same shape.
+ * growable list, joining into text) and the WAV check are shared with
+ * stt_http.c, so that all engines take the same input and give words of
+ * the same shape.
  *
  * PocketSphinx's decoder is not thread-safe, so its engine holds exactly
  * one and keeps the engine's lock for the whole decoding; model loading
@@ -145,6 +146,20 @@ stt_engine_wrap(const struct stt_ops *ops, void *impl)
 	return e;
 }
 
+bool
+stt_read_wav(const char *wav_path, struct media_wav *wav, char *err,
+    size_t errlen)
+{
+	if (!media_read_wav(wav_path, wav, err, errlen))
+		return false;
+	if (wav->rate == MEDIA_WAV_RATE)
+		return true;
+	util_seterr(err, errlen, "%s: %d Hz audio, expected %d", wav_path,
+	    wav->rate, MEDIA_WAV_RATE);
+	media_wav_free(wav);
+	return false;
+}
+
 void
 stt_engine_free(struct stt_engine *e)
 {
@@ -250,14 +265,8 @@ pocketsphinx_transcribe(struct stt_engine *eng, const char *wav_path,
 	double t0;
 	bool ok = true;
 
-	if (!media_read_wav(wav_path, &wav, err, errlen))
+	if (!stt_read_wav(wav_path, &wav, err, errlen))
 		return false;
-	if (wav.rate != MEDIA_WAV_RATE) {
-		util_seterr(err, errlen, "%s: %d Hz audio, expected %d",
-		    wav_path, wav.rate, MEDIA_WAV_RATE);
-		media_wav_free(&wav);
-		return false;
-	}
 	find_utterances(wav.samples, wav.nsamples, wav.rate, &sp);
 	pr.total = wav.nsamples;
 

@@ -99,8 +99,8 @@ static bool	 parse_answer(const struct http_engine *, const struct call *,
 		    double, struct stt_words *, char *, size_t);
 static const char *error_message(json_t *);
 static char	*body_excerpt(const struct buf *);
-static void	 parse_whisper(json_t *, double, struct builder *);
 static void	 parse_openai(json_t *, double, struct builder *);
+static void	 parse_segments(json_t *, double, bool, struct builder *);
 static void	 whisper_tokens(json_t *, struct builder *);
 static void	 spread(struct builder *, const char *, double, double,
 		    double);
@@ -209,18 +209,13 @@ http_transcribe(struct stt_engine *eng, const char *wav_path,
 	struct stt_words w = { NULL, 0, 0 };
 	struct call c;
 	double t0, decode_s, audio_s;
-	int rate;
 	bool ok = false;
 
 	/* Refuse what PocketSphinx refuses, before any upload. */
-	if (!media_read_wav(wav_path, &wav, err, errlen))
+	if (!stt_read_wav(wav_path, &wav, err, errlen))
 		return false;
-	rate = wav.rate;
-	audio_s = (double)wav.nsamples / rate;
+	audio_s = (double)wav.nsamples / wav.rate;
 	media_wav_free(&wav);
-	if (rate != MEDIA_WAV_RATE)
-		return util_seterr(err, errlen, "%s: %d Hz audio, expected %d",
-		    wav_path, rate, MEDIA_WAV_RATE);
 
 	if (fn)
 		fn(0.0, arg);
@@ -426,7 +421,7 @@ parse_answer(const struct http_engine *h, const struct call *c,
 	}
 	memset(&b, 0, sizeof(b));
 	if (h->api == API_WHISPER)
-		parse_whisper(root, audio_s, &b);
+		parse_segments(root, audio_s, true, &b);
 	else
 		parse_openai(root, audio_s, &b);
 	tidy_times(&b.w, audio_s);
@@ -478,10 +473,16 @@ body_excerpt(const struct buf *body)
 	return q;
 }
 
+/*
+ * The words of the segments: each segment's text spread over its times,
+ * or with tokens (whisper.cpp) its tokens where they are all timed; the
+ * whole text spread over the audio when a segment has no times. OpenAI's
+ * answer comes here when it has no timed words.
+ */
 static void
-parse_whisper(json_t *root, double audio_s, struct builder *b)
+parse_segments(json_t *root, double audio_s, bool tokens, struct builder *b)
 {
-	json_t *segs = json_object_get(root, "segments"), *seg, *tokens;
+	json_t *segs = json_object_get(root, "segments"), *seg, *toks;
 	double start, end;
 	size_t i;
 
@@ -492,9 +493,9 @@ parse_whisper(json_t *root, double audio_s, struct builder *b)
 	}
 	json_array_foreach(segs, i, seg) {
 		b->depth = b->hidden = 0;
-		tokens = json_object_get(seg, "words");
-		if (json_array_size(tokens) > 0 && all_timed(tokens)) {
-			whisper_tokens(tokens, b);
+		toks = tokens ? json_object_get(seg, "words") : NULL;
+		if (json_array_size(toks) > 0 && all_timed(toks)) {
+			whisper_tokens(toks, b);
 			continue;
 		}
 		get_time(seg, "start", &start);
@@ -575,18 +576,7 @@ parse_openai(json_t *root, double audio_s, struct builder *b)
 		}
 		return;
 	}
-	if (json_array_size(segs) == 0 || !all_timed(segs)) {
-		spread(b, json_string_value(json_object_get(root, "text")), 0,
-		    audio_s, 1.0);
-		return;
-	}
-	json_array_foreach(segs, i, v) {
-		b->depth = b->hidden = 0;
-		get_time(v, "start", &start);
-		get_time(v, "end", &end);
-		spread(b, json_string_value(json_object_get(v, "text")), start,
-		    end, seg_confidence(v));
-	}
+	parse_segments(root, audio_s, false, b);
 }
 
 /* Splits text at spaces and spreads its words evenly over [start, end]. */

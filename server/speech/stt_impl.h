@@ -1,7 +1,8 @@
 /*
  * stt_impl: what the speech-to-text engines share inside the stt module;
  * no other module includes it. stt.c holds the dispatch, the shared word
- * helpers and the PocketSphinx engine; stt_http.c the HTTP engines.
+ * and WAV helpers and the PocketSphinx engine; stt_http.c the HTTP
+ * engines.
  *
  * An engine is a struct stt_engine whose ops table says how to
  * transcribe with it, how to free it and what it is called; impl is the
@@ -14,6 +15,8 @@
 #include <stddef.h>
 
 #include "stt.h"
+
+struct media_wav;
 
 struct stt_ops {
 	const char	*name;		/* as in stt_config.engine */
@@ -37,6 +40,14 @@ struct stt_words {
 
 /* Wraps impl in an engine (never NULL). */
 struct stt_engine *stt_engine_wrap(const struct stt_ops *, void *impl);
+
+/*
+ * Reads wav_path as every engine takes it: mono 16-bit PCM at
+ * MEDIA_WAV_RATE. On failure err says why and there is nothing to free;
+ * on success the caller frees wav with media_wav_free().
+ */
+bool	 stt_read_wav(const char *wav_path, struct media_wav *wav, char *err,
+	    size_t errlen);
 
 /*
  * Returns a malloc'd, cleaned copy of a recognised word, or NULL when
