@@ -5,15 +5,12 @@
  */
 #include "node.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "log.h"
 #include "util.h"
-
-#define NUM_LEN 32
 
 static long long	 insert_id(struct db *, const char *, int,
 			    const char *const *);
@@ -52,27 +49,23 @@ node_state_write(struct db *db, const char *node, const char *worker,
 	    "  detail = $13::jsonb, updated_at = now(), "
 	    "  started_at = CASE WHEN system_state.worker_id = $2 "
 	    "    THEN system_state.started_at ELSE now() END";
-	char since[NUM_LEN], bid[NUM_LEN], bs[NUM_LEN], bd[NUM_LEN];
-	char qs[NUM_LEN], ql[NUM_LEN], aw[NUM_LEN], lh[NUM_LEN], *detail;
+	char since[DB_NUM_LEN], bid[DB_NUM_LEN], bs[DB_NUM_LEN];
+	char bd[DB_NUM_LEN], qs[DB_NUM_LEN], ql[DB_NUM_LEN], aw[DB_NUM_LEN];
+	char lh[DB_NUM_LEN];
 	json_t *d = json_pack("{s:i, s:i, s:i, s:f}", "llm_capacity",
 	    st->llm_capacity, "stt_concurrency", st->stt_concurrency,
 	    "batch_max", st->batch_max, "batch_window_s", st->batch_window_s);
-	const char *p[13];
+	char *detail = json_dumps(d, JSON_COMPACT);
+	const char *p[13] = { node, worker, phase_name(st->phase),
+	    db_param_double(since, st->phase_since),
+	    db_param_ll(bid, st->batch_id), db_param_ll(bs, st->batch_size),
+	    db_param_ll(bd, st->batch_done), db_param_ll(qs, st->queue_stt),
+	    db_param_ll(ql, st->queue_llm),
+	    db_param_ll(aw, st->active_workers),
+	    st->stt_available ? "true" : "false",
+	    db_param_ll(lh, st->llm_healthy), detail };
 	bool ok;
 
-	detail = json_dumps(d, JSON_COMPACT);
-	snprintf(since, sizeof(since), "%.6f", st->phase_since);
-	snprintf(bid, sizeof(bid), "%lld", st->batch_id);
-	snprintf(bs, sizeof(bs), "%d", st->batch_size);
-	snprintf(bd, sizeof(bd), "%d", st->batch_done);
-	snprintf(qs, sizeof(qs), "%d", st->queue_stt);
-	snprintf(ql, sizeof(ql), "%d", st->queue_llm);
-	snprintf(aw, sizeof(aw), "%d", st->active_workers);
-	snprintf(lh, sizeof(lh), "%d", st->llm_healthy);
-	p[0] = node; p[1] = worker; p[2] = phase_name(st->phase);
-	p[3] = since; p[4] = bid; p[5] = bs; p[6] = bd; p[7] = qs; p[8] = ql;
-	p[9] = aw; p[10] = st->stt_available ? "true" : "false"; p[11] = lh;
-	p[12] = detail;
 	ok = db_exec1(db, sql, 13, p, err, errlen);
 	free(detail);
 	json_decref(d);
@@ -89,10 +82,10 @@ long long
 node_phase_begin(struct db *db, const char *node, enum phase phase,
     long long batch_id, const char *reason)
 {
-	char bid[NUM_LEN];
-	const char *p[4] = { node, phase_name(phase), bid, reason };
+	char bid[DB_NUM_LEN];
+	const char *p[4] = { node, phase_name(phase), db_param_ll(bid,
+	    batch_id), reason };
 
-	snprintf(bid, sizeof(bid), "%lld", batch_id);
 	return insert_id(db, "INSERT INTO phase_runs (node, phase, batch_id, "
 	    "reason) VALUES ($1, $2, nullif($3::bigint, 0), $4) RETURNING id",
 	    4, p);
@@ -101,13 +94,11 @@ node_phase_begin(struct db *db, const char *node, enum phase phase,
 void
 node_phase_end(struct db *db, long long run_id, int items)
 {
-	char idb[NUM_LEN], nb[NUM_LEN], err[512];
-	const char *p[2] = { idb, nb };
+	char idb[DB_NUM_LEN], nb[DB_NUM_LEN], err[512];
+	const char *p[2] = { db_param_ll(idb, run_id), db_param_ll(nb, items) };
 
 	if (run_id == 0)
 		return;
-	snprintf(idb, sizeof(idb), "%lld", run_id);
-	snprintf(nb, sizeof(nb), "%d", items);
 	if (!db_exec1(db, "UPDATE phase_runs SET finished_at = now(), "
 	    "items = $2 WHERE id = $1", 2, p, err, sizeof(err)))
 		log_warnx("node: %s", err);
@@ -117,11 +108,10 @@ long long
 node_log_start(struct db *db, const char *node, const char *phase,
     long long submission_id, const char *backend, double started_at)
 {
-	char sid[NUM_LEN], st[NUM_LEN];
-	const char *p[5] = { node, phase, sid, backend, st };
+	char sid[DB_NUM_LEN], st[DB_NUM_LEN];
+	const char *p[5] = { node, phase, db_param_ll(sid, submission_id),
+	    backend, db_param_double(st, started_at) };
 
-	snprintf(sid, sizeof(sid), "%lld", submission_id);
-	snprintf(st, sizeof(st), "%.6f", started_at);
 	return insert_id(db, "INSERT INTO phase_log (node, phase, "
 	    "submission_id, backend, started_at) VALUES ($1, $2, "
 	    "nullif($3::bigint, 0), $4, to_timestamp($5)) RETURNING id", 5, p);
@@ -131,13 +121,12 @@ void
 node_log_finish(struct db *db, long long log_id, double finished_at,
     const char *outcome, json_t *detail)
 {
-	char idb[NUM_LEN], fin[NUM_LEN], err[512];
+	char idb[DB_NUM_LEN], fin[DB_NUM_LEN], err[512];
 	char *d = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
-	const char *p[4] = { idb, fin, outcome, d != NULL ? d : "{}" };
+	const char *p[4] = { db_param_ll(idb, log_id), db_param_double(fin,
+	    finished_at), outcome, d != NULL ? d : "{}" };
 
 	if (log_id != 0) {
-		snprintf(idb, sizeof(idb), "%lld", log_id);
-		snprintf(fin, sizeof(fin), "%.6f", finished_at);
 		if (!db_exec1(db, "UPDATE phase_log SET finished_at = "
 		    "to_timestamp($2), outcome = $3, detail = $4::jsonb "
 		    "WHERE id = $1", 4, p, err, sizeof(err)))
@@ -151,13 +140,12 @@ node_log_call(struct db *db, const char *node, const char *phase,
     long long submission_id, const char *backend, double started_at,
     double finished_at, const char *outcome, json_t *detail)
 {
-	char sid[NUM_LEN], st[NUM_LEN];
-	const char *p[5] = { node, phase, sid, backend, st };
+	char sid[DB_NUM_LEN], st[DB_NUM_LEN];
+	const char *p[5] = { node, phase, db_param_ll(sid, submission_id),
+	    backend, db_param_double(st, started_at) };
 	long long id;
 
 	/* The row its start made, if it was reported; else a new one. */
-	snprintf(sid, sizeof(sid), "%lld", submission_id);
-	snprintf(st, sizeof(st), "%.6f", started_at);
 	id = insert_id(db, "SELECT id FROM phase_log WHERE node = $1 AND "
 	    "phase = $2 AND submission_id IS NOT DISTINCT FROM "
 	    "nullif($3::bigint, 0) AND backend IS NOT DISTINCT FROM $4 AND "
@@ -221,8 +209,8 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "FROM me, rates";
 	static const enum phase phases[] = { PHASE_IDLE, PHASE_STT,
 	    PHASE_SWITCHING, PHASE_LLM, PHASE_CONCURRENT };
-	char idb[NUM_LEN];
-	const char *p[1] = { idb };
+	char idb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(idb, id) };
 	struct phase_rates rates;
 	struct phase_position pos;
 	enum phase now = PHASE_IDLE;
@@ -233,7 +221,6 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	size_t i;
 
 	*out = NULL;
-	snprintf(idb, sizeof(idb), "%lld", id);
 	c = db_acquire(db);
 	if ((r = db_query(c, sql, 1, p, err, errlen)) == NULL) {
 		db_release(db, c);

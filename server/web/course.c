@@ -5,7 +5,6 @@
  */
 #include "course.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +13,6 @@
 #include "log.h"
 #include "util.h"
 
-#define NUM_LEN		32
 #define CODE_MAX	32
 #define TITLE_MAX	200
 #define SECTION_MAX	32
@@ -79,8 +77,8 @@ bool
 course_enrol(struct db *db, long long course, const char *email,
     const char *role, const char *section, char *err, size_t errlen)
 {
-	char cb[NUM_LEN];
-	const char *p[4] = { cb, email, role, section };
+	char cb[DB_NUM_LEN];
+	const char *p[4] = { db_param_ll(cb, course), email, role, section };
 	PGconn *c;
 	PGresult *r;
 
@@ -89,7 +87,6 @@ course_enrol(struct db *db, long long course, const char *email,
 		    "teacher");
 	if (!text_ok(section, SECTION_MAX, "section", err, errlen))
 		return false;
-	snprintf(cb, sizeof(cb), "%lld", course);
 	c = db_acquire(db);
 	r = db_query(c, "INSERT INTO course_members (course_id, user_id, "
 	    "role, section) SELECT $1::bigint, u.id, $3, $4 FROM users u "
@@ -128,10 +125,9 @@ course_list(struct db *db, long long teacher_id, json_t **out, char *err,
 	    "FROM courses c WHERE $1::bigint = 0 OR EXISTS (SELECT 1 "
 	    "  FROM course_members m WHERE m.course_id = c.id "
 	    "  AND m.user_id = $1::bigint AND m.role = 'teacher')";
-	char tb[NUM_LEN];
-	const char *p[1] = { tb };
+	char tb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(tb, teacher_id) };
 
-	snprintf(tb, sizeof(tb), "%lld", teacher_id);
 	*out = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *out != NULL;
 }
@@ -151,36 +147,25 @@ course_get(struct db *db, long long id, json_t **out, char *err,
 	    "    FROM course_members m JOIN users u ON u.id = m.user_id "
 	    "    WHERE m.course_id = c.id AND m.role = 'teacher'), '[]')) "
 	    "FROM courses c WHERE c.id = $1::bigint";
-	char ib[NUM_LEN];
-	const char *p[1] = { ib };
-	PGconn *c;
-	PGresult *r;
+	char ib[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(ib, id) };
+	bool found;
 
-	snprintf(ib, sizeof(ib), "%lld", id);
-	*out = NULL;
-	c = db_acquire(db);
-	r = db_query(c, sql, 1, p, err, errlen);
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	if (PQntuples(r) == 1)
-		*out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	PQclear(r);
-	return true;
+	*out = db_query_json(db, sql, 1, p, &found, err, errlen);
+	return *out != NULL || !found;
 }
 
 bool
 course_access(struct db *db, long long course, const struct user *u,
     bool *allowed, char *err, size_t errlen)
 {
-	char cb[NUM_LEN], ub[NUM_LEN];
-	const char *p[3] = { cb, ub, u->role };
+	char cb[DB_NUM_LEN], ub[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(cb, course), db_param_ll(ub, u->id),
+	    u->role };
 
 	*allowed = false;
 	if (strcmp(u->role, "student") == 0)
 		return true;
-	snprintf(cb, sizeof(cb), "%lld", course);
-	snprintf(ub, sizeof(ub), "%lld", u->id);
 	return db_exists(db, "SELECT 1 FROM courses c WHERE c.id = $1::bigint "
 	    "AND ($3 = 'admin' OR EXISTS (SELECT 1 FROM course_members m "
 	    "WHERE m.course_id = c.id AND m.user_id = $2::bigint "
@@ -212,11 +197,10 @@ course_progress(struct db *db, long long course, json_t **rows,
 	    "  AND s.phase = 'llm' ORDER BY started_at DESC LIMIT 1) run "
 	    "  ON true "
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
-	char cb[NUM_LEN];
-	const char *p[1] = { cb };
+	char cb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(cb, course) };
 	json_t *j;
 
-	snprintf(cb, sizeof(cb), "%lld", course);
 	*rows = NULL;
 	if ((j = db_query_json(db, sql, 1, p, NULL, err, errlen)) == NULL)
 		return false;
@@ -245,10 +229,9 @@ course_results(struct db *db, long long course, json_t **rows, char *err,
 	    "  AND (s.course_id IS NULL OR s.course_id = m.course_id) "
 	    "  ORDER BY s.completed_at DESC, s.id DESC LIMIT 1) d ON true "
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
-	char cb[NUM_LEN];
-	const char *p[1] = { cb };
+	char cb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(cb, course) };
 
-	snprintf(cb, sizeof(cb), "%lld", course);
 	*rows = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *rows != NULL;
 }
@@ -262,10 +245,9 @@ course_unfinished(struct db *db, long long course, json_t **ids, char *err,
 	    "FROM course_members m " LATEST_SUBMISSION
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student' "
 	    "AND s.phase IN ('stt', 'llm')";
-	char cb[NUM_LEN];
-	const char *p[1] = { cb };
+	char cb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(cb, course) };
 
-	snprintf(cb, sizeof(cb), "%lld", course);
 	*ids = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *ids != NULL;
 }

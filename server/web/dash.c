@@ -3,7 +3,7 @@
  * dash.h). Handlers authorize (a teacher sees the courses they teach, an
  * admin every course; anyone else gets 404, as for a missing course),
  * call course.c and node.c, add display fields and render. The health
- * page is in dash_health.c.
+ * page is in health.c.
  */
 #include "dash.h"
 
@@ -19,6 +19,7 @@
 #include "course.h"
 #include "db.h"
 #include "events.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "node.h"
@@ -45,7 +46,7 @@ static bool	 load_course(struct req *, json_t **, int *);
 static int	 course_page(struct req *, int, json_t *);
 static void	 filter_rows(json_t *, json_t *, const char *, const char *);
 static json_t	*filter_options(json_t *, const char *, const char *);
-static json_t	*nodes_view(struct req *);
+static void	 node_labels(json_t *);
 static void	 eta_view(struct req *, json_t *);
 static json_t	*results_view(struct req *, json_t *);
 static int	 courses_page(struct req *, int, json_t *);
@@ -208,8 +209,9 @@ filter_options(json_t *sections, const char *section, const char *group)
 	    "has_sections", json_array_size(sections) > 0);
 }
 
-void
-dash_node_labels(json_t *nodes)
+/* Display fields of system_state rows (events_system's nodes). */
+static void
+node_labels(json_t *nodes)
 {
 	static const struct { const char *phase, *label; } labels[] = {
 		{ "stt", "Transcribing (STT phase)" },
@@ -244,23 +246,24 @@ dash_node_labels(json_t *nodes)
 	}
 }
 
-/* Every node's phase, how long it has run and its batch. */
-static json_t *
-nodes_view(struct req *r)
+json_t *
+dash_nodes(struct db *db)
 {
 	char err[512], *text;
-	PGconn *c = db_acquire(r->app->db);
+	PGconn *c = db_acquire(db);
 	json_t *sys, *nodes;
 
 	text = events_system(c, err, sizeof(err));
-	db_release(r->app->db, c);
+	db_release(db, c);
 	sys = text != NULL ? json_loads(text, 0, NULL) : NULL;
 	free(text);
 	nodes = json_incref(json_object_get(sys, "nodes"));
 	json_decref(sys);
-	if (nodes == NULL)
+	if (!json_is_array(nodes)) {
+		json_decref(nodes);
 		return json_array();
-	dash_node_labels(nodes);
+	}
+	node_labels(nodes);
 	return nodes;
 }
 
@@ -369,7 +372,7 @@ course_page(struct req *r, int status, json_t *view)
 	    str(course, "code")));
 	json_object_set_new(view, "course", course);
 	json_object_set_new(view, "version", json_integer(version));
-	json_object_set_new(view, "nodes", nodes_view(r));
+	json_object_set_new(view, "nodes", dash_nodes(r->app->db));
 	json_object_set_new(view, "results", results);
 	json_object_set_new(view, "criteria", criteria);
 	json_object_set_new(view, "can_enrol_teacher", json_boolean(
@@ -437,9 +440,15 @@ dash_course_progress(struct req *r)
 	json_decref(rows);
 	json_object_set_new(view, "course", course);
 	json_object_set_new(view, "version", json_integer(version));
-	json_object_set_new(view, "nodes", nodes_view(r));
+	json_object_set_new(view, "nodes", dash_nodes(r->app->db));
 	eta_view(r, view);
 	return http_json(r, 200, view);
+}
+
+int
+dash_health(struct req *r)
+{
+	return health_page(r);
 }
 
 static int

@@ -1,39 +1,59 @@
 /*
- * health: measurements for the health page and /metrics (see health.h).
- * Each is one round trip: PostgreSQL assembles the JSON.
+ * health: the admin's health page and the measurements behind it and
+ * /metrics (see health.h).
  *
- * Backends: the LLM pool (pool.h) keeps every backend's live state; the
- * scheduler owns the pool and lends its statistics (sched_pool_stats).
- * For speech-to-text, and for LLM backends when no scheduler runs, the
- * phase log of the last hour stands in (calls, errors, latency
- * percentiles, the last outcome), with tokens/s from the evaluations.
+ * Measuring: each measurement is one round trip, PostgreSQL assembling
+ * the JSON. Backends: the LLM pool (pool.h) keeps every backend's live
+ * state; the scheduler owns the pool and lends its statistics
+ * (sched_pool_stats). For speech-to-text, and for LLM backends when no
+ * scheduler runs, the phase log of the last hour stands in (calls,
+ * errors, latency percentiles, the last outcome), with tokens/s from the
+ * evaluations.
+ *
+ * The page turns the measurements into what people read (sizes,
+ * durations, states) and into chart geometry (svg.c): the phase timeline
+ * of the last hour as a Gantt chart with an STT and an LLM lane per node,
+ * and throughput and error rate in five-minute buckets.
  */
 #include "health.h"
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
 #include "app.h"
 #include "config.h"
+#include "dash.h"
 #include "db.h"
-#include "events.h"
+#include "http.h"
 #include "scheduler.h"
+#include "svg.h"
 #include "util.h"
 #include "ws.h"
+
+#define CALL_INSET	5	/* calls are drawn thinner than phases */
 
 const double	health_buckets_s[] = { 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60,
     120, 300 };
 const int	health_nbuckets = sizeof(health_buckets_s) /
     sizeof(health_buckets_s[0]);
 
+static bool	 collect(struct app *, json_t **, char *, size_t);
 static void	 round_field(json_t *, const char *, double);
 static json_t	*backends(struct app *, json_t *);
 static json_t	*find_name(json_t *, const char *);
 static void	 add_disk(struct app *, json_t *);
-static void	 add_nodes(struct app *, json_t *);
+static void	 bytes_text(double, char *, size_t);
+static json_t	*summary(json_t *);
+static void	 backend_states(json_t *);
+static json_t	*lane(json_t *, const char *, const char *);
+static void	 tip_ago(json_t *, double, const char *);
+static void	 add_bar(json_t *, json_t *, double, const char *, int,
+		    const char *);
+static double	 window_s(json_t *, double);
+static json_t	*timeline(json_t *);
+static void	 bucket_charts(json_t *, json_t *);
 
 static const char collect_sql[] =
     "SELECT json_build_object("
@@ -110,10 +130,6 @@ find_name(json_t *list, const char *name)
 	return NULL;
 }
 
-/*
- * One row per backend: the pool's own view when there is one, else the
- * phase log's, and every configured LLM backend even without calls.
- */
 /* A figure for reading: to whole units (scale 1) or tenths (10). */
 static void
 round_field(json_t *o, const char *key, double scale)
@@ -128,6 +144,10 @@ round_field(json_t *o, const char *key, double scale)
 		    json_number_value(v) * scale) / scale));
 }
 
+/*
+ * One row per backend: the pool's own view when there is one, else the
+ * phase log's, and every configured LLM backend even without calls.
+ */
 static json_t *
 backends(struct app *app, json_t *from_log)
 {
@@ -188,31 +208,27 @@ add_disk(struct app *app, json_t *out)
 	    (json_int_t)sv.f_frsize));
 }
 
-static void
-add_nodes(struct app *app, json_t *out)
-{
-	char err[512], *text;
-	PGconn *c = db_acquire(app->db);
-	json_t *sys;
-
-	text = events_system(c, err, sizeof(err));
-	db_release(app->db, c);
-	sys = text != NULL ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	json_object_set(out, "nodes", json_is_array(json_object_get(sys,
-	    "nodes")) ? json_object_get(sys, "nodes") : json_array());
-	json_decref(sys);
-}
-
-bool
-health_collect(struct app *app, json_t **out, char *err, size_t errlen)
+/*
+ * {version, uptime_s, ws_clients,
+ *  db: {size_bytes, connections, max_connections, replicas, standby,
+ *       server},
+ *  disk: {path, free_bytes, total_bytes},
+ *  queue: [{phase, status, n}],
+ *  backends: [{name, kind ("stt"/"llm"), state, in_flight, calls, errors,
+ *              p50_ms, p95_ms, tokens_per_s, last_error, circuit, source}],
+ *  runs: [{node, phase, s, e, items, batch_id}]       (the last hour)
+ *  calls: [{node, phase, backend, s, e, outcome}]     (the last hour)
+ *  buckets: [{t, done, failed, calls, errors}]         (12 × 5 min)
+ *  now}
+ */
+static bool
+collect(struct app *app, json_t **out, char *err, size_t errlen)
 {
 	json_t *j;
 
 	*out = NULL;
 	if ((j = db_query_json(app->db, collect_sql, 0, NULL, NULL, err,
-	    errlen)) ==
-	    NULL)
+	    errlen)) == NULL)
 		return false;
 	json_object_set_new(j, "version", json_string(INTROEVAL_VERSION));
 	json_object_set_new(j, "uptime_s", json_real(util_wallclock() -
@@ -222,7 +238,6 @@ health_collect(struct app *app, json_t **out, char *err, size_t errlen)
 	json_object_set_new(j, "backends", backends(app, json_object_get(j,
 	    "backends")));
 	add_disk(app, j);
-	add_nodes(app, j);
 	*out = j;
 	return true;
 }
@@ -261,6 +276,7 @@ health_metrics(struct app *app, json_t **out, char *err, size_t errlen)
 	size_t len = 0;
 	int i;
 
+	/* The bounds as a PostgreSQL array literal: {0.25,0.5,...}. */
 	bounds[len++] = '{';
 	for (i = 0; i < health_nbuckets; i++)
 		len += (size_t)snprintf(bounds + len, sizeof(bounds) - len,
@@ -268,4 +284,249 @@ health_metrics(struct app *app, json_t **out, char *err, size_t errlen)
 	snprintf(bounds + len, sizeof(bounds) - len, "}");
 	*out = db_query_json(app->db, sql, 1, p, NULL, err, errlen);
 	return *out != NULL;
+}
+
+static void
+bytes_text(double b, char *out, size_t len)
+{
+	if (b >= 1024.0 * 1024 * 1024)
+		snprintf(out, len, "%.1f GiB", b / (1024.0 * 1024 * 1024));
+	else if (b >= 1024.0 * 1024)
+		snprintf(out, len, "%.1f MiB", b / (1024.0 * 1024));
+	else
+		snprintf(out, len, "%.0f KiB", b / 1024.0);
+}
+
+static json_t *
+summary(json_t *h)
+{
+	json_t *db = json_object_get(h, "db"), *disk = json_object_get(h,
+	    "disk");
+	double free_b = json_number_value(json_object_get(disk, "free_bytes"));
+	double total = json_number_value(json_object_get(disk, "total_bytes"));
+	char up[32], size[32], free_t[32];
+
+	dash_duration(json_number_value(json_object_get(h, "uptime_s")), up,
+	    sizeof(up));
+	bytes_text(json_number_value(json_object_get(db, "size_bytes")), size,
+	    sizeof(size));
+	bytes_text(free_b, free_t, sizeof(free_t));
+	return json_pack("{s:O, s:s, s:O, s:s, s:O, s:O, s:O, s:O?, s:s, "
+	    "s:i, s:b, s:O?}", "version", json_object_get(h, "version"),
+	    "uptime", up, "ws_clients", json_object_get(h, "ws_clients"),
+	    "db_size", size, "connections", json_object_get(db,
+	    "connections"), "max_connections", json_object_get(db,
+	    "max_connections"), "replicas", json_object_get(db, "replicas"),
+	    "server", json_object_get(db, "server"), "disk_free", free_t,
+	    "disk_used_pct", total > 0 ? (int)(100 - 100 * free_b / total) :
+	    0, "disk_low", total > 0 && free_b / total < 0.1, "disk_path",
+	    json_object_get(disk, "path"));
+}
+
+/* A chip class for every state the pool or the phase log reports. */
+static void
+backend_states(json_t *list)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(list, i, b) {
+		const char *st = json_string_value(json_object_get(b,
+		    "state"));
+		bool good = st != NULL && (strcmp(st, "up") == 0 ||
+		    strcmp(st, "closed") == 0);
+		bool bad = st != NULL && (strcmp(st, "down") == 0 ||
+		    strcmp(st, "open") == 0 || strcmp(st, "failing") == 0);
+
+		json_object_set_new(b, "state_class", json_string(good ? "up" :
+		    bad ? "down" : "other"));
+		json_object_set_new(b, "is_llm", json_boolean(strcmp(
+		    json_string_value(json_object_get(b, "kind")), "llm") ==
+		    0));
+	}
+}
+
+static json_t *
+lane(json_t *lanes, const char *node, const char *which)
+{
+	json_t *l;
+	char label[160];
+	size_t i;
+
+	snprintf(label, sizeof(label), "%s · %s", node, which);
+	json_array_foreach(lanes, i, l)
+		if (strcmp(json_string_value(json_object_get(l, "label")),
+		    label) == 0)
+			return json_object_get(l, "bars");
+	l = json_pack("{s:s, s:[]}", "label", label, "bars");
+	json_array_append_new(lanes, l);
+	return json_object_get(l, "bars");
+}
+
+/* "STT phase, 85 s, ended 12 min ago" for a bar's tooltip. */
+static void
+tip_ago(json_t *bar, double now, const char *what)
+{
+	double s = json_number_value(json_object_get(bar, "s"));
+	json_t *e = json_object_get(bar, "e");
+	char dur[32], ago[32];
+
+	dash_duration((json_is_number(e) ? json_number_value(e) : now) - s,
+	    dur, sizeof(dur));
+	dash_duration(now - (json_is_number(e) ? json_number_value(e) : now),
+	    ago, sizeof(ago));
+	json_object_set_new(bar, "tip", json_is_number(e) ? json_sprintf("%s, "
+	    "%s, ended %s ago", what, dur, ago) : json_sprintf("%s, running "
+	    "for %s", what, dur));
+}
+
+/*
+ * The last hour, zoomed to the last 15 or 5 minutes when everything that
+ * ran did so within them, so a short lab session is not a sliver.
+ */
+static double
+window_s(json_t *h, double now)
+{
+	static const double spans[] = { 300, 900, 3600 };
+	double first = now;
+	json_t *it;
+	size_t i;
+
+	json_array_foreach(json_object_get(h, "runs"), i, it)
+		if (json_number_value(json_object_get(it, "s")) < first)
+			first = json_number_value(json_object_get(it, "s"));
+	json_array_foreach(json_object_get(h, "calls"), i, it)
+		if (json_number_value(json_object_get(it, "s")) < first)
+			first = json_number_value(json_object_get(it, "s"));
+	for (i = 0; i < ARRAY_LEN(spans) - 1; i++)
+		if (now - first <= spans[i] * 0.95)
+			return spans[i];
+	return spans[ARRAY_LEN(spans) - 1];
+}
+
+/* A run's or a call's bar with its tooltip, in its node's lane. */
+static void
+add_bar(json_t *lanes, json_t *it, double now, const char *kind, int inset,
+    const char *what)
+{
+	const char *ph = json_string_value(json_object_get(it, "phase"));
+	json_t *bar = json_pack("{s:O, s:O, s:s}", "s", json_object_get(it,
+	    "s"), "e", json_object_get(it, "e"), "kind", kind);
+
+	if (inset > 0)
+		json_object_set_new(bar, "inset", json_integer(inset));
+	tip_ago(bar, now, what);
+	json_array_append_new(lane(lanes, json_string_value(json_object_get(
+	    it, "node")), strcmp(ph, "llm") == 0 ? "LLM" : "STT"), bar);
+}
+
+/*
+ * Two lanes per node: phases (runs) are wide bars, the calls inside
+ * them thin bars on top, so an STT call inside an LLM phase (or the
+ * reverse) would show at a glance.
+ */
+static json_t *
+timeline(json_t *h)
+{
+	double now = json_number_value(json_object_get(h, "now"));
+	json_t *lanes = json_array(), *it, *out;
+	size_t i;
+
+	json_array_foreach(json_object_get(h, "runs"), i, it) {
+		const char *ph = json_string_value(json_object_get(it,
+		    "phase"));
+		bool llm = strcmp(ph, "llm") == 0, stt = strcmp(ph, "stt") == 0;
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s phase, %lld items", llm ?
+		    "LLM" : stt ? "STT" : "switch", (long long)
+		    json_integer_value(json_object_get(it, "items")));
+		add_bar(lanes, it, now, llm ? "run-llm" : stt ? "run-stt" :
+		    "run-switch", 0, what);
+	}
+	json_array_foreach(json_object_get(h, "calls"), i, it) {
+		const char *ph = json_string_value(json_object_get(it,
+		    "phase"));
+		const char *be = json_string_value(json_object_get(it,
+		    "backend"));
+		bool llm = strcmp(ph, "llm") == 0;
+		char what[160];
+
+		snprintf(what, sizeof(what), "%s call on %s for #%lld (%s)",
+		    strcmp(ph, "unload") == 0 ? "unload" : llm ? "LLM" : "STT",
+		    be != NULL ? be : "?", (long long)json_integer_value(
+		    json_object_get(it, "submission_id")), json_string_value(
+		    json_object_get(it, "outcome")));
+		add_bar(lanes, it, now, llm ? "call-llm" : strcmp(ph, "stt") ==
+		    0 ? "call-stt" : "call-unload", CALL_INSET, what);
+	}
+	out = svg_gantt(lanes, now - window_s(h, now), now);
+	json_object_set_new(out, "minutes", json_integer((json_int_t)
+	    window_s(h, now) / 60));
+	json_object_set_new(out, "empty", json_boolean(json_array_size(lanes)
+	    == 0));
+	json_decref(lanes);
+	return out;
+}
+
+/*
+ * One pass over the five-minute buckets for both charts: submissions
+ * scored and failed as columns ("throughput"), and the share of STT and
+ * LLM calls that failed as a line with gaps where there were no calls
+ * ("errors").
+ */
+static void
+bucket_charts(json_t *h, json_t *view)
+{
+	json_t *cols = json_array(), *points = json_array(), *b, *label, *line;
+	json_int_t done, failed, calls, errors;
+	bool any = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(h, "buckets"), i, b) {
+		done = json_integer_value(json_object_get(b, "done"));
+		failed = json_integer_value(json_object_get(b, "failed"));
+		calls = json_integer_value(json_object_get(b, "calls"));
+		errors = json_integer_value(json_object_get(b, "errors"));
+		label = json_sprintf("−%d min", 60 - 5 * (int)i);
+		any = any || calls > 0;
+		json_array_append_new(cols, json_pack("{s:O, s:[{s:I, s:s, "
+		    "s:o}, {s:I, s:s, s:o}]}", "label", label, "parts", "v",
+		    done, "kind", "done", "tip", json_sprintf("%lld scored",
+		    (long long)done), "v", failed, "kind", "failed", "tip",
+		    json_sprintf("%lld failed", (long long)failed)));
+		json_array_append_new(points, calls > 0 ? json_pack("{s:f, "
+		    "s:O, s:o}", "v", 100.0 * (double)errors / (double)calls,
+		    "label", label, "tip", json_sprintf("%lld of %lld calls "
+		    "failed", (long long)errors, (long long)calls)) :
+		    json_pack("{s:n, s:O}", "v", "label", label));
+		json_decref(label);
+	}
+	json_object_set_new(view, "throughput", svg_columns(cols, 5));
+	line = svg_line(points, 10, "%");
+	json_object_set_new(line, "empty", json_boolean(!any));
+	json_object_set_new(view, "errors", line);
+	json_decref(cols);
+	json_decref(points);
+}
+
+int
+health_page(struct req *r)
+{
+	char err[512];
+	json_t *h, *nodes, *view;
+
+	if (!collect(r->app, &h, err, sizeof(err)))
+		return http_error(r, 503, "the database is not answering; try "
+		    "again in a moment");
+	nodes = dash_nodes(r->app->db);
+	backend_states(json_object_get(h, "backends"));
+	view = json_pack("{s:s, s:o, s:b, s:o, s:O, s:O, s:o}", "title",
+	    "Health", "summary", summary(h), "has_nodes",
+	    json_array_size(nodes) > 0, "nodes", nodes, "backends",
+	    json_object_get(h, "backends"), "queue", json_object_get(h,
+	    "queue"), "timeline", timeline(h));
+	bucket_charts(h, view);
+	json_decref(h);
+	return http_render(r, 200, "health", view);
 }

@@ -31,8 +31,18 @@
 #include "util.h"
 #include "ws.h"
 
+/* Label names of the series built from the query's rows. */
+static const char *const by_phase_status[] = { "phase", "status", NULL };
+static const char *const by_phase_backend[] = { "phase", "backend", NULL };
+static const char *const by_call[] = { "phase", "backend", "outcome", NULL };
+static const char *const by_node_phase[] = { "node", "phase", NULL };
+
 static bool	 allowed(struct req *);
 static void	 label(struct buf *, const char *, json_t *, bool);
+static void	 series(struct buf *, const char *, json_t *,
+		    const char *const *);
+static void	 sample(struct buf *, const char *, json_t *,
+		    const char *const *);
 static void	 head(struct buf *, const char *, const char *,
 		    const char *);
 static void	 gauges(struct buf *, struct app *, json_t *);
@@ -72,6 +82,28 @@ label(struct buf *b, const char *name, json_t *v, bool first)
 	buf_putc(b, '"');
 }
 
+/* name{l1="...",l2="..." with the labels' values from row; unclosed. */
+static void
+series(struct buf *b, const char *name, json_t *row,
+    const char *const *labels)
+{
+	size_t i;
+
+	buf_printf(b, "%s{", name);
+	for (i = 0; labels[i] != NULL; i++)
+		label(b, labels[i], json_object_get(row, labels[i]), i == 0);
+}
+
+/* One sample of a row counted in its field n. */
+static void
+sample(struct buf *b, const char *name, json_t *row,
+    const char *const *labels)
+{
+	series(b, name, row, labels);
+	buf_printf(b, "} %lld\n", (long long)json_integer_value(
+	    json_object_get(row, "n")));
+}
+
 static void
 head(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -105,10 +137,7 @@ gauges(struct buf *b, struct app *app, json_t *m)
 		    "status"));
 		long long n = json_integer_value(json_object_get(row, "n"));
 
-		buf_puts(b, "introeval_submissions{");
-		label(b, "phase", json_object_get(row, "phase"), true);
-		label(b, "status", json_object_get(row, "status"), false);
-		buf_printf(b, "} %lld\n", n);
+		sample(b, "introeval_submissions", row, by_phase_status);
 		if (strcmp(st, "processing") == 0)
 			continue;
 		if (strcmp(ph, "stt") == 0)
@@ -137,14 +166,15 @@ static void
 flush_series(struct buf *b, const char *phase, const char *backend,
     const long long *per, long long count, double sum)
 {
-	json_t *ph = json_string(phase), *be = json_string(backend);
+	json_t *key = json_object();
 	long long cum = 0;
 	int i;
 
+	json_object_set_new(key, "phase", json_string(phase));
+	json_object_set_new(key, "backend", json_string(backend));
 	for (i = 0; i <= health_nbuckets; i++) {
-		buf_puts(b, "introeval_call_duration_seconds_bucket{");
-		label(b, "phase", ph, true);
-		label(b, "backend", be, false);
+		series(b, "introeval_call_duration_seconds_bucket", key,
+		    by_phase_backend);
 		if (i == health_nbuckets) {
 			buf_printf(b, ",le=\"+Inf\"} %lld\n", count);
 			break;
@@ -152,16 +182,13 @@ flush_series(struct buf *b, const char *phase, const char *backend,
 		cum += per[i];
 		buf_printf(b, ",le=\"%g\"} %lld\n", health_buckets_s[i], cum);
 	}
-	buf_puts(b, "introeval_call_duration_seconds_sum{");
-	label(b, "phase", ph, true);
-	label(b, "backend", be, false);
+	series(b, "introeval_call_duration_seconds_sum", key,
+	    by_phase_backend);
 	buf_printf(b, "} %.3f\n", sum);
-	buf_puts(b, "introeval_call_duration_seconds_count{");
-	label(b, "phase", ph, true);
-	label(b, "backend", be, false);
+	series(b, "introeval_call_duration_seconds_count", key,
+	    by_phase_backend);
 	buf_printf(b, "} %lld\n", count);
-	json_decref(ph);
-	json_decref(be);
+	json_decref(key);
 }
 
 /* Rows come ordered by phase and backend: one series per change. */
@@ -213,23 +240,12 @@ counters(struct buf *b, json_t *m)
 
 	head(b, "introeval_calls_total", "counter", "STT and LLM calls and "
 	    "model unloads by outcome.");
-	json_array_foreach(json_object_get(m, "calls"), i, row) {
-		buf_puts(b, "introeval_calls_total{");
-		label(b, "phase", json_object_get(row, "phase"), true);
-		label(b, "backend", json_object_get(row, "backend"), false);
-		label(b, "outcome", json_object_get(row, "outcome"), false);
-		buf_printf(b, "} %lld\n", (long long)json_integer_value(
-		    json_object_get(row, "n")));
-	}
+	json_array_foreach(json_object_get(m, "calls"), i, row)
+		sample(b, "introeval_calls_total", row, by_call);
 	head(b, "introeval_phase_runs_total", "counter", "Phases each node "
 	    "has entered (phase switches).");
-	json_array_foreach(json_object_get(m, "switches"), i, row) {
-		buf_puts(b, "introeval_phase_runs_total{");
-		label(b, "node", json_object_get(row, "node"), true);
-		label(b, "phase", json_object_get(row, "phase"), false);
-		buf_printf(b, "} %lld\n", (long long)json_integer_value(
-		    json_object_get(row, "n")));
-	}
+	json_array_foreach(json_object_get(m, "switches"), i, row)
+		sample(b, "introeval_phase_runs_total", row, by_node_phase);
 	head(b, "introeval_uploads_total", "counter", "Accepted uploads.");
 	buf_printf(b, "introeval_uploads_total %lld\n", (long long)
 	    json_integer_value(json_object_get(up, "count")));
