@@ -19,7 +19,6 @@
 #include "course.h"
 #include "db.h"
 #include "events.h"
-#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "node.h"
@@ -443,12 +442,6 @@ dash_course_progress(struct req *r)
 	json_object_set_new(view, "nodes", dash_nodes(r->app->db));
 	eta_view(r, view);
 	return http_json(r, 200, view);
-}
-
-int
-dash_health(struct req *r)
-{
-	return health_page(r);
 }
 
 static int

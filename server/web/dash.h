@@ -24,12 +24,6 @@ int	dash_results_csv(struct req *);
 /* GET /api/v1/courses/:id/progress */
 int	dash_course_progress(struct req *);
 /*
- * Temporary: the route table (router.c) still names the health page by
- * its old name; this forwards to health_page() until it names that.
- */
-int	dash_health(struct req *);
-
-/*
  * Display fields of one progress row (a submission, or a student without
  * one): state, group, chip_text, progress_pct, can_cancel, can_retry.
  * static/live.js computes the same from a WebSocket event.

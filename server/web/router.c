@@ -26,6 +26,7 @@
 #include "app.h"
 #include "config.h"
 #include "dash.h"
+#include "health.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -88,7 +89,7 @@ static const struct route routes[] = {
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
-	  dash_health },
+	  health_page },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
 	  metrics_handler },
 	{ "GET",  "/api/v1/me",			R_USER,  CSRF_NONE,
