@@ -46,6 +46,7 @@
 	"    ORDER BY started_at DESC LIMIT 1) run ON true "
 
 static void	 rows_from(PGresult *, struct events_row **, int *);
+static bool	 take_rows(PGresult *, struct events_row **, int *);
 static int	 parse_ids(const char *, long long *, int);
 static char	*id_array(const long long *, int);
 
@@ -101,6 +102,19 @@ rows_from(PGresult *r, struct events_row **rows, int *nrows)
 	}
 }
 
+/* The rows of a query's result (NULL: it failed), which it clears. */
+static bool
+take_rows(PGresult *r, struct events_row **rows, int *nrows)
+{
+	*rows = NULL;
+	*nrows = 0;
+	if (r == NULL)
+		return false;
+	rows_from(r, rows, nrows);
+	PQclear(r);
+	return true;
+}
+
 bool
 events_fetch(PGconn *c, const long long *ids, int n, struct events_row **rows,
     int *nrows, char *err, size_t errlen)
@@ -111,13 +125,7 @@ events_fetch(PGconn *c, const long long *ids, int n, struct events_row **rows,
 	    "ORDER BY s.version", 1, p, err, errlen);
 
 	free(arr);
-	*rows = NULL;
-	*nrows = 0;
-	if (r == NULL)
-		return false;
-	rows_from(r, rows, nrows);
-	PQclear(r);
-	return true;
+	return take_rows(r, rows, nrows);
 }
 
 bool
@@ -143,13 +151,7 @@ events_since(PGconn *c, enum events_topic topic, long long key,
 	    "ORDER BY s.version LIMIT $3::int", filters[topic]);
 	r = db_query(c, sql, 3, p, err, errlen);
 	free(sql);
-	*rows = NULL;
-	*nrows = 0;
-	if (r == NULL)
-		return false;
-	rows_from(r, rows, nrows);
-	PQclear(r);
-	return true;
+	return take_rows(r, rows, nrows);
 }
 
 bool
