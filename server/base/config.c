@@ -45,7 +45,19 @@ static const struct key keys[] = {
 	  "DATABASE_URL", "libpq connection URL (deploy/run sets it to the "
 	  "private cluster under var/ when unset)" },
 	{ "db_pool_size", KEY_INT, F(db_pool_size), "8", 1, 256, false, NULL,
-	  "database connections kept open" },
+	  "database connections kept open for requests (the scheduler has "
+	  "its own)" },
+	{ "db_acquire_timeout_s", KEY_DOUBLE, F(db_acquire_timeout_s), "5",
+	  0.01, 600, false, NULL, "longest a request waits for a free "
+	  "database connection before it is answered 503 \"busy, try "
+	  "again\"" },
+	{ "db_statement_timeout_s", KEY_INT, F(db_statement_timeout_s), "30",
+	  1, 3600, false, NULL, "time limit for one statement of the "
+	  "scheduler's own connections (heartbeats, claims, the node lock)" },
+	{ "role", KEY_STRING, F(role), "all", 0, 0, false, NULL,
+	  "what this process runs: all (pages, API and the scheduler), web "
+	  "(pages, API and WebSockets; no scheduler) or worker (the "
+	  "scheduler and a minimal health endpoint)" },
 	{ "data_dir", KEY_STRING, F(data_dir), "var", 0, 0, false, NULL,
 	  "where uploads/ and work/ live" },
 	{ "share_dir", KEY_STRING, F(share_dir), INTROEVAL_SOURCE_DIR, 0, 0,
@@ -137,6 +149,9 @@ static const struct key keys[] = {
 	{ "lease_s", KEY_INT, F(lease_s), "60", 5, 3600, false, NULL,
 	  "a claimed submission returns to the queue this long after its "
 	  "worker's last heartbeat" },
+	{ "max_attempts", KEY_INT, F(max_attempts), "3", 1, 100, false, NULL,
+	  "times a submission's processing may be cut short by a crash "
+	  "before it is stopped (failed) for staff to look at" },
 	{ "metrics_token", KEY_STRING, F(metrics_token), "", 0, 0, true, NULL,
 	  "bearer token that lets Prometheus read /metrics without a "
 	  "sign-in (empty: admins' sessions only)" },
@@ -353,6 +368,10 @@ validate(const struct config *cfg, char *err, size_t errlen)
 		return util_seterr(err, errlen, "llm_dispatch must be "
 		    "least_loaded or round_robin, not \"%s\"",
 		    cfg->llm_dispatch);
+	if (strcmp(cfg->role, "all") != 0 && strcmp(cfg->role, "web") != 0 &&
+	    strcmp(cfg->role, "worker") != 0)
+		return util_seterr(err, errlen, "role must be all, web or "
+		    "worker, not \"%s\"", cfg->role);
 	if (strcmp(cfg->evaluation_mode, "single") != 0 &&
 	    strcmp(cfg->evaluation_mode, "ensemble") != 0)
 		return util_seterr(err, errlen, "evaluation_mode must be "

@@ -16,6 +16,9 @@ struct config {
 	int	 threads;
 	char	*database_url;
 	int	 db_pool_size;
+	double	 db_acquire_timeout_s;	/* a request's wait for a connection */
+	int	 db_statement_timeout_s;	/* control plane: heartbeats, claims */
+	char	*role;			/* "all", "web" or "worker" */
 	char	*data_dir;
 	char	*share_dir;
 	int	 upload_max_mb;
@@ -54,6 +57,7 @@ struct config {
 	bool	 unload_llm_on_stt;
 	bool	 exclusive;
 	int	 lease_s;
+	int	 max_attempts;		/* crashes before quarantine */
 	char	*metrics_token;		/* GET /metrics without a session */
 };
 
