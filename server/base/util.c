@@ -114,6 +114,34 @@ util_monotonic(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void
+util_cond_init_monotonic(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+void
+util_deadline_monotonic(double secs, struct timespec *ts)
+{
+	double whole;
+
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	if (secs < 0)
+		secs = 0;
+	whole = (double)(long long)secs;
+	ts->tv_sec += (time_t)whole;
+	ts->tv_nsec += (long)((secs - whole) * 1e9);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 double
 util_wallclock(void)
 {

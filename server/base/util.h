@@ -5,7 +5,9 @@
 #ifndef INTROEVAL_UTIL_H
 #define INTROEVAL_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stddef.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -29,5 +31,14 @@ bool	 util_write_all(int fd, const void *, size_t n);
 double	 util_monotonic(void);	/* seconds, CLOCK_MONOTONIC */
 double	 util_wallclock(void);	/* seconds since the epoch */
 void	 util_sleep(double);	/* seconds; restarts on EINTR */
+
+/*
+ * Timed condition waits on the monotonic clock, so a step of the wall
+ * clock neither stalls nor hurries them: a condition variable made by
+ * util_cond_init_monotonic, waited on with pthread_cond_timedwait until
+ * util_deadline_monotonic(secs from now).
+ */
+void	 util_cond_init_monotonic(pthread_cond_t *);
+void	 util_deadline_monotonic(double secs, struct timespec *);
 
 #endif

@@ -56,7 +56,6 @@ static void	 unload_begin(struct pool *);
 static void	 unload_end(struct pool *, bool);
 static void	 unload_done(struct pool *, struct xfer *, CURLcode);
 static void	 ps_done(struct pool *, struct xfer *, CURLcode);
-static void	 abs_deadline(struct timespec *, double);
 
 struct pool *
 pool_new(const struct config *cfg, char *err, size_t errlen)
@@ -70,7 +69,7 @@ pool_new(const struct config *cfg, char *err, size_t errlen)
 	llm_global_init();
 	p = xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
+	util_cond_init_monotonic(&p->cond);
 	p->notes_tail = &p->notes;
 	p->least_loaded = cfg->llm_dispatch == NULL ||
 	    strcmp(cfg->llm_dispatch, "round_robin") != 0;
@@ -151,7 +150,7 @@ wait_first_health(struct pool *p)
 	struct timespec ts;
 	size_t i;
 
-	abs_deadline(&ts, POOL_HEALTH_TIMEOUT_S + 1);
+	util_deadline_monotonic(POOL_HEALTH_TIMEOUT_S + 1, &ts);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		for (i = 0; i < p->nb && p->b[i].checked; i++)
@@ -732,13 +731,4 @@ ps_done(struct pool *p, struct xfer *x, CURLcode rc)
 		x->b->unload_next = util_monotonic() + UNLOAD_POLL_S;
 	}
 	json_decref(root);
-}
-
-static void
-abs_deadline(struct timespec *ts, double secs)
-{
-	double t = util_wallclock() + secs;
-
-	ts->tv_sec = (time_t)t;
-	ts->tv_nsec = (long)((t - (double)ts->tv_sec) * 1e9);
 }

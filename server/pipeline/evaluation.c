@@ -1,7 +1,7 @@
 /*
  * evaluation: the evaluations table. An evaluation is stored in the same
  * statement that completes its submission, only while the storing
- * worker still holds the row (queue_write_owned).
+ * claim still holds the row (queue_write_owned).
  */
 #include "evaluation.h"
 
@@ -12,7 +12,7 @@
 #include "util.h"
 
 bool
-evaluation_save(struct db *db, const struct job *job, const char *worker,
+evaluation_save(struct db *db, const struct job *job,
     const struct evaluation_result *res, char *err, size_t errlen)
 {
 	/* Provenance and ensemble detail come out of the evaluation JSON
@@ -20,10 +20,10 @@ evaluation_save(struct db *db, const struct job *job, const char *worker,
 	   produced. */
 	static const char sql[] =
 	    "WITH s AS (UPDATE submissions SET phase = 'completed', "
-	    "  status = 'completed', worker_id = NULL, lease_expires_at = NULL, "
+	    "  status = 'completed', " QUEUE_UNHELD ", "
 	    "  error_message = NULL, llm_finished_at = now(), "
 	    "  completed_at = now(), updated_at = now() "
-	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'llm' "
+	    "  WHERE id = $1 AND claim_token = $2 AND phase = 'llm' "
 	    "    AND status = 'processing' RETURNING id, rubric_id), "
 	    "e AS (SELECT $5::jsonb AS v) "
 	    "INSERT INTO evaluations (submission_id, rubric_id, backend, model, "
@@ -45,7 +45,7 @@ evaluation_save(struct db *db, const struct job *job, const char *worker,
 	    "  coalesce((e.v ->> 'needs_review')::boolean, false), "
 	    "  e.v -> 'models', e.v -> 'provenance' "
 	    "FROM s, e RETURNING id";
-	char idb[DB_NUM_LEN], pt[DB_NUM_LEN], et[DB_NUM_LEN], ls[DB_NUM_LEN];
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], pt[DB_NUM_LEN], et[DB_NUM_LEN], ls[DB_NUM_LEN];
 	char *ev;
 	const char *p[8];
 	bool ok;
@@ -56,14 +56,15 @@ evaluation_save(struct db *db, const struct job *job, const char *worker,
 	ev = json_dumps(res->evaluation, JSON_COMPACT |
 	    JSON_REAL_PRECISION(6));
 	p[0] = db_param_ll(idb, job->id);
-	p[1] = worker;
+	p[1] = db_param_ll(tok, job->claim_token);
 	p[2] = res->backend != NULL ? res->backend : "";
 	p[3] = res->model != NULL ? res->model : "";
 	p[4] = ev;
 	p[5] = db_param_ll(pt, res->prompt_tokens);
 	p[6] = db_param_ll(et, res->eval_tokens);
 	p[7] = db_param_double(ls, res->llm_s);
-	ok = ev != NULL && queue_write_owned(db, sql, 8, p, job->id, err, errlen);
+	ok = ev != NULL && queue_write_owned(db, sql, 8, p, job, err,
+	    errlen);
 	free(ev);
 	return ok;
 }

@@ -32,7 +32,7 @@ struct evaluation_result {
 };
 
 /* Stores the evaluation of a held submission and completes it. */
-bool	evaluation_save(struct db *, const struct job *, const char *worker,
+bool	evaluation_save(struct db *, const struct job *,
 	    const struct evaluation_result *, char *err, size_t errlen);
 
 #endif

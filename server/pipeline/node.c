@@ -92,6 +92,22 @@ node_phase_begin(struct db *db, const char *node, enum phase phase,
 }
 
 void
+node_log_interrupted(struct db *db, const char *node)
+{
+	const char *p[1] = { node };
+	char err[512];
+
+	if (!db_exec1(db, "UPDATE phase_log SET outcome = 'interrupted', "
+	    "finished_at = now() WHERE node = $1 AND outcome = 'running'", 1,
+	    p, err, sizeof(err)) ||
+	    !db_exec1(db, "UPDATE phase_runs SET finished_at = now(), "
+	    "reason = reason || ' (interrupted)' WHERE node = $1 AND "
+	    "finished_at IS NULL", 1, p, err, sizeof(err)))
+		log_warnx("node: closing what an earlier process left open: %s",
+		    err);
+}
+
+void
 node_phase_end(struct db *db, long long run_id, int items)
 {
 	char idb[DB_NUM_LEN], nb[DB_NUM_LEN], err[512];

@@ -38,6 +38,11 @@ bool		 node_state_write(struct db *, const char *node,
 		    const char *worker, const struct node_state *,
 		    char *err, size_t errlen);
 long long	 node_next_batch_id(struct db *);
+/*
+ * At start, with the node's lock held: the calls and phases an earlier
+ * process of this node left open are closed as "interrupted".
+ */
+void		 node_log_interrupted(struct db *, const char *node);
 /* A phase run; node_phase_end closes it. 0 on a database error. */
 long long	 node_phase_begin(struct db *, const char *node, enum phase,
 		    long long batch_id, const char *reason);

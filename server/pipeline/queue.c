@@ -2,10 +2,11 @@
  * queue: a submission's life in the submissions table, from the upload
  * (queue_add) through claims and leases to its outcome. Every change of
  * a submission's phase or status is one SQL statement here or in a
- * module that writes through queue_write_owned, guarded by the claiming
- * worker's id where a worker holds the row, so two workers can never
- * both record an outcome and a worker whose lease expired cannot
- * overwrite the work of the one that took it over. The NOTIFYs that tell
+ * module that writes through queue_write_owned, guarded by the claim's
+ * token where a worker holds the row, so two workers can never both
+ * record an outcome, and a worker whose lease expired, or whose row was
+ * cancelled and claimed again, cannot overwrite the work of the claim
+ * that followed. The NOTIFYs that tell
  * dashboards (sql/002) and schedulers (sql/007) about a change are raised
  * by triggers, so no path can forget them.
  */
@@ -17,13 +18,14 @@
 
 #include "buf.h"
 #include "db.h"
+#include "log.h"
 #include "rubrics.h"
 #include "util.h"
 
 #define CLAIMABLE \
-	"((status IN ('pending', 'retry') AND next_attempt_at <= now()) " \
-	"OR (status = 'processing' AND lease_expires_at < now()))"
+	"(status IN ('pending', 'retry') AND next_attempt_at <= now())"
 
+static void	 tokens_array(struct buf *, const long long *, size_t);
 static bool	 exec_action(struct db *, const char *, int,
 		    const char *const *, bool *, char *, size_t);
 
@@ -65,14 +67,14 @@ queue_claim(struct db *db, const char *phase, const char *node,
 {
 	/*
 	 * SKIP LOCKED lets concurrent claimers (other nodes) pass over each
-	 * other's rows instead of queueing behind them; a row whose lease
-	 * expired is claimable again, which is how a crashed worker's work
-	 * resumes.
+	 * other's rows instead of queueing behind them. A row whose lease
+	 * expired comes back through queue_rescue, which counts the crash.
 	 */
 	static const char sql[] =
 	    "UPDATE submissions s SET status = 'processing', worker_id = $2, "
 	    "  node = $3, lease_expires_at = now() + make_interval(secs => "
-	    "  $4::int), "
+	    "  $4::int), claim_token = nextval('claim_token_seq'), "
+	    "  attempts = s.attempts + 1, work_started_at = NULL, "
 	    "  batch_id = CASE WHEN $1 = 'stt' THEN nullif($5::bigint, 0) "
 	    "    ELSE s.batch_id END, "
 	    "  stt_progress = CASE WHEN $1 = 'stt' THEN 0 "
@@ -87,8 +89,8 @@ queue_claim(struct db *db, const char *phase, const char *node,
 	    "  ORDER BY priority DESC, created_at, id "
 	    "  LIMIT $6::int FOR UPDATE SKIP LOCKED) c "
 	    "WHERE s.id = c.id "
-	    "RETURNING s.id, s.stored_name, s.retry_count, "
-	    "  coalesce(s.rubric_id, 0) AS rubric_id, s.phase, "
+	    "RETURNING s.id, s.claim_token, s.attempts, s.stored_name, "
+	    "  s.retry_count, coalesce(s.rubric_id, 0) AS rubric_id, s.phase, "
 	    "  s.priority, s.created_at";
 	char lease[DB_NUM_LEN], bid[DB_NUM_LEN], mx[DB_NUM_LEN];
 	const char *p[6] = { phase, worker, node, db_param_ll(lease, lease_s),
@@ -104,7 +106,10 @@ queue_claim(struct db *db, const char *phase, const char *node,
 
 		memset(job, 0, sizeof(*job));
 		job->id = db_get_ll(r, i, "id");
+		job->claim_token = db_get_ll(r, i, "claim_token");
+		job->attempts = (int)db_get_ll(r, i, "attempts");
 		job->batch_id = batch_id;
+		util_strlcpy(job->node, node, sizeof(job->node));
 		util_strlcpy(job->stored_name, db_get(r, i, "stored_name"),
 		    sizeof(job->stored_name));
 		job->retry_count = (int)db_get_ll(r, i, "retry_count");
@@ -118,74 +123,124 @@ queue_claim(struct db *db, const char *phase, const char *node,
 	return r != NULL;
 }
 
+/* Claim tokens as a PostgreSQL array literal, for "= ANY($n::bigint[])". */
+static void
+tokens_array(struct buf *arr, const long long *tokens, size_t n)
+{
+	size_t i;
+
+	buf_putc(arr, '{');
+	for (i = 0; i < n; i++)
+		buf_printf(arr, "%s%lld", i > 0 ? "," : "", tokens[i]);
+	buf_putc(arr, '}');
+}
+
 bool
-queue_heartbeat(struct db *db, const char *worker, const long long *ids,
-    size_t n, int lease_s, char *err, size_t errlen)
+queue_begin(struct db *db, const struct job *job, char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token) };
+
+	return queue_write_owned(db, "UPDATE submissions SET "
+	    "work_started_at = now() WHERE id = $1 AND claim_token = $2 "
+	    "AND status = 'processing' RETURNING id", 2, p, job, err, errlen);
+}
+
+bool
+queue_heartbeat(struct db *db, const long long *tokens, size_t n,
+    int lease_s, char *err, size_t errlen)
 {
 	char lease[DB_NUM_LEN];
-	const char *p[3];
+	const char *p[2];
 	struct buf arr;
-	size_t i;
 	bool ok;
 
 	if (n == 0)
 		return true;
 	buf_init(&arr);
-	buf_putc(&arr, '{');
-	for (i = 0; i < n; i++)
-		buf_printf(&arr, "%s%lld", i > 0 ? "," : "", ids[i]);
-	buf_putc(&arr, '}');
-	p[0] = worker;
-	p[1] = db_param_ll(lease, lease_s);
-	p[2] = buf_cstr(&arr);
+	tokens_array(&arr, tokens, n);
+	p[0] = db_param_ll(lease, lease_s);
+	p[1] = buf_cstr(&arr);
 	ok = db_exec1(db, "UPDATE submissions SET lease_expires_at = now() "
-	    "+ make_interval(secs => $2::int) WHERE worker_id = $1 "
-	    "AND status = 'processing' AND id = ANY($3::bigint[])", 3, p, err,
-	    errlen);
+	    "+ make_interval(secs => $1::int) WHERE status = 'processing' "
+	    "AND claim_token = ANY($2::bigint[])", 2, p, err, errlen);
 	buf_free(&arr);
 	return ok;
 }
 
 bool
-queue_release(struct db *db, const struct job *job, const char *worker,
-    char *err, size_t errlen)
+queue_release(struct db *db, const struct job *job, char *err,
+    size_t errlen)
 {
-	char idb[DB_NUM_LEN];
-	const char *p[2] = { db_param_ll(idb, job->id), worker };
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token) };
 
+	/* Unstarted: the claim is not counted as an attempt. */
 	return db_exec1(db, "UPDATE submissions SET status = 'pending', "
-	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
-	    "WHERE id = $1 AND worker_id = $2 AND status = 'processing'", 2,
-	    p, err, errlen);
+	    QUEUE_UNHELD ", attempts = greatest(attempts - 1, 0), "
+	    "updated_at = now() WHERE id = $1 AND claim_token = $2 "
+	    "AND status = 'processing'", 2, p, err, errlen);
 }
 
 bool
-queue_recover(struct db *db, const char *node, const char *worker, int *n,
-    char *err, size_t errlen)
+queue_rescue(struct db *db, const char *node, int max_attempts,
+    int *rescued, int *quarantined, char *err, size_t errlen)
 {
-	const char *p[2] = { node, worker };
+	/*
+	 * Each SET expression sees the row as it was: x.crashes is the count
+	 * after this one, decided once. The rows whose lease expired are
+	 * taken under FOR UPDATE SKIP LOCKED, so two rescuers (every node
+	 * runs one) never count one crash twice.
+	 */
+	static const char sql[] =
+	    "WITH x AS (SELECT id, crashes + (work_started_at IS NOT NULL)::int "
+	    "    AS crashes FROM submissions WHERE status = 'processing' "
+	    "    AND (node = $1 OR lease_expires_at < now()) "
+	    "    FOR UPDATE SKIP LOCKED) "
+	    "UPDATE submissions s SET crashes = x.crashes, "
+	    "  status = CASE WHEN x.crashes >= $2::int THEN 'failed' "
+	    "    ELSE 'pending' END, "
+	    "  phase = CASE WHEN x.crashes >= $2::int THEN 'failed' "
+	    "    ELSE s.phase END, "
+	    "  error_message = CASE WHEN x.crashes >= $2::int THEN "
+	    "    format('stopped after crashing the server %s times; retry "
+	    "to try again', x.crashes) ELSE s.error_message END, "
+	    "  completed_at = CASE WHEN x.crashes >= $2::int THEN now() "
+	    "    ELSE NULL END, "
+	    "  next_attempt_at = now(), " QUEUE_UNHELD ", updated_at = now() "
+	    "FROM x WHERE s.id = x.id RETURNING s.id, s.status";
+	char mx[DB_NUM_LEN];
+	const char *p[2] = { node, db_param_ll(mx, max_attempts) };
 	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, "UPDATE submissions SET status = 'pending', "
-	    "worker_id = NULL, lease_expires_at = NULL, updated_at = now() "
-	    "WHERE node = $1 AND status = 'processing' AND worker_id <> $2 "
-	    "RETURNING id", 2, p, err, errlen);
+	PGresult *r = db_query(c, sql, 2, p, err, errlen);
+	int i, rows = r != NULL ? PQntuples(r) : 0;
 
-	*n = r != NULL ? PQntuples(r) : 0;
+	*rescued = *quarantined = 0;
+	for (i = 0; i < rows; i++) {
+		if (strcmp(db_get(r, i, "status"), "failed") == 0) {
+			(*quarantined)++;
+			log_warnx("submission=%lld stopped: its processing was "
+			    "cut short %d times (max_attempts)",
+			    db_get_ll(r, i, "id"), max_attempts);
+		} else
+			(*rescued)++;
+	}
 	PQclear(r);
 	db_release(db, c);
 	return r != NULL;
 }
 
 bool
-queue_progress(struct db *db, const struct job *job, const char *worker,
-    double fraction)
+queue_progress(struct db *db, const struct job *job, double fraction)
 {
-	char idb[DB_NUM_LEN], fb[DB_NUM_LEN];
-	const char *p[3] = { db_param_ll(idb, job->id), worker,
-	    db_param_double(fb, fraction) };
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], fb[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token), db_param_double(fb, fraction) };
 
 	return db_exec1(db, "UPDATE submissions SET stt_progress = $3 "
-	    "WHERE id = $1 AND worker_id = $2", 3, p, NULL, 0);
+	    "WHERE id = $1 AND claim_token = $2", 3, p, NULL, 0);
 }
 
 bool
@@ -224,15 +279,23 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 
 bool
 queue_write_owned(struct db *db, const char *sql, int n, const char *const *p,
-    long long id, char *err, size_t errlen)
+    const struct job *job, char *err, size_t errlen)
 {
+	const char *sp[1] = { job->node };
 	PGconn *c = db_acquire(db);
 	PGresult *r = db_query(c, sql, n, p, err, errlen);
 	bool ok = r != NULL;
 
 	if (ok && PQntuples(r) == 0) {
 		ok = util_seterr(err, errlen, "submission %lld is no longer "
-		    "held by this worker (lease expired or cancelled)", id);
+		    "held by this claim (taken over, cancelled or claimed "
+		    "again); the result is dropped", job->id);
+		log_warnx("submission=%lld claim=%lld: stale write dropped",
+		    job->id, job->claim_token);
+		if (!db_exec(c, "UPDATE system_state SET stale_writes = "
+		    "stale_writes + 1 WHERE node = $1", 1, sp, NULL, 0))
+			log_warnx("submission=%lld: stale write not counted",
+			    job->id);
 	}
 	PQclear(r);
 	db_release(db, c);
@@ -240,9 +303,8 @@ queue_write_owned(struct db *db, const char *sql, int n, const char *const *p,
 }
 
 bool
-queue_fail(struct db *db, const struct job *job, const char *worker,
-    const char *message, bool retryable, int max_retries, char *err,
-    size_t errlen)
+queue_fail(struct db *db, const struct job *job, const char *message,
+    bool retryable, int max_retries, char *err, size_t errlen)
 {
 	/*
 	 * Every SET expression sees the row as it was, so "again" is decided
@@ -259,15 +321,15 @@ queue_fail(struct db *db, const struct job *job, const char *worker,
 	    "  next_attempt_at = now() + make_interval(secs => "
 	    "    5 * power(2, least(s.retry_count, 10))), "
 	    "  completed_at = CASE WHEN x.again THEN NULL ELSE now() END, "
-	    "  error_message = $3, worker_id = NULL, lease_expires_at = NULL, "
-	    "  updated_at = now() "
-	    "FROM x WHERE s.id = $1 AND s.worker_id = $2 "
+	    "  error_message = $3, " QUEUE_UNHELD ", updated_at = now() "
+	    "FROM x WHERE s.id = $1 AND s.claim_token = $2 "
 	    "  AND s.status = 'processing' RETURNING s.status";
-	char idb[DB_NUM_LEN], mr[DB_NUM_LEN];
-	const char *p[5] = { db_param_ll(idb, job->id), worker, message,
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], mr[DB_NUM_LEN];
+	const char *p[5] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token), message,
 	    retryable ? "true" : "false", db_param_ll(mr, max_retries) };
 
-	return queue_write_owned(db, sql, 5, p, job->id, err, errlen);
+	return queue_write_owned(db, sql, 5, p, job, err, errlen);
 }
 
 /* A staff action: one UPDATE; *found says whether a row matched. */
@@ -292,10 +354,10 @@ queue_cancel(struct db *db, long long id, const char *who, bool *found,
 	const char *p[2] = { db_param_ll(idb, id), msg };
 
 	snprintf(msg, sizeof(msg), "cancelled by %s", who);
-	/* Clearing worker_id makes the holder's outcome write a no-op. */
+	/* Clearing the claim makes the holder's outcome write a no-op. */
 	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
-	    "status = 'failed', error_message = $2, worker_id = NULL, "
-	    "lease_expires_at = NULL, completed_at = now(), updated_at = now() "
+	    "status = 'failed', error_message = $2, " QUEUE_UNHELD ", "
+	    "completed_at = now(), updated_at = now() "
 	    "WHERE id = $1 AND phase IN ('stt', 'llm') RETURNING id", 2, p,
 	    found, err, errlen);
 }
@@ -311,6 +373,7 @@ queue_retry(struct db *db, long long id, bool *found, char *err,
 	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
 	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
 	    "THEN 'llm' ELSE 'stt' END, status = 'pending', retry_count = 0, "
+	    "attempts = 0, crashes = 0, "
 	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
 	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "
 	    "status = 'retry') RETURNING id", 1, p, found, err, errlen);

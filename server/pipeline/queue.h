@@ -3,6 +3,10 @@
  * upload, claimed by a node's workers under a lease that a heartbeat
  * extends, and moved to its outcome only by the worker that holds it.
  * Staff actions (cancel, retry, priority) change it too.
+ *
+ * Claims are fenced: each claim gets a fresh token (job.claim_token), and
+ * every later write for it names that token, so a worker whose row was
+ * taken over, cancelled or claimed again changes nothing.
  */
 #ifndef INTROEVAL_QUEUE_H
 #define INTROEVAL_QUEUE_H
@@ -12,14 +16,22 @@
 
 struct db;
 
+/* SQL SET items that end a claim: the row is no longer held. */
+#define QUEUE_UNHELD \
+	"worker_id = NULL, claim_token = NULL, lease_expires_at = NULL, " \
+	"work_started_at = NULL"
+
 /* A claimed submission, as a worker holds it. */
 struct job {
 	long long	 id;
+	long long	 claim_token;	/* this claim's fence */
+	int		 attempts;	/* claims of the row in this phase */
 	long long	 batch_id;
 	char		 stored_name[96];
 	int		 retry_count;
 	long long	 rubric_id;
 	char		 phase[16];
+	char		 node[64];	/* the claiming node */
 };
 
 struct new_submission {
@@ -36,28 +48,36 @@ bool	queue_add(struct db *, const struct new_submission *, long long *id,
 	    char *err, size_t errlen);
 /*
  * Claims up to max waiting submissions of `phase` ("stt" or "llm"),
- * most urgent first (priority, then upload time), including any whose
- * lease expired, for this node's worker for lease_s seconds. batch_id
+ * most urgent first (priority, then upload time), for this node's
+ * worker for lease_s seconds (an expired lease is queue_rescue's). batch_id
  * (0: none) is recorded on STT claims. *n is how many were claimed.
  */
 bool	queue_claim(struct db *, const char *phase, const char *node,
 	    const char *worker, int lease_s, long long batch_id, int max,
 	    struct job *jobs, int *n, char *err, size_t errlen);
-/* Extends the leases of these submissions, where this worker holds them. */
-bool	queue_heartbeat(struct db *, const char *worker, const long long *ids,
-	    size_t n, int lease_s, char *err, size_t errlen);
-/* Gives a claimed but unstarted submission back to the queue. */
-bool	queue_release(struct db *, const struct job *, const char *worker,
-	    char *err, size_t errlen);
 /*
- * After a restart: what earlier processes of this node held goes back to
- * the queue at once (without waiting for their leases). *n is how many.
+ * Says that the holder begins the work (an attempt that a crash would
+ * now cut short). False with a message when the claim is no longer the
+ * row's (the work must then not be done).
  */
-bool	queue_recover(struct db *, const char *node, const char *worker,
-	    int *n, char *err, size_t errlen);
+bool	queue_begin(struct db *, const struct job *, char *err, size_t errlen);
+/* Extends the leases of these claims, where they are still the rows'. */
+bool	queue_heartbeat(struct db *, const long long *tokens, size_t n,
+	    int lease_s, char *err, size_t errlen);
+/* Gives a claimed but unstarted submission back to the queue. */
+bool	queue_release(struct db *, const struct job *, char *err,
+	    size_t errlen);
+/*
+ * Hands back what no live worker holds: submissions of `node` (the
+ * caller holds that node's lock, so no other process of it runs; NULL:
+ * none) and any whose lease expired. One whose work had begun counts a
+ * crash; at max_attempts crashes it is failed with a message for staff
+ * instead. *rescued and *quarantined say how many of each.
+ */
+bool	queue_rescue(struct db *, const char *node, int max_attempts,
+	    int *rescued, int *quarantined, char *err, size_t errlen);
 /* Transcription progress (0..1) of a held submission; best effort. */
-bool	queue_progress(struct db *, const struct job *, const char *worker,
-	    double fraction);
+bool	queue_progress(struct db *, const struct job *, double fraction);
 
 struct queue_counts {
 	int	 stt_waiting;	/* claimable now */
@@ -70,22 +90,24 @@ bool	queue_counts(struct db *, struct queue_counts *, char *err,
 	    size_t errlen);
 
 /*
- * Runs one statement that changes submission id only while this worker
- * holds it (the statement's WHERE says so and it RETURNs a row when it
- * did); no row is an error: the lease expired or staff cancelled it.
- * Every outcome (transcript, evaluation, failure) is written this way.
+ * Runs one statement that changes the job's submission only while its
+ * claim is still the row's: the statement's WHERE names the claim token
+ * ($2 by convention) and it RETURNs a row when it did. No row is an
+ * error: the result is dropped (the row was taken over, cancelled or
+ * claimed again), logged and counted in system_state.stale_writes. Every
+ * outcome (transcript, evaluation, failure) is written this way, and each
+ * clears the token, so running it twice cannot count anything twice.
  */
 bool	queue_write_owned(struct db *, const char *sql, int nparams,
-	    const char *const *params, long long id, char *err,
+	    const char *const *params, const struct job *, char *err,
 	    size_t errlen);
 /*
  * Records a failed attempt. A retryable failure waits with exponential
  * backoff while retries remain; otherwise the submission is failed with
  * `message`, which students read: plain words.
  */
-bool	queue_fail(struct db *, const struct job *, const char *worker,
-	    const char *message, bool retryable, int max_retries,
-	    char *err, size_t errlen);
+bool	queue_fail(struct db *, const struct job *, const char *message,
+	    bool retryable, int max_retries, char *err, size_t errlen);
 
 /*
  * Staff actions. *found is false when the submission does not exist or

@@ -50,6 +50,8 @@
 #define TICK_S		0.25	/* the controller's longest sleep while busy */
 #define STATE_EVERY_S	5.0	/* system_state refresh while nothing changes */
 #define LISTEN_IDLE_S	30.0	/* the listener's wait between checks */
+#define UNLOAD_TIMEOUT_S 15.0	/* one unload request's wait */
+#define UNLOAD_TRIES	3	/* unload requests before STT goes on */
 
 /* A finished pool task or call, handed from the pool's thread. */
 struct event {
@@ -75,7 +77,7 @@ static void	 drain_events(struct sched *);
 static void	 on_done(const struct pool_result *, void *);
 static void	 on_call(const struct pool_call *, void *);
 static void	 push_event(struct sched *, struct event *);
-static void	 unload_models(struct sched *);
+static bool	 unload_models(struct sched *);
 static bool	 store_evaluation(struct sched *, const struct job *,
 		    const struct pool_result *);
 static void	 wake(struct sched *);
@@ -89,7 +91,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 	const struct config *cfg = env->cfg;
 	struct sched *s = xcalloc(1, sizeof(*s));
 	char host[64] = "localhost";
-	int n;
+	int n, quarantined;
 
 	s->cfg = cfg;
 	s->db = env->db;
@@ -101,7 +103,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 	snprintf(s->worker, sizeof(s->worker), "%s:%d", s->node,
 	    (int)getpid());
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->wake, NULL);
+	util_cond_init_monotonic(&s->wake);
 	atomic_init(&s->stopping, false);
 	s->phase = PHASE_IDLE;
 	s->last_work = PHASE_LLM;
@@ -116,11 +118,15 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	if (!queue_recover(s->db, s->node, s->worker, &n, err, errlen))
+	/* What an earlier process of this node left behind. */
+	node_log_interrupted(s->db, s->node);
+	if (!queue_rescue(s->db, s->node, cfg->max_attempts, &n, &quarantined,
+	    err, errlen))
 		goto fail;
-	if (n > 0)
+	if (n + quarantined > 0)
 		log_info("sched: recovered %d submission(s) held by an earlier "
-		    "process of node %s", n, s->node);
+		    "process of node %s; %d stopped after max_attempts", n,
+		    s->node, quarantined);
 	s->listen = pglisten_new(cfg->database_url, "introeval-sched",
 	    work_channel);
 	if (pthread_create(&s->thread, NULL, controller, s) != 0 ||
@@ -154,7 +160,7 @@ sched_stop(struct sched *s)
 	pglisten_free(s->listen);
 	sched_stt_stop(s);
 	/* Tasks still queued in the pool keep their rows "processing";
-	   queue_recover hands them back when the node starts again. */
+	   queue_rescue hands them back when the node starts again. */
 	pool_free(s->pool);
 	drain_events(s);
 	pthread_mutex_destroy(&s->lock);
@@ -217,56 +223,68 @@ sched_stopping(struct sched *s)
 }
 
 void
-sched_hold(struct sched *s, long long id)
+sched_hold(struct sched *s, const struct job *job)
 {
 	pthread_mutex_lock(&s->lock);
 	if (s->nheld == s->held_cap) {
 		s->held_cap = s->held_cap ? s->held_cap * 2 : 64;
 		s->held = xrealloc(s->held, s->held_cap * sizeof(*s->held));
 	}
-	s->held[s->nheld++] = id;
+	s->held[s->nheld++] = job->claim_token;
 	pthread_mutex_unlock(&s->lock);
 }
 
 void
-sched_unhold(struct sched *s, long long id)
+sched_unhold(struct sched *s, const struct job *job)
 {
 	size_t i;
 
 	pthread_mutex_lock(&s->lock);
 	for (i = 0; i < s->nheld; i++)
-		if (s->held[i] == id) {
+		if (s->held[i] == job->claim_token) {
 			s->held[i] = s->held[--s->nheld];
 			break;
 		}
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Keeps the leases of the submissions this process is working on. */
+/*
+ * Keeps the leases of the claims this process is working on, and once
+ * per beat rescues any submission whose lease ran out (its holder, on
+ * any node, stopped beating: it died or hangs).
+ */
 static void *
 heartbeat(void *arg)
 {
 	struct sched *s = arg;
 	double every = s->cfg->lease_s / 3.0, next = 0;
-	long long *ids = NULL;
+	long long *tokens = NULL;
 	size_t n;
 	char err[512];
+	int rescued, quarantined;
 
 	while (!atomic_load(&s->stopping)) {
 		if (util_monotonic() >= next) {
 			pthread_mutex_lock(&s->lock);
 			n = s->nheld;
-			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-			memcpy(ids, s->held, n * sizeof(*ids));
+			tokens = xrealloc(tokens, (n + 1) * sizeof(*tokens));
+			memcpy(tokens, s->held, n * sizeof(*tokens));
 			pthread_mutex_unlock(&s->lock);
-			if (!queue_heartbeat(s->db, s->worker, ids, n,
-			    s->cfg->lease_s, err, sizeof(err)))
+			if (!queue_heartbeat(s->db, tokens, n, s->cfg->lease_s,
+			    err, sizeof(err)))
 				log_warnx("sched: heartbeat: %s", err);
+			if (!queue_rescue(s->db, NULL, s->cfg->max_attempts,
+			    &rescued, &quarantined, err, sizeof(err)))
+				log_warnx("sched: rescue: %s", err);
+			else if (rescued + quarantined > 0)
+				log_info("sched: rescued %d submission(s) whose "
+				    "lease ran out; %d stopped after "
+				    "max_attempts", rescued, quarantined);
 			next = util_monotonic() + every;
 		}
 		util_sleep(0.2);
 	}
-	free(ids);
+	free(tokens);
 	return NULL;
 }
 
@@ -289,6 +307,8 @@ controller(void *arg)
 		}
 		view(s, &v);
 		a = phase_next(&v);
+		if (atomic_load(&s->stopping))
+			break;		/* shutdown never starts a phase */
 		if (a == PHASE_RUN_STT)
 			run_stt_phase(s);
 		else if (a == PHASE_RUN_LLM)
@@ -307,10 +327,8 @@ static void
 tick(struct sched *s, double secs)
 {
 	struct timespec ts;
-	double until = util_wallclock() + secs;
 
-	ts.tv_sec = (time_t)until;
-	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+	util_deadline_monotonic(secs, &ts);
 	pthread_mutex_lock(&s->lock);
 	if (!atomic_load(&s->stopping) && s->events == NULL && !s->woken)
 		pthread_cond_timedwait(&s->wake, &s->lock, &ts);
@@ -389,7 +407,7 @@ write_state(struct sched *s, bool changed)
 	st.queue_stt = s->counts.stt_waiting + s->counts.stt_retrying;
 	st.queue_llm = s->counts.llm_waiting + s->counts.llm_retrying +
 	    s->llm_queued;
-	st.stt_available = sched_stt_available(s);
+	st.stt_available = sched_stt_available(s) || sched_stt_starting(s);
 	st.llm_healthy = pool_healthy(s->pool);
 	st.llm_capacity = pool_capacity(s->pool);
 	st.stt_concurrency = s->cfg->stt_concurrency;
@@ -404,41 +422,58 @@ write_state(struct sched *s, bool changed)
 /*
  * Unloads every Ollama model so STT has the GPU's memory; the wait is
  * recorded in the phase log, and the first LLM call afterwards pays the
- * load time (Ollama's load_duration, in that call's phase log row).
+ * load time (Ollama's load_duration, in that call's phase log row). An
+ * unload that hangs is sent again, UNLOAD_TRIES times at most, so the
+ * wait is bounded; if the models are still loaded after that, STT goes
+ * on and the phase log says so. Returns whether every model is gone.
  */
-static void
+static bool
 unload_models(struct sched *s)
 {
 	double t0 = util_wallclock(), took = 0;
 	char err[512] = "";
-	bool ok;
+	json_t *detail;
+	bool ok = false;
+	int tries;
 
 	if (!s->cfg->unload_llm_on_stt || !s->models_loaded)
-		return;
+		return true;
 	set_phase(s, PHASE_SWITCHING, "unloading LLM models");
-	ok = pool_unload(s->pool, 60, &took, err, sizeof(err));
-	if (!ok)
-		log_warnx("sched: unload: %s", err);
+	for (tries = 1; tries <= UNLOAD_TRIES && !ok &&
+	    !atomic_load(&s->stopping); tries++) {
+		if (!(ok = pool_unload(s->pool, UNLOAD_TIMEOUT_S, &took, err,
+		    sizeof(err))))
+			log_warnx("sched: unload (try %d of %d): %s", tries,
+			    UNLOAD_TRIES, err);
+	}
+	detail = json_pack("{s:i, s:b}", "tries", tries - 1, "models_loaded",
+	    !ok);
 	node_log_call(s->db, s->node, "unload", 0, NULL, t0,
-	    util_wallclock(), ok ? "ok" : "error", NULL);
-	s->models_loaded = false;
+	    util_wallclock(), ok ? "ok" : "error", detail);
+	json_decref(detail);
+	s->models_loaded = !ok;
+	return ok;
 }
 
 static void
 run_stt_phase(struct sched *s)
 {
 	struct phase_view v;
+	bool unloaded;
 
 	/* The writer enters only when no reader is left. */
 	pool_pause(s->pool);
 	while (pool_running(s->pool) > 0 && !atomic_load(&s->stopping))
 		tick(s, 0.05);
-	unload_models(s);
-	if (!sched_stt_open_batch(s)) {
+	if (atomic_load(&s->stopping))
+		return;		/* shutdown never starts a phase */
+	unloaded = unload_models(s);
+	if (atomic_load(&s->stopping) || !sched_stt_open_batch(s)) {
 		set_phase(s, PHASE_IDLE, "no STT work after all");
 		return;
 	}
-	set_phase(s, PHASE_STT, "batch ready");
+	set_phase(s, PHASE_STT, unloaded ? "batch ready" : "batch ready; an "
+	    "LLM model may still be loaded (the unload did not finish)");
 	for (;;) {
 		tick(s, TICK_S);
 		if (sched_stt_batch_finished(s))
@@ -513,11 +548,11 @@ submit_llm(struct sched *s, int room)
 	    s->cfg->lease_s, 0, room, jobs, &n, err, sizeof(err)))
 		log_warnx("sched: claim llm: %s", err);
 	for (i = 0; i < n; i++) {
-		sched_hold(s, jobs[i].id);
+		sched_hold(s, &jobs[i]);
 		if (llm_task(s, &jobs[i]))
 			sent++;
 		else
-			sched_unhold(s, jobs[i].id);
+			sched_unhold(s, &jobs[i]);
 	}
 	free(jobs);
 	return sent;
@@ -545,6 +580,8 @@ llm_task(struct sched *s, const struct job *job)
 		sched_fail(s, job, err, true);
 		goto out;
 	}
+	if (!queue_begin(s->db, job, err, sizeof(err)))
+		goto out;	/* no longer ours: logged and counted */
 	memset(&t, 0, sizeof(t));
 	t.submission_id = job->id;
 	t.rubric = lp->rubric;
@@ -552,7 +589,7 @@ llm_task(struct sched *s, const struct job *job)
 	t.transcript = text;
 	t.metrics = metrics;
 	if (!pool_submit(s->pool, &t, on_done, lp)) {
-		queue_release(s->db, job, s->worker, err, sizeof(err));
+		queue_release(s->db, job, err, sizeof(err));
 		goto out;
 	}
 	s->llm_queued++;
@@ -648,8 +685,8 @@ drain_events(struct sched *s)
 			s->run_items++;
 			if (!e->res.ok && atomic_load(&s->stopping))
 				/* Cancelled by the shutdown: not a failed try. */
-				queue_release(s->db, &lp->job, s->worker,
-				    err, sizeof(err));
+				queue_release(s->db, &lp->job, err,
+				    sizeof(err));
 			else if (!e->res.ok)
 				sched_fail(s, &lp->job, e->res.error,
 				    e->res.retryable);
@@ -657,7 +694,7 @@ drain_events(struct sched *s)
 				log_info("submission=%lld llm done backend=%s "
 				    "model=%s llm_s=%.2f", lp->job.id,
 				    e->res.backend, e->res.model, e->res.llm_s);
-			sched_unhold(s, lp->job.id);
+			sched_unhold(s, &lp->job);
 			json_decref(e->res.evaluation);
 			free((char *)e->res.backend);
 			free((char *)e->res.model);
@@ -676,8 +713,8 @@ sched_fail(struct sched *s, const struct job *job, const char *message,
 
 	log_warnx("submission=%lld phase=%s failed retryable=%d: %s", job->id,
 	    job->phase, retryable, message);
-	if (!queue_fail(s->db, job, s->worker, message, retryable,
-	    s->cfg->max_retries, err, sizeof(err)))
+	if (!queue_fail(s->db, job, message, retryable, s->cfg->max_retries,
+	    err, sizeof(err)))
 		log_warnx("submission=%lld: cannot record the failure: %s",
 		    job->id, err);
 }
@@ -697,7 +734,7 @@ store_evaluation(struct sched *s, const struct job *job,
 	};
 	char err[512];
 
-	if (evaluation_save(s->db, job, s->worker, &ev, err, sizeof(err)))
+	if (evaluation_save(s->db, job, &ev, err, sizeof(err)))
 		return true;
 	log_warnx("submission=%lld: evaluation not stored: %s", job->id, err);
 	return false;

@@ -28,6 +28,7 @@ struct stt_side {
 	pthread_t		*threads;
 	int			 nthreads;
 	atomic_int		 engines;	/* workers with a working engine */
+	atomic_int		 starting;	/* workers loading one */
 	atomic_int		 failures;	/* engine failures in a row */
 	_Atomic double		 down_until;	/* monotonic; engine resting */
 	/* Under the scheduler's lock: */
@@ -63,7 +64,7 @@ struct sched {
 	bool			 woken;		/* a wake not yet slept on */
 	atomic_bool		 stopping;
 	struct event		*events;	/* from the pool's thread */
-	long long		*held;		/* ids whose leases we keep */
+	long long		*held;		/* claim tokens whose leases we keep */
 	size_t			 nheld;
 	size_t			 held_cap;
 	struct stt_side		 stt;
@@ -88,14 +89,16 @@ void	sched_fail(struct sched *, const struct job *, const char *, bool);
  * outcome could not be written (the database was away) is let go, its
  * lease runs out and it is claimed again, never kept forever.
  */
-void	sched_hold(struct sched *, long long);
-void	sched_unhold(struct sched *, long long);
+void	sched_hold(struct sched *, const struct job *);
+void	sched_unhold(struct sched *, const struct job *);
 bool	sched_stopping(struct sched *);
 
 /* scheduler_stt.c */
 bool	sched_stt_start(struct sched *, char *, size_t);
 void	sched_stt_stop(struct sched *);
 bool	sched_stt_available(struct sched *);
+/* An engine is loading: STT is starting, not down. */
+bool	sched_stt_starting(struct sched *);
 /* Claims a batch and hands it to the workers; false if none waited. */
 bool	sched_stt_open_batch(struct sched *);
 /* Stops handing out; unstarted jobs go back to the queue. */

@@ -6,7 +6,14 @@
  * so no transcription can start outside an STT phase.
  *
  * An engine that fails twice in a row rests for a while; the controller
- * sees it unavailable, closes the batch and lets the LLM side go on.
+ * sees it unavailable, closes the batch and lets the LLM side go on. An
+ * engine that cannot start is tried again with backoff; while one is
+ * loading, the node says STT is starting, not down.
+ *
+ * A failure that is a property of the file (no sound track, silence,
+ * nothing heard) fails the submission for good; one of the machine (a
+ * fork that failed, a timeout on a busy machine, a full disk, the engine)
+ * is retried with backoff through queue_fail.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +33,8 @@
 #define ENGINE_REST_S		30.0	/* after repeated engine failures */
 #define ENGINE_FAILURES		2
 #define PROGRESS_EVERY_S	0.5
+#define ENGINE_RETRY_MIN_S	2.0	/* first wait after a failed start */
+#define ENGINE_RETRY_MAX_S	60.0
 
 struct progress {
 	struct sched		*sched;
@@ -38,6 +47,7 @@ static void	 run_job(struct sched *, struct stt_engine *,
 		    const struct job *);
 static void	 on_progress(double, void *);
 static struct stt_engine *engine_new(const struct config *);
+static struct stt_engine *engine_start(struct sched *);
 
 bool
 sched_stt_start(struct sched *s, char *err, size_t errlen)
@@ -47,6 +57,7 @@ sched_stt_start(struct sched *s, char *err, size_t errlen)
 
 	pthread_cond_init(&st->cv, NULL);
 	atomic_init(&st->engines, 0);
+	atomic_init(&st->starting, 0);
 	atomic_init(&st->failures, 0);
 	atomic_init(&st->down_until, 0.0);
 	st->nthreads = s->cfg->stt_concurrency;
@@ -86,6 +97,12 @@ sched_stt_available(struct sched *s)
 }
 
 bool
+sched_stt_starting(struct sched *s)
+{
+	return atomic_load(&s->stt.starting) > 0;
+}
+
+bool
 sched_stt_open_batch(struct sched *s)
 {
 	struct stt_side *st = &s->stt;
@@ -103,7 +120,7 @@ sched_stt_open_batch(struct sched *s)
 		return false;
 	}
 	for (i = 0; i < n; i++)
-		sched_hold(s, jobs[i].id);
+		sched_hold(s, &jobs[i]);
 	pthread_mutex_lock(&s->lock);
 	free(st->jobs);
 	st->jobs = jobs;
@@ -137,10 +154,9 @@ sched_stt_close_batch(struct sched *s, const char *why)
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (i = 0; i < released; i++) {
-		if (!queue_release(s->db, &back[i], s->worker, err,
-		    sizeof(err)))
+		if (!queue_release(s->db, &back[i], err, sizeof(err)))
 			log_warnx("sched: release: %s", err);
-		sched_unhold(s, back[i].id);
+		sched_unhold(s, &back[i]);
 	}
 	free(back);
 	if (released > 0)
@@ -204,12 +220,36 @@ engine_new(const struct config *cfg)
 	return e;
 }
 
+/* Starts an engine, trying again with backoff until stopped. */
+static struct stt_engine *
+engine_start(struct sched *s)
+{
+	struct stt_side *st = &s->stt;
+	struct stt_engine *e = NULL;
+	double wait = ENGINE_RETRY_MIN_S, until;
+
+	while (!atomic_load(&s->stopping)) {
+		atomic_fetch_add(&st->starting, 1);
+		e = engine_new(s->cfg);
+		atomic_fetch_sub(&st->starting, 1);
+		if (e != NULL)
+			break;
+		log_info("stt: trying the engine again in %.0f s", wait);
+		until = util_monotonic() + wait;
+		while (!atomic_load(&s->stopping) && util_monotonic() < until)
+			util_sleep(0.2);
+		wait = wait * 2 < ENGINE_RETRY_MAX_S ? wait * 2 :
+		    ENGINE_RETRY_MAX_S;
+	}
+	return e;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct sched *s = arg;
 	struct stt_side *st = &s->stt;
-	struct stt_engine *engine = engine_new(s->cfg);
+	struct stt_engine *engine = engine_start(s);
 	struct job job;
 
 	if (engine == NULL)
@@ -250,8 +290,7 @@ on_progress(double fraction, void *arg)
 	if (now - p->last < PROGRESS_EVERY_S && fraction < 1)
 		return;
 	p->last = now;
-	queue_progress(p->sched->db, p->job, p->sched->worker,
-	    fraction);
+	queue_progress(p->sched->db, p->job, fraction);
 }
 
 static void
@@ -264,15 +303,18 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	const char *outcome = "error";
 	json_t *words, *metrics;
 	long long log_id;
+	bool transient;
 
 	memset(&res, 0, sizeof(res));
 	snprintf(in, sizeof(in), "%s/%s", s->uploads_dir, job->stored_name);
 	snprintf(wav, sizeof(wav), "%s/%lld.wav", s->work_dir, job->id);
-	log_info("submission=%lld stt start batch=%lld", job->id,
-	    job->batch_id);
-	if (!media_extract_wav(in, wav, s->cfg->media_timeout_s, err,
-	    sizeof(err))) {
-		sched_fail(s, job, err, false);
+	log_info("submission=%lld stt start batch=%lld attempt=%d", job->id,
+	    job->batch_id, job->attempts);
+	if (!queue_begin(s->db, job, err, sizeof(err)))
+		goto out;	/* no longer ours: logged and counted */
+	if (!media_extract_wav(in, wav, s->cfg->media_timeout_s, &transient,
+	    err, sizeof(err))) {
+		sched_fail(s, job, err, transient);
 		goto out;
 	}
 	log_id = node_log_start(s->db, s->node, "stt", job->id,
@@ -298,7 +340,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	speech_metrics_compute(res.words, res.nwords, res.audio_s, &m);
 	words = stt_words_to_json(&res);
 	metrics = speech_metrics_to_json(&m);
-	if (transcript_save(s->db, job, s->worker, stt_engine_name(engine),
+	if (transcript_save(s->db, job, stt_engine_name(engine),
 	    res.text, words, metrics, res.audio_s, res.decode_s, err,
 	    sizeof(err)))
 		outcome = "ok";
@@ -310,7 +352,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	json_decref(words);
 	json_decref(metrics);
 out:
-	sched_unhold(s, job->id);
+	sched_unhold(s, job);
 	unlink(wav);
 	stt_result_free(&res);
 }

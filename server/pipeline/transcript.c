@@ -1,7 +1,7 @@
 /*
  * transcript: the transcripts table. A transcript is stored in the same
  * statement that moves its submission from STT to the LLM queue, and only
- * while the storing worker still holds the row (queue_write_owned), so a
+ * while the storing claim still holds the row (queue_write_owned), so a
  * restart never transcribes a submission twice.
  */
 #include "transcript.h"
@@ -13,16 +13,17 @@
 #include "util.h"
 
 bool
-transcript_save(struct db *db, const struct job *job, const char *worker,
-    const char *engine, const char *text, json_t *words, json_t *metrics,
+transcript_save(struct db *db, const struct job *job, const char *engine,
+    const char *text, json_t *words, json_t *metrics,
     double audio_s, double decode_s, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "WITH s AS (UPDATE submissions SET phase = 'llm', "
-	    "  status = 'pending', worker_id = NULL, lease_expires_at = NULL, "
-	    "  retry_count = 0, error_message = NULL, next_attempt_at = now(), "
-	    "  stt_finished_at = now(), updated_at = now() "
-	    "  WHERE id = $1 AND worker_id = $2 AND phase = 'stt' "
+	    "  status = 'pending', " QUEUE_UNHELD ", attempts = 0, "
+	    "  crashes = 0, retry_count = 0, error_message = NULL, "
+	    "  next_attempt_at = now(), stt_finished_at = now(), "
+	    "  updated_at = now() "
+	    "  WHERE id = $1 AND claim_token = $2 AND phase = 'stt' "
 	    "    AND status = 'processing' RETURNING id) "
 	    "INSERT INTO transcripts (submission_id, engine, text, words, "
 	    "  metrics, audio_s, decode_s) "
@@ -31,15 +32,16 @@ transcript_save(struct db *db, const struct job *job, const char *worker,
 	    "  text = $4, words = $5::jsonb, metrics = $6::jsonb, "
 	    "  audio_s = $7, decode_s = $8, created_at = now() "
 	    "RETURNING submission_id";
-	char idb[DB_NUM_LEN], ab[DB_NUM_LEN], db_[DB_NUM_LEN];
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], ab[DB_NUM_LEN], db_[DB_NUM_LEN];
 	char *w = json_dumps(words, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	char *m = metrics != NULL ? json_dumps(metrics, JSON_COMPACT |
 	    JSON_REAL_PRECISION(6)) : NULL;
-	const char *p[8] = { db_param_ll(idb, job->id), worker, engine, text, w, m,
+	const char *p[8] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token), engine, text, w, m,
 	    db_param_double(ab, audio_s), db_param_double(db_, decode_s) };
 	bool ok;
 
-	ok = queue_write_owned(db, sql, 8, p, job->id, err, errlen);
+	ok = queue_write_owned(db, sql, 8, p, job, err, errlen);
 	free(w);
 	free(m);
 	return ok;

@@ -17,8 +17,8 @@ struct job;
  * Stores the transcript of a held submission and moves it to the LLM
  * queue, in one statement. words: [{word, start, end, ...}].
  */
-bool	transcript_save(struct db *, const struct job *, const char *worker,
-	    const char *engine, const char *text, json_t *words,
+bool	transcript_save(struct db *, const struct job *, const char *engine,
+	    const char *text, json_t *words,
 	    json_t *metrics, double audio_s, double decode_s,
 	    char *err, size_t errlen);
 /* The text and metrics (NULL if none) of submission id's transcript. */

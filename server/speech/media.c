@@ -50,6 +50,9 @@
 #define MSG_TRUNCATED	"this file is cut short: it ends before the " \
 			"recording does (was the copy or upload interrupted?)"
 #define MSG_NO_TRACK	"we could not read the sound track of this file"
+/* A failure of the machine, not the file: it is tried again. */
+#define MSG_MACHINE	"the server could not prepare this recording's sound " \
+	"(it will try again)"
 
 /* Demuxers we accept: what phones, browsers and desktop tools record. */
 #define MEDIA_FORMATS	"mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,asf,flv," \
@@ -104,9 +107,11 @@ static bool	 in_list(const char *, const char *);
 static void	 duration_words(double, bool, char *, size_t);
 static bool	 check_file(const char *, char *, size_t);
 static bool	 starts_like_mp4(const char *);
-static bool	 decode_track(const char *, const char *, int, char *, size_t);
+static bool	 decode_track(const char *, const char *, int, bool *, char *,
+		    size_t);
 static bool	 check_track(const char *, const char *, char *, size_t);
-static bool	 normalise(const char *, const char *, int, char *, size_t);
+static bool	 normalise(const char *, const char *, int, bool *, char *,
+		    size_t);
 static bool	 ff_run(const struct ff_job *, struct proc_result *, char *,
 		    size_t);
 static void	 ff_argv_build(const struct ff_job *, const char *,
@@ -116,7 +121,7 @@ static void	 ff_argv_addv(struct ff_argv *, const char *const *);
 static double	 ff_timeout(const struct ff_job *);
 static void	 ff_reason(const struct proc_result *, char *, size_t);
 static bool	 ffmpeg_wav(const struct ff_job *, struct proc_result *,
-		    char *, size_t);
+		    bool *, char *, size_t);
 static bool	 wav_header_read(FILE *, struct wav_header *, char *, size_t);
 static uint32_t	 le32(const unsigned char *);
 static uint16_t	 le16(const unsigned char *);
@@ -162,22 +167,27 @@ out:
 
 bool
 media_extract_wav(const char *in, const char *out_wav, int timeout_s,
-    char *err, size_t errlen)
+    bool *transient, char *err, size_t errlen)
 {
 	char *raw, *tmp;
 	bool ok = false;
 
-	if (!check_file(in, err, errlen))
+	*transient = false;
+	if (!check_file(in, err, errlen)) {
+		/* Gone from a shared upload store for a moment, perhaps. */
+		*transient = errno == ENOENT || errno == EIO;
 		return false;
+	}
 	raw = xasprintf("%s.raw.tmp", out_wav);
 	tmp = xasprintf("%s.tmp", out_wav);
-	if (!decode_track(in, raw, timeout_s, err, errlen) ||
+	if (!decode_track(in, raw, timeout_s, transient, err, errlen) ||
 	    !check_track(in, raw, err, errlen) ||
-	    !normalise(raw, tmp, timeout_s, err, errlen))
+	    !normalise(raw, tmp, timeout_s, transient, err, errlen))
 		goto out;
 	if (rename(tmp, out_wav) == -1) {
 		log_warn("media: rename %s", tmp);
-		util_seterr(err, errlen, MSG_NO_TRACK);
+		*transient = true;
+		util_seterr(err, errlen, MSG_MACHINE);
 		goto out;
 	}
 	ok = true;
@@ -624,23 +634,37 @@ ff_reason(const struct proc_result *res, char *why, size_t whylen)
  * words for it (the reason is in the log).
  */
 static bool
-ffmpeg_wav(const struct ff_job *job, struct proc_result *res, char *err,
-    size_t errlen)
+ffmpeg_wav(const struct ff_job *job, struct proc_result *res,
+    bool *transient, char *err, size_t errlen)
 {
 	char why[512];
+	const char *stderr_text;
 
 	if (ff_run(job, res, why, sizeof(why)))
 		return true;
-	if (res->timed_out)
+	if (res->timed_out) {
+		*transient = true;	/* a busy machine, perhaps */
 		return util_seterr(err, errlen, "we could not read the sound "
 		    "track of this file in time (%.0f s)", ff_timeout(job));
+	}
+	/*
+	 * Not the file's fault: the program could not start (fork, exec),
+	 * was killed by something other than our deadline (the OOM killer),
+	 * or had no room to write.
+	 */
+	stderr_text = res->err.data != NULL ? res->err.data : "";
+	if (!res->started || res->term_signal != 0 ||
+	    strstr(stderr_text, "No space left on device") != NULL) {
+		*transient = true;
+		return util_seterr(err, errlen, MSG_MACHINE);
+	}
 	return util_seterr(err, errlen, MSG_NO_TRACK);
 }
 
 /* The untrusted file's first sound track, decoded to a plain WAV. */
 static bool
-decode_track(const char *in, const char *raw, int timeout_s, char *err,
-    size_t errlen)
+decode_track(const char *in, const char *raw, int timeout_s,
+    bool *transient, char *err, size_t errlen)
 {
 	static const char *const opts[] = { "-map", "0:a:0", "-vn", NULL };
 	struct ff_job job = { "ffmpeg", MEDIA_FORMATS, in, opts, raw,
@@ -648,7 +672,7 @@ decode_track(const char *in, const char *raw, int timeout_s, char *err,
 	struct proc_result res;
 	bool ok;
 
-	ok = ffmpeg_wav(&job, &res, err, errlen);
+	ok = ffmpeg_wav(&job, &res, transient, err, errlen);
 	/*
 	 * A file cut short after its index (an mp4 whose index comes first)
 	 * decodes "successfully" up to the cut: refuse it rather than
@@ -689,15 +713,15 @@ check_track(const char *in, const char *raw, char *err, size_t errlen)
 
 /* Our own WAV, loudness-normalised, as 16 kHz mono 16-bit PCM. */
 static bool
-normalise(const char *raw, const char *out, int timeout_s, char *err,
-    size_t errlen)
+normalise(const char *raw, const char *out, int timeout_s, bool *transient,
+    char *err, size_t errlen)
 {
 	static const char *const opts[] = { "-af", "dynaudnorm", NULL };
 	struct ff_job job = { "ffmpeg", "wav", raw, opts, out, timeout_s, 0 };
 	struct proc_result res;
 	bool ok;
 
-	ok = ffmpeg_wav(&job, &res, err, errlen);
+	ok = ffmpeg_wav(&job, &res, transient, err, errlen);
 	proc_result_free(&res);
 	return ok;
 }

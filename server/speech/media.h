@@ -98,10 +98,12 @@ bool	 media_probe(const char *path, const struct media_limits *lim,
  * each under timeout_s (<= 0: MEDIA_DEFAULT_TIMEOUT): the first decodes
  * the untrusted file to "<out_wav>.raw.tmp", the second normalises that
  * into "<out_wav>.tmp", which is renamed into place only when complete;
- * the temporary files are removed on every path.
+ * the temporary files are removed on every path. *transient says whether
+ * a failure was the machine's (fork, timeout, a killed or starved
+ * program, a full disk: worth another try) rather than the file's.
  */
 bool	 media_extract_wav(const char *in, const char *out_wav, int timeout_s,
-	    char *err, size_t errlen);
+	    bool *transient, char *err, size_t errlen);
 
 /* Measures 16-bit samples in 20 ms frames. */
 void	 media_measure(const int16_t *samples, size_t n, int rate,

@@ -268,6 +268,10 @@ health_metrics(struct app *app, json_t **out, char *err, size_t errlen)
 	    "   'node', node, 'phase', phase, 'n', n) ORDER BY node, phase), "
 	    "   '[]') FROM (SELECT node, phase, count(*) AS n FROM phase_runs "
 	    "   GROUP BY 1, 2) p), "
+	    " 'stale_writes', (SELECT coalesce(json_agg(json_build_object("
+	    "   'node', node, 'n', stale_writes) ORDER BY node), '[]') "
+	    "   FROM system_state), "
+	    " 'crashes', (SELECT coalesce(sum(crashes), 0) FROM submissions), "
 	    " 'uploads', (SELECT json_build_object('count', count(*), "
 	    "   'bytes', coalesce(sum(size_bytes), 0)) FROM submissions), "
 	    " 'db_size_bytes', pg_database_size(current_database()))::text";

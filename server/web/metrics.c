@@ -14,6 +14,12 @@
  *                                                 LLM calls
  *   introeval_calls_total{phase,backend,outcome}  counter
  *   introeval_phase_runs_total{node,phase}        counter (phase switches)
+ *   introeval_stale_writes_total{node}            counter: results refused
+ *                                                 because their claim was
+ *                                                 taken over
+ *   introeval_interrupted_attempts                gauge: processing cut
+ *                                                 short by crashes, summed
+ *                                                 over submissions
  *   introeval_uploads_total, introeval_upload_bytes_total  counters
  *   introeval_database_size_bytes                 gauge
  */
@@ -36,6 +42,7 @@ static const char *const by_phase_status[] = { "phase", "status", NULL };
 static const char *const by_phase_backend[] = { "phase", "backend", NULL };
 static const char *const by_call[] = { "phase", "backend", "outcome", NULL };
 static const char *const by_node_phase[] = { "node", "phase", NULL };
+static const char *const by_node[] = { "node", NULL };
 
 static bool	 allowed(struct req *);
 static void	 label(struct buf *, const char *, json_t *, bool);
@@ -246,6 +253,15 @@ counters(struct buf *b, json_t *m)
 	    "has entered (phase switches).");
 	json_array_foreach(json_object_get(m, "switches"), i, row)
 		sample(b, "introeval_phase_runs_total", row, by_node_phase);
+	head(b, "introeval_stale_writes_total", "counter", "Results refused "
+	    "because their claim had been taken over, cancelled or claimed "
+	    "again.");
+	json_array_foreach(json_object_get(m, "stale_writes"), i, row)
+		sample(b, "introeval_stale_writes_total", row, by_node);
+	head(b, "introeval_interrupted_attempts", "gauge", "Attempts cut "
+	    "short by a crash or a lost lease, summed over submissions.");
+	buf_printf(b, "introeval_interrupted_attempts %lld\n", (long long)
+	    json_integer_value(json_object_get(m, "crashes")));
 	head(b, "introeval_uploads_total", "counter", "Accepted uploads.");
 	buf_printf(b, "introeval_uploads_total %lld\n", (long long)
 	    json_integer_value(json_object_get(up, "count")));

@@ -73,6 +73,8 @@ static int	 open_locked(struct req *, const struct tus_row *,
 		    struct patch *);
 static void	 receive(struct req *, const struct tus_row *, struct patch *);
 static int	 complete(struct req *, struct tus_row *, struct patch *);
+static bool	 finish(struct app *, struct tus_row *, long long,
+		    struct upload_done *, char *, size_t);
 
 /*
  * Answers with no body; fmt adds header lines ("Name: value\r\n"). Every
@@ -531,6 +533,69 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 }
 
 /*
+ * An upload whose bytes are all in (the caller holds its file's lock)
+ * becomes a submission or is refused, and the row records which. False
+ * with done->fail when it did not become one; after a passing failure
+ * (UPLOAD_NO_DISK, UPLOAD_NO_DB) the upload stays unfinished.
+ */
+static bool
+finish(struct app *app, struct tus_row *row, long long size,
+    struct upload_done *done, char *err, size_t errlen)
+{
+	struct upload_file f;
+	char *path = tus_data_path(app, row->stored_name), dberr[512];
+	bool ok;
+
+	memset(&f, 0, sizeof(f));
+	f.path = path;
+	f.name = row->stored_name;
+	f.label = row->filename;
+	f.size = size;
+	f.student_id = row->user_id;
+	ok = upload_accept(app, &f, done, err, errlen);
+	free(path);
+	if (!ok && done->fail != UPLOAD_REFUSED)
+		return false;
+	if (!tus_row_finish(app->db, row, ok ? done->id : 0, ok ? NULL : err,
+	    app->cfg->upload_expire_h, dberr, sizeof(dberr)))
+		log_warnx("tus: upload=%lld outcome not stored: %s", row->id,
+		    dberr);
+	log_info("tus: upload=%lld finished submission=%lld", row->id,
+	    ok ? done->id : 0);
+	return ok;
+}
+
+bool
+tus_finish_stranded(struct app *app, long long id, long long user_id)
+{
+	struct upload_done done;
+	struct tus_row row;
+	struct stat st;
+	char err[512], *path;
+	bool found, done_now = false;
+	int fd;
+
+	if (!tus_row_get(app->db, id, user_id, &row, &found, err,
+	    sizeof(err)) || !found || row.finished)
+		return false;
+	path = tus_data_path(app, row.stored_name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return false;
+	/* Busy (a request holds it), removed, or not all there: not ours. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+	    st.st_nlink > 0 && st.st_size == row.length) {
+		log_info("tus: upload=%lld: its last byte arrived before a "
+		    "restart; finishing it", row.id);
+		finish(app, &row, st.st_size, &done, err, sizeof(err));
+		done_now = true;
+	}
+	close(fd);
+	return done_now;
+}
+
+/*
  * The last byte is in: the file becomes a submission, or is refused.
  * A passing failure (disk, database) leaves the upload unfinished, so a
  * PATCH of no bytes at the end tries again.
@@ -538,30 +603,15 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 static int
 complete(struct req *r, struct tus_row *row, struct patch *pt)
 {
-	struct upload_file f;
 	struct upload_done done;
-	char *path = tus_data_path(r->app, row->stored_name);
-	char err[512], dberr[512], off[HDR_MAX], out[HDR_MAX];
+	char err[512], off[HDR_MAX], out[HDR_MAX];
 	bool ok;
 
-	memset(&f, 0, sizeof(f));
-	f.path = path;
-	f.name = row->stored_name;
-	f.label = row->filename;
-	f.size = pt->offset;
-	f.student_id = row->user_id;
-	ok = upload_accept(r->app, &f, &done, err, sizeof(err));
-	free(path);
+	ok = finish(r->app, row, pt->offset, &done, err, sizeof(err));
 	snprintf(off, sizeof(off), "Upload-Offset: %lld\r\n", pt->offset);
 	if (!ok && done.fail != UPLOAD_REFUSED)
 		return fail(r, upload_fail_status(done.fail), false, off, "%s",
 		    err);
-	if (!tus_row_finish(r->app->db, row, ok ? done.id : 0, ok ? NULL :
-	    err, r->app->cfg->upload_expire_h, dberr, sizeof(dberr)))
-		log_warnx("tus: upload=%lld outcome not stored: %s", row->id,
-		    dberr);
-	log_info("tus: upload=%lld finished submission=%lld", row->id,
-	    ok ? done.id : 0);
 	if (!ok)
 		return fail(r, 422, false, off, "%s", err);
 	outcome_headers(row, out, sizeof(out));

@@ -53,6 +53,13 @@ bool	 tus_row_finish(struct db *, struct tus_row *row,
 bool	 tus_row_delete(struct db *, long long id, char *err, size_t errlen);
 
 /*
+ * tus.c: finishes upload id of user_id if all its bytes are in and no
+ * request holds it -- the server stopped between its last byte and its
+ * submission. Returns whether it did.
+ */
+bool	 tus_finish_stranded(struct app *, long long id, long long user_id);
+
+/*
  * Removes the user's unfinished uploads beyond the newest `keep`, with
  * their files, so that no student holds more than TUS_MAX_OPEN.
  */

@@ -54,6 +54,7 @@ static bool	 remove_upload(struct app *, long long, const char *, bool,
 		    const char *, bool *);
 static bool	 remove_listed(struct app *, PGresult *, const char *, int *);
 static void	*sweeper_main(void *);
+static void	 sweep_stranded(struct app *);
 
 char *
 tus_data_path(const struct app *app, const char *stored_name)
@@ -306,14 +307,10 @@ struct tus_sweeper *
 tus_sweeper_start(struct app *app)
 {
 	struct tus_sweeper *s = xcalloc(1, sizeof(*s));
-	pthread_condattr_t ca;
 
 	s->app = app;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	util_cond_init_monotonic(&s->wake);
 	if (pthread_create(&s->thread, NULL, sweeper_main, s) != 0)
 		fatal("tus: sweeper thread");
 	return s;
@@ -334,6 +331,29 @@ tus_sweeper_stop(struct tus_sweeper *s)
 	free(s);
 }
 
+/* Uploads whose last byte came in just before the server stopped. */
+static void
+sweep_stranded(struct app *app)
+{
+	PGconn *c = db_acquire(app->db);
+	PGresult *r;
+	char err[512];
+	int i;
+
+	r = db_query(c, "SELECT id, user_id FROM uploads WHERE finished_at IS "
+	    "NULL AND expires_at > now() ORDER BY id LIMIT " SWEEP_BATCH, 0,
+	    NULL, err, sizeof(err));
+	db_release(app->db, c);
+	if (r == NULL) {
+		log_warnx("tus: sweep: %s", err);
+		return;
+	}
+	for (i = 0; i < PQntuples(r); i++)
+		tus_finish_stranded(app, db_get_ll(r, i, "id"),
+		    db_get_ll(r, i, "user_id"));
+	PQclear(r);
+}
+
 static void *
 sweeper_main(void *arg)
 {
@@ -349,9 +369,11 @@ sweeper_main(void *arg)
 			log_warnx("tus: sweep: %s", err);
 		else if (n > 0)
 			log_info("tus: sweep removed=%d", n);
+		sweep_stranded(s->app);
+		if (upload_sweep_parts(s->app->uploads_dir, &n) && n > 0)
+			log_info("upload: sweep removed %d .part file(s)", n);
 		pthread_mutex_lock(&s->lock);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += SWEEP_EVERY_S;
+		util_deadline_monotonic(SWEEP_EVERY_S, &until);
 		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock,
 		    &until) != ETIMEDOUT)
 			;

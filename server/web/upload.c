@@ -11,14 +11,22 @@
  * A file becomes a submission only after ffprobe has accepted it, and
  * the .part file is removed on every path that does not end in a
  * submission. tus.c reaches upload_accept() by the same rules.
+ *
+ * A .part file is flock(2)ed by the request that writes it until it is
+ * a submission or gone, so the sweep (upload_sweep_parts) can tell one
+ * that a crash left behind -- no lock -- from one being received, on
+ * this machine or on another sharing the upload store.
  */
 #include "upload.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <civetweb.h>
@@ -36,7 +44,8 @@
 #define LABEL_MAX	200	/* bytes of a client's file name we keep */
 
 static size_t	utf8_len(const unsigned char *);
-static int	receive(struct req *, const char *, long long, long long *);
+static int	receive(struct req *, int, long long, long long *);
+static int	part_create(const char *);
 static bool	create_row(struct app *, const struct upload_file *,
 		    const struct media_info *, long long *, char *, size_t);
 
@@ -182,25 +191,43 @@ utf8_len(const unsigned char *p)
 }
 
 /*
- * Streams the body into path, at most cap bytes. Returns 0 with *got set,
- * or the HTTP status of the error it already answered (or, when the
- * client went away, could not answer).
+ * Creates path and locks it for the life of the returned descriptor, or
+ * -1. A sweep that removed the file between the open and the lock is
+ * seen (no link left) and counts as a failure.
  */
 static int
-receive(struct req *r, const char *path, long long cap, long long *got)
+part_create(const char *path)
 {
-	char *chunk = xmalloc(UPLOAD_CHUNK);
-	long long declared = r->ri->content_length;
-	int fd, n, status = 0;
+	struct stat st;
+	int fd;
 
-	*got = 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0) {
 		log_warn("upload: open %s", path);
-		free(chunk);
-		return http_error(r, 500, "the server cannot store uploads "
-		    "right now");
+		return -1;
 	}
+	if (flock(fd, LOCK_EX) != 0 || fstat(fd, &st) != 0 ||
+	    st.st_nlink == 0) {
+		log_warnx("upload: %s could not be locked", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Streams the body into fd (the file path), at most cap bytes. Returns 0
+ * with *got set, or the HTTP status of the error it already answered
+ * (or, when the client went away, could not answer).
+ */
+static int
+receive(struct req *r, int fd, long long cap, long long *got)
+{
+	char *chunk = xmalloc(UPLOAD_CHUNK);
+	long long declared = r->ri->content_length;
+	int n, status = 0;
+
+	*got = 0;
 	while ((n = mg_read(r->conn, chunk, UPLOAD_CHUNK)) > 0) {
 		if (*got + n > cap) {
 			status = http_error(r, 413, "this file is larger than "
@@ -208,14 +235,14 @@ receive(struct req *r, const char *path, long long cap, long long *got)
 			break;
 		}
 		if (!util_write_all(fd, chunk, (size_t)n)) {
-			log_warn("upload: write %s", path);
+			log_warn("upload: write");
 			status = http_error(r, 507, "the server has no room "
 			    "for this upload right now");
 			break;
 		}
 		*got += n;
 	}
-	if (close(fd) != 0 && status == 0)
+	if (fsync(fd) != 0 && status == 0)
 		status = http_error(r, 507, "the server has no room for this "
 		    "upload right now");
 	if (status == 0 && n < 0)
@@ -239,7 +266,7 @@ upload_submission(struct req *r)
 	const char *h = http_header(r, "X-Filename");
 	struct upload_file f;
 	struct upload_done done;
-	int status;
+	int fd, status;
 
 	if (r->ri->content_length > cap)
 		return http_error(r, 413, "this file is larger than the limit "
@@ -248,8 +275,12 @@ upload_submission(struct req *r)
 		return http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
 	upload_new_name(name);
 	snprintf(part, sizeof(part), "%s/%s.part", r->app->uploads_dir, name);
-	if ((status = receive(r, part, cap, &got)) != 0) {
+	if ((fd = part_create(part)) < 0)
+		return http_error(r, 500, "the server cannot store uploads "
+		    "right now");
+	if ((status = receive(r, fd, cap, &got)) != 0) {
 		unlink(part);
+		close(fd);
 		return status;
 	}
 	/* X-Filename is URL-encoded so that any name fits in a header. */
@@ -264,9 +295,44 @@ upload_submission(struct req *r)
 	f.student_id = r->user.id;
 	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
 		unlink(part);
+		close(fd);
 		return http_error(r, upload_fail_status(done.fail), "%s", err);
 	}
+	close(fd);	/* the lock goes with it: the file is a submission */
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",
 	    (json_int_t)done.id, "status", "pending", "phase", "stt", "url",
 	    done.url, "duration_s", done.duration_s));
+}
+
+bool
+upload_sweep_parts(const char *dir, int *removed)
+{
+	struct dirent *de;
+	char path[1024];
+	size_t len;
+	DIR *d;
+	int fd;
+
+	*removed = 0;
+	if ((d = opendir(dir)) == NULL) {
+		log_warn("upload: opendir %s", dir);
+		return false;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 6 || strcmp(de->d_name + len - 5, ".part") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			continue;
+		/* Locked: a request is still receiving it. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0) {
+			log_info("upload: removed %s, left by an upload that "
+			    "was cut short", de->d_name);
+			(*removed)++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return true;
 }

@@ -65,6 +65,12 @@ bool	upload_accept(struct app *, const struct upload_file *f,
 /* The HTTP status for a failure of upload_accept(): 422, 500 or 503. */
 int	upload_fail_status(enum upload_fail);
 
+/*
+ * Removes the .part files in dir that no request is receiving (a crash
+ * cut them short); *removed says how many.
+ */
+bool	upload_sweep_parts(const char *dir, int *removed);
+
 /* POST /api/v1/submissions: the video as the raw request body. */
 int	upload_submission(struct req *);
 

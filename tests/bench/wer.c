@@ -28,6 +28,9 @@
 #include "stt.h"
 #include "util.h"
 
+/* media_extract_wav's verdict on a failure: the machine's or the file's. */
+static bool transient;
+
 struct opts {
 	struct stt_config	 cfg;
 	bool			 raw_wav;
@@ -80,7 +83,7 @@ run_one(struct stt_engine *eng, const struct opts *o, const char *file,
 
 	wav = o->raw_wav ? xstrdup(file) : xasprintf("%s/in.wav", tmpdir);
 	t0 = util_monotonic();
-	if (!o->raw_wav && !media_extract_wav(file, wav, 0, err,
+	if (!o->raw_wav && !media_extract_wav(file, wav, 0, &transient, err,
 	    sizeof(err))) {
 		free(wav);
 		return json_pack("{s:s, s:b, s:s}", "file", file, "ok", 0,

@@ -19,6 +19,9 @@
 #include "proc.h"
 #include "util.h"
 
+/* media_extract_wav's verdict on a failure: the machine's or the file's. */
+static bool transient;
+
 struct fixture {
 	char	 dir[64];
 	char	*intro;		/* NULL when the shared fixtures are missing */
@@ -342,7 +345,8 @@ test_probe_refuses_playlist(void **state)
 	assert_false(media_probe(list, NULL, &mi, err, sizeof(err)));
 	assert_string_equal(err, "this file is not a video we can read");
 	path = tmp_path(f, "list.wav");
-	assert_false(media_extract_wav(list, path, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(list, path, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_false(exists(path));
 	free(path);
 	free(list);
@@ -362,7 +366,7 @@ test_extract_fixture(void **state)
 		skip();
 	out = tmp_path(f, "intro01.wav");
 	tmp = tmp_path(f, "intro01.wav.tmp");
-	assert_true(media_extract_wav(f->intro, out, 30, err, sizeof(err)));
+	assert_true(media_extract_wav(f->intro, out, 30, &transient, err, sizeof(err)));
 	assert_true(exists(out));
 	assert_false(exists(tmp));
 
@@ -389,7 +393,8 @@ test_extract_bad_inputs(void **state)
 	out = tmp_path(f, "junk.wav");
 	tmp = tmp_path(f, "junk.wav.tmp");
 	write_file(in, text, strlen(text));
-	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_string_equal(err, "we could not read the sound track of this "
 	    "file");
 	assert_false(exists(out));
@@ -398,7 +403,8 @@ test_extract_bad_inputs(void **state)
 
 	make_media(f, "silent2.mp4", "color=c=blue:s=64x64:r=5", "libx264");
 	in = tmp_path(f, "silent2.mp4");
-	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_false(exists(out));
 	assert_false(exists(tmp));
 	free(in);
@@ -407,6 +413,29 @@ test_extract_bad_inputs(void **state)
 }
 
 /* Silence, and sound too faint to be speech, stop before STT. */
+/* A machine that cannot run ffmpeg is not the file's fault: try again. */
+static void
+test_extract_no_ffmpeg(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", *out, *path = getenv("PATH") ? strdup(getenv("PATH")) :
+	    NULL;
+
+	if (f->intro == NULL)
+		skip();
+	out = tmp_path(f, "noffmpeg.wav");
+	setenv("PATH", "/nonexistent", 1);
+	assert_false(media_extract_wav(f->intro, out, 10, &transient, err,
+	    sizeof(err)));
+	if (path != NULL)
+		setenv("PATH", path, 1);
+	assert_true(transient);
+	assert_non_null(strstr(err, "try again"));
+	assert_false(exists(out));
+	free(path);
+	free(out);
+}
+
 static void
 test_extract_silence(void **state)
 {
@@ -418,7 +447,8 @@ test_extract_silence(void **state)
 	make_media_t(f, "silence.m4a", "anullsrc=r=44100:cl=stereo", "aac",
 	    "6");
 	in = tmp_path(f, "silence.m4a");
-	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_string_equal(err, "we could not hear speech in this recording");
 	assert_false(exists(out));
 	assert_false(exists(raw));
@@ -428,7 +458,8 @@ test_extract_silence(void **state)
 	make_media_t(f, "faint.wav", "sine=frequency=440:sample_rate=16000,"
 	    "volume=-60dB", "pcm_s16le", "6");
 	in = tmp_path(f, "faint.wav");
-	assert_false(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_string_equal(err, "we could not hear speech in this recording");
 	assert_false(exists(out));
 	free(in);
@@ -437,7 +468,7 @@ test_extract_silence(void **state)
 	make_media_t(f, "soft.wav", "sine=frequency=440:sample_rate=16000,"
 	    "volume=-20dB", "pcm_s16le", "6");
 	in = tmp_path(f, "soft.wav");
-	assert_true(media_extract_wav(in, out, 10, err, sizeof(err)));
+	assert_true(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_true(exists(out));
 	assert_false(exists(raw));
 	free(in);
@@ -476,7 +507,8 @@ test_extract_truncated(void **state)
 	cut = tmp_path(f, "cut.mp4");
 	write_file(cut, buf, (size_t)n);
 	out = tmp_path(f, "cut.wav");
-	assert_false(media_extract_wav(cut, out, 10, err, sizeof(err)));
+	assert_false(media_extract_wav(cut, out, 10, &transient, err, sizeof(err)));
+	assert_false(transient);
 	assert_non_null(strstr(err, "this file is cut short"));
 	assert_false(exists(out));
 	free(buf);
@@ -580,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_extract_bad_inputs),
 		cmocka_unit_test(test_extract_silence),
 		cmocka_unit_test(test_extract_truncated),
+		cmocka_unit_test(test_extract_no_ffmpeg),
 		cmocka_unit_test(test_measure),
 		cmocka_unit_test(test_read_wav),
 	};
