@@ -24,10 +24,21 @@
  * a heartbeat thread keeps the leases of everything this process holds,
  * so a crashed node's work is taken up again when its leases expire (or
  * at once, when the node restarts).
+ *
+ * One controller per node (DESIGN.md): two processes with one node name
+ * would be two controllers and could overlap. The controller therefore
+ * holds the advisory lock "introeval-node:NAME" (pglock.h) before it
+ * recovers, claims or starts anything; a second process waits in
+ * standby, names the holder once in its log and takes over when the
+ * holder's session ends. The heartbeat checks the lock each beat; when
+ * it is lost the heartbeat pauses the pool and closes the STT batch at
+ * once (no new call starts), stops extending leases, and the controller
+ * goes back to standby until it holds the lock again.
  */
 #include "scheduler.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +49,7 @@
 #include "log.h"
 #include "node.h"
 #include "pglisten.h"
+#include "pglock.h"
 #include "phase.h"
 #include "pool.h"
 #include "scheduler_impl.h"
@@ -50,6 +62,8 @@
 #define TICK_S		0.25	/* the controller's longest sleep while busy */
 #define STATE_EVERY_S	5.0	/* system_state refresh while nothing changes */
 #define LISTEN_IDLE_S	30.0	/* the listener's wait between checks */
+#define LOCK_RETRY_S	3.0	/* standby: how often the node lock is tried */
+#define LOCK_CHECK_S	5.0	/* longest answer to a check of the lock */
 
 /* A finished pool task or call, handed from the pool's thread. */
 struct event {
@@ -81,6 +95,11 @@ static bool	 store_evaluation(struct sched *, const struct job *,
 static void	 wake(struct sched *);
 static void	*listener(void *);
 static void	 on_work(const char *, const char *, void *);
+static bool	 take_node(struct sched *);
+static void	 leave_node(struct sched *);
+static void	 lock_lost(struct sched *, const char *);
+static void	 set_standby(struct sched *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 struct sched *
 sched_start(const struct sched_env *env, char *err, size_t errlen)
@@ -88,8 +107,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 	static const char *const work_channel[] = { "work", NULL };
 	const struct config *cfg = env->cfg;
 	struct sched *s = xcalloc(1, sizeof(*s));
-	char host[64] = "localhost";
-	int n;
+	char host[64] = "localhost", desc[256], *lock_name;
 
 	s->cfg = cfg;
 	s->db = env->db;
@@ -116,11 +134,14 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	if (!queue_recover(s->db, s->node, s->worker, &n, err, errlen))
-		goto fail;
-	if (n > 0)
-		log_info("sched: recovered %d submission(s) held by an earlier "
-		    "process of node %s", n, s->node);
+	/* The pid first: PostgreSQL keeps 63 bytes of application_name. */
+	snprintf(desc, sizeof(desc), "introeval pid=%d node=%s host=%s",
+	    (int)getpid(), s->node, host);
+	lock_name = xasprintf("introeval-node:%s", s->node);
+	s->node_lock = pglock_new(cfg->database_url, lock_name, desc);
+	free(lock_name);
+	atomic_init(&s->fenced, true);
+	set_standby(s, "starting: the node lock is not taken yet");
 	s->listen = pglisten_new(cfg->database_url, "introeval-sched",
 	    work_channel);
 	if (pthread_create(&s->thread, NULL, controller, s) != 0 ||
@@ -157,6 +178,8 @@ sched_stop(struct sched *s)
 	   queue_recover hands them back when the node starts again. */
 	pool_free(s->pool);
 	drain_events(s);
+	/* Last: the node is free for another process once nothing runs. */
+	pglock_free(s->node_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s->held);
@@ -211,6 +234,21 @@ sched_pool_stats(struct sched *s)
 }
 
 bool
+sched_status(struct sched *s, char *buf, size_t len)
+{
+	bool running;
+
+	pthread_mutex_lock(&s->lock);
+	running = s->standby[0] == '\0';
+	if (running)
+		snprintf(buf, len, "running node %s", s->node);
+	else
+		util_strlcpy(buf, s->standby, len);
+	pthread_mutex_unlock(&s->lock);
+	return running;
+}
+
+bool
 sched_stopping(struct sched *s)
 {
 	return atomic_load(&s->stopping);
@@ -242,20 +280,29 @@ sched_unhold(struct sched *s, long long id)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Keeps the leases of the submissions this process is working on. */
+/*
+ * Keeps the leases of the submissions this process is working on, and
+ * checks that it still holds its node: a process without the node lock
+ * keeps no lease, so whatever it held goes to the lock's holder.
+ */
 static void *
 heartbeat(void *arg)
 {
 	struct sched *s = arg;
 	double every = s->cfg->lease_s / 3.0, next = 0;
+	double check_s = s->cfg->db_statement_timeout_s < LOCK_CHECK_S ?
+	    s->cfg->db_statement_timeout_s : LOCK_CHECK_S;
 	long long *ids = NULL;
 	size_t n;
 	char err[512];
 
 	while (!atomic_load(&s->stopping)) {
 		if (util_monotonic() >= next) {
+			if (!atomic_load(&s->fenced) && !pglock_check(
+			    s->node_lock, check_s, err, sizeof(err)))
+				lock_lost(s, err);
 			pthread_mutex_lock(&s->lock);
-			n = s->nheld;
+			n = atomic_load(&s->fenced) ? 0 : s->nheld;
 			ids = xrealloc(ids, (n + 1) * sizeof(*ids));
 			memcpy(ids, s->held, n * sizeof(*ids));
 			pthread_mutex_unlock(&s->lock);
@@ -277,12 +324,20 @@ controller(void *arg)
 	struct phase_view v;
 	enum phase_action a;
 
+	if (!take_node(s))
+		return NULL;
 	log_info("sched: node=%s worker=%s exclusive=%d batch_max=%d "
 	    "batch_window_s=%.1f max_phase_s=%.0f", s->node, s->worker,
 	    s->cfg->exclusive, s->cfg->batch_max, s->cfg->batch_window_s,
 	    s->cfg->max_phase_s);
 	write_state(s, true);
 	while (!atomic_load(&s->stopping)) {
+		if (atomic_load(&s->fenced)) {
+			leave_node(s);
+			if (!take_node(s))
+				break;
+			continue;
+		}
 		if (!s->cfg->exclusive) {
 			run_concurrent(s);
 			continue;
@@ -300,6 +355,97 @@ controller(void *arg)
 	}
 	set_phase(s, PHASE_IDLE, "stopping");
 	return NULL;
+}
+
+/*
+ * Standby until this process holds the node lock: tries it every
+ * LOCK_RETRY_S, naming the holder in the log once (again only when the
+ * holder changes). Once held, takes back at once what earlier processes
+ * of this node held. False when the scheduler stops first.
+ */
+static bool
+take_node(struct sched *s)
+{
+	char holder[512], said[512] = "", err[512];
+	enum pglock_state st;
+	double until;
+	int n;
+
+	while ((st = pglock_try(s->node_lock, holder, sizeof(holder))) !=
+	    PGLOCK_HELD) {
+		if (strcmp(holder, said) != 0 && st == PGLOCK_BUSY)
+			log_warnx("sched: node %s is already run by %s; this "
+			    "process will not run a scheduler for it until that "
+			    "one stops", s->node, holder);
+		else if (strcmp(holder, said) != 0)
+			log_warnx("sched: node %s: cannot take the node lock, "
+			    "retrying every %.0f s: %s", s->node, LOCK_RETRY_S,
+			    holder);
+		util_strlcpy(said, holder, sizeof(said));
+		set_standby(s, st == PGLOCK_BUSY ? "standby: node lock held "
+		    "by %s" : "standby: cannot take the node lock: %s", holder);
+		until = util_monotonic() + LOCK_RETRY_S;
+		while (util_monotonic() < until)
+			if (atomic_load(&s->stopping))
+				return false;
+			else
+				util_sleep(0.1);
+	}
+	log_info("sched: node %s: holding the node lock%s", s->node,
+	    s->lock_taken ? " again" : said[0] != '\0' ? " (took over)" : "");
+	s->lock_taken = true;
+	if (!queue_recover(s->db, s->node, s->worker, &n, err, sizeof(err)))
+		log_warnx("sched: recover: %s (their leases will expire)", err);
+	else if (n > 0)
+		log_info("sched: recovered %d submission(s) held by an earlier "
+		    "process of node %s", n, s->node);
+	set_standby(s, "%s", "");
+	atomic_store(&s->fenced, false);
+	return true;
+}
+
+/*
+ * The lock was lost (lock_lost already stopped new calls): waits for the
+ * calls on the wire, records their outcomes and ends the phase.
+ */
+static void
+leave_node(struct sched *s)
+{
+	pool_pause(s->pool);
+	sched_stt_close_batch(s, "node lock lost");
+	while ((pool_running(s->pool) > 0 || !sched_stt_batch_finished(s)) &&
+	    !atomic_load(&s->stopping))
+		util_sleep(0.05);
+	if (atomic_load(&s->stopping))
+		return;
+	sched_stt_end_batch(s);
+	drain_events(s);
+	set_phase(s, PHASE_IDLE, "node lock lost");
+}
+
+/* On the heartbeat's thread: no new call starts from now on. */
+static void
+lock_lost(struct sched *s, const char *why)
+{
+	atomic_store(&s->fenced, true);
+	pool_pause(s->pool);
+	sched_stt_close_batch(s, "node lock lost");
+	log_warnx("sched: node %s: lost the node lock (%s); no call starts "
+	    "until it is held again", s->node, why);
+	set_standby(s, "standby: node lock lost (%s); taking it again", why);
+	wake(s);
+}
+
+static void
+set_standby(struct sched *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	va_start(ap, fmt);
+	vsnprintf(s->standby, sizeof(s->standby), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Sleeps up to secs or until woken (upload, result, stop). */
