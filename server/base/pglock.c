@@ -264,15 +264,19 @@ describe_holder(struct pglock *l, char *out, size_t outlen)
 	PQclear(r);
 }
 
-/* libpq's messages end in a newline and may span lines. */
+/* libpq's messages span lines with tabs; one log line wants spaces. */
 static void
 one_line(char *s)
 {
-	char *p;
+	char *from, *to = s;
 
-	for (p = s; *p != '\0'; p++)
-		if (*p == '\n')
-			*p = ' ';
-	while (p > s && p[-1] == ' ')
-		*--p = '\0';
+	for (from = s; *from != '\0'; from++) {
+		if (*from != '\n' && *from != '\t' && *from != ' ')
+			*to++ = *from;
+		else if (to > s && to[-1] != ' ')
+			*to++ = ' ';
+	}
+	while (to > s && to[-1] == ' ')
+		to--;
+	*to = '\0';
 }

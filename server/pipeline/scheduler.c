@@ -429,9 +429,9 @@ lock_lost(struct sched *s, const char *why)
 {
 	atomic_store(&s->fenced, true);
 	pool_pause(s->pool);
-	sched_stt_close_batch(s, "node lock lost");
 	log_warnx("sched: node %s: lost the node lock (%s); no call starts "
 	    "until it is held again", s->node, why);
+	sched_stt_close_batch(s, "node lock lost");
 	set_standby(s, "standby: node lock lost (%s); taking it again", why);
 	wake(s);
 }

@@ -275,6 +275,39 @@ class NodeLock(harness.TestCase):
         self.assertNotIn("sched: node=gpu1", before)
         self.assertIn("llm done", after, "the second process did no work")
 
+    def test_lost_lock_is_taken_again(self):
+        # The LLM phase's loop sees the lost lock when the phase ends (the
+        # pool is paused at once, so no call starts meanwhile); a short
+        # max_phase_s keeps that wait short.
+        site = self.start_site()
+        server = site.server("only", INTROEVAL_MAX_PHASE_S="15")
+        pw = self.users(server)
+        c = site.client(server, "t@example.com", pw)
+        s1 = site.client(server, "s1@example.com", pw)
+        ids = upload([s1], 8)
+        wait_until(lambda: int(site.pg.psql(
+            "SELECT count(*) FROM submissions WHERE status = "
+            "'completed'")) >= 1, "one submission completed")
+        # The lock's own connection is the one named after the process.
+        killed = site.pg.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM "
+            "pg_stat_activity WHERE application_name = "
+            "'introeval pid=%d node=gpu1 host=' || "
+            "split_part(application_name, 'host=', 2)" % server.proc.pid)
+        self.assertEqual(killed, "1")
+        wait_until(lambda: "lost the node lock" in server.log_text(),
+                   "the server notices the lost lock")
+        wait_until(lambda: "holding the node lock again" in
+                   server.log_text(), "the server takes its lock again")
+        for i in ids:
+            sub = c.wait_for(i, ("completed", "failed"), timeout=WAIT_S,
+                             interval=0.3)
+            self.assertEqual(sub["status"], "completed",
+                             "%d: %s" % (i, sub.get("error")))
+        site.assert_evaluated_once(self, len(ids))
+        site.assert_no_overlap(self)
+        self.assertEqual(server.healthz()[1]["scheduler"], "running")
+
     def test_web_beside_worker(self):
         site = self.start_site()
         web = site.server("web", INTROEVAL_ROLE="web")
