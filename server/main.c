@@ -192,11 +192,14 @@ cmd_serve(const struct config *cfg)
 	struct app app;
 	struct sched_env env;
 	struct router *http;
-	struct tus_sweeper *sweeper;
-	struct ws_hub *ws;
+	struct tus_sweeper *sweeper = NULL;
+	struct ws_hub *ws = NULL;
 	char err[1024], *tdir;
 	sigset_t set;
 	int sig;
+	/* role: web serves people, worker runs the node, all does both. */
+	bool pages = strcmp(cfg->role, "worker") != 0;
+	bool scheduler = strcmp(cfg->role, "web") != 0;
 
 	memset(&app, 0, sizeof(app));
 	app.cfg = cfg;
@@ -220,20 +223,26 @@ cmd_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	log_info("role=%s: %s", cfg->role, !scheduler ? "pages, API and "
+	    "WebSockets; no scheduler" : !pages ? "the scheduler; HTTP "
+	    "answers /healthz and /metrics only" : "pages, API, WebSockets "
+	    "and the scheduler");
 	env.cfg = cfg;
 	env.db = app.db;
 	env.uploads_dir = app.uploads_dir;
 	env.work_dir = app.work_dir;
-	if ((app.sched = sched_start(&env, err, sizeof(err))) == NULL)
-		fatalx("scheduler: %s", err);
-	if ((http = router_start(&app, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
-	if ((ws = ws_start(&app, router_context(http), err, sizeof(err))) ==
+	if (scheduler && (app.sched = sched_start(&env, err, sizeof(err))) ==
 	    NULL)
+		fatalx("scheduler: %s", err);
+	if ((http = router_start(&app, !pages, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (pages && (ws = ws_start(&app, router_context(http), err,
+	    sizeof(err))) == NULL)
 		fatalx("websocket hub: %s", err);
-	sweeper = tus_sweeper_start(&app);
-	log_info("introeval %s serving on http://%s:%d/ data_dir=%s",
-	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir);
+	if (pages)
+		sweeper = tus_sweeper_start(&app);
+	log_info("introeval %s serving on http://%s:%d/ data_dir=%s role=%s",
+	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir, cfg->role);
 	sigwait(&set, &sig);
 	log_info("signal %d: stopping", sig);
 	router_stop(http);

@@ -24,10 +24,21 @@
  * a heartbeat thread keeps the leases of everything this process holds,
  * so a crashed node's work is taken up again when its leases expire (or
  * at once, when the node restarts).
+ *
+ * One controller per node (DESIGN.md): two processes with one node name
+ * would be two controllers and could overlap. The controller therefore
+ * holds the advisory lock "introeval-node:NAME" (pglock.h) before it
+ * recovers, claims or starts anything; a second process waits in
+ * standby, names the holder once in its log and takes over when the
+ * holder's session ends. The heartbeat checks the lock each beat; when
+ * it is lost the heartbeat pauses the pool and closes the STT batch at
+ * once (no new call starts), stops extending leases, and the controller
+ * goes back to standby until it holds the lock again.
  */
 #include "scheduler.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +49,7 @@
 #include "log.h"
 #include "node.h"
 #include "pglisten.h"
+#include "pglock.h"
 #include "phase.h"
 #include "pool.h"
 #include "scheduler_impl.h"
@@ -52,6 +64,8 @@
 #define LISTEN_IDLE_S	30.0	/* the listener's wait between checks */
 #define UNLOAD_TIMEOUT_S 15.0	/* one unload request's wait */
 #define UNLOAD_TRIES	3	/* unload requests before STT goes on */
+#define LOCK_RETRY_S	3.0	/* standby: how often the node lock is tried */
+#define LOCK_CHECK_S	5.0	/* longest answer to a check of the lock */
 
 /* A finished pool task or call, handed from the pool's thread. */
 struct event {
@@ -83,6 +97,11 @@ static bool	 store_evaluation(struct sched *, const struct job *,
 static void	 wake(struct sched *);
 static void	*listener(void *);
 static void	 on_work(const char *, const char *, void *);
+static bool	 take_node(struct sched *);
+static void	 leave_node(struct sched *);
+static void	 lock_lost(struct sched *, const char *);
+static void	 set_standby(struct sched *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 
 struct sched *
 sched_start(const struct sched_env *env, char *err, size_t errlen)
@@ -90,8 +109,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 	static const char *const work_channel[] = { "work", NULL };
 	const struct config *cfg = env->cfg;
 	struct sched *s = xcalloc(1, sizeof(*s));
-	char host[64] = "localhost";
-	int n, quarantined;
+	char host[64] = "localhost", desc[256], *lock_name;
 
 	s->cfg = cfg;
 	s->db = env->db;
@@ -118,15 +136,14 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
-	/* What an earlier process of this node left behind. */
-	node_log_interrupted(s->db, s->node);
-	if (!queue_rescue(s->db, s->node, cfg->max_attempts, &n, &quarantined,
-	    err, errlen))
-		goto fail;
-	if (n + quarantined > 0)
-		log_info("sched: recovered %d submission(s) held by an earlier "
-		    "process of node %s; %d stopped after max_attempts", n,
-		    s->node, quarantined);
+	/* The pid first: PostgreSQL keeps 63 bytes of application_name. */
+	snprintf(desc, sizeof(desc), "introeval pid=%d node=%s host=%s",
+	    (int)getpid(), s->node, host);
+	lock_name = xasprintf("introeval-node:%s", s->node);
+	s->node_lock = pglock_new(cfg->database_url, lock_name, desc);
+	free(lock_name);
+	atomic_init(&s->fenced, true);
+	set_standby(s, "starting: the node lock is not taken yet");
 	s->listen = pglisten_new(cfg->database_url, "introeval-sched",
 	    work_channel);
 	if (pthread_create(&s->thread, NULL, controller, s) != 0 ||
@@ -163,6 +180,8 @@ sched_stop(struct sched *s)
 	   queue_rescue hands them back when the node starts again. */
 	pool_free(s->pool);
 	drain_events(s);
+	/* Last: the node is free for another process once nothing runs. */
+	pglock_free(s->node_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s->held);
@@ -217,6 +236,21 @@ sched_pool_stats(struct sched *s)
 }
 
 bool
+sched_status(struct sched *s, char *buf, size_t len)
+{
+	bool running;
+
+	pthread_mutex_lock(&s->lock);
+	running = s->standby[0] == '\0';
+	if (running)
+		snprintf(buf, len, "running node %s", s->node);
+	else
+		util_strlcpy(buf, s->standby, len);
+	pthread_mutex_unlock(&s->lock);
+	return running;
+}
+
+bool
 sched_stopping(struct sched *s)
 {
 	return atomic_load(&s->stopping);
@@ -249,7 +283,9 @@ sched_unhold(struct sched *s, const struct job *job)
 }
 
 /*
- * Keeps the leases of the claims this process is working on, and once
+ * Keeps the leases of the claims this process is working on, checks
+ * that it still holds its node (a process without the node lock keeps
+ * no lease, so whatever it held goes to the lock's holder), and once
  * per beat rescues any submission whose lease ran out (its holder, on
  * any node, stopped beating: it died or hangs).
  */
@@ -258,6 +294,8 @@ heartbeat(void *arg)
 {
 	struct sched *s = arg;
 	double every = s->cfg->lease_s / 3.0, next = 0;
+	double check_s = s->cfg->db_statement_timeout_s < LOCK_CHECK_S ?
+	    s->cfg->db_statement_timeout_s : LOCK_CHECK_S;
 	long long *tokens = NULL;
 	size_t n;
 	char err[512];
@@ -265,16 +303,22 @@ heartbeat(void *arg)
 
 	while (!atomic_load(&s->stopping)) {
 		if (util_monotonic() >= next) {
+			if (!atomic_load(&s->fenced) && !pglock_check(
+			    s->node_lock, check_s, err, sizeof(err)))
+				lock_lost(s, err);
 			pthread_mutex_lock(&s->lock);
-			n = s->nheld;
+			n = atomic_load(&s->fenced) ? 0 : s->nheld;
 			tokens = xrealloc(tokens, (n + 1) * sizeof(*tokens));
 			memcpy(tokens, s->held, n * sizeof(*tokens));
 			pthread_mutex_unlock(&s->lock);
 			if (!queue_heartbeat(s->db, tokens, n, s->cfg->lease_s,
 			    err, sizeof(err)))
 				log_warnx("sched: heartbeat: %s", err);
-			if (!queue_rescue(s->db, NULL, s->cfg->max_attempts,
-			    &rescued, &quarantined, err, sizeof(err)))
+			if (atomic_load(&s->fenced))
+				;	/* standby: the holder rescues */
+			else if (!queue_rescue(s->db, NULL,
+			    s->cfg->max_attempts, &rescued, &quarantined, err,
+			    sizeof(err)))
 				log_warnx("sched: rescue: %s", err);
 			else if (rescued + quarantined > 0)
 				log_info("sched: rescued %d submission(s) whose "
@@ -295,12 +339,20 @@ controller(void *arg)
 	struct phase_view v;
 	enum phase_action a;
 
+	if (!take_node(s))
+		return NULL;
 	log_info("sched: node=%s worker=%s exclusive=%d batch_max=%d "
 	    "batch_window_s=%.1f max_phase_s=%.0f", s->node, s->worker,
 	    s->cfg->exclusive, s->cfg->batch_max, s->cfg->batch_window_s,
 	    s->cfg->max_phase_s);
 	write_state(s, true);
 	while (!atomic_load(&s->stopping)) {
+		if (atomic_load(&s->fenced)) {
+			leave_node(s);
+			if (!take_node(s))
+				break;
+			continue;
+		}
 		if (!s->cfg->exclusive) {
 			run_concurrent(s);
 			continue;
@@ -320,6 +372,101 @@ controller(void *arg)
 	}
 	set_phase(s, PHASE_IDLE, "stopping");
 	return NULL;
+}
+
+/*
+ * Standby until this process holds the node lock: tries it every
+ * LOCK_RETRY_S, naming the holder in the log once (again only when the
+ * holder changes). Once held, takes back at once what earlier processes
+ * of this node held. False when the scheduler stops first.
+ */
+static bool
+take_node(struct sched *s)
+{
+	char holder[512], said[512] = "", err[512];
+	enum pglock_state st;
+	double until;
+	int n, quarantined;
+
+	while ((st = pglock_try(s->node_lock, holder, sizeof(holder))) !=
+	    PGLOCK_HELD) {
+		if (strcmp(holder, said) != 0 && st == PGLOCK_BUSY)
+			log_warnx("sched: node %s is already run by %s; this "
+			    "process will not run a scheduler for it until that "
+			    "one stops", s->node, holder);
+		else if (strcmp(holder, said) != 0)
+			log_warnx("sched: node %s: cannot take the node lock, "
+			    "retrying every %.0f s: %s", s->node, LOCK_RETRY_S,
+			    holder);
+		util_strlcpy(said, holder, sizeof(said));
+		set_standby(s, st == PGLOCK_BUSY ? "standby: node lock held "
+		    "by %s" : "standby: cannot take the node lock: %s", holder);
+		until = util_monotonic() + LOCK_RETRY_S;
+		while (util_monotonic() < until)
+			if (atomic_load(&s->stopping))
+				return false;
+			else
+				util_sleep(0.1);
+	}
+	log_info("sched: node %s: holding the node lock%s", s->node,
+	    s->lock_taken ? " again" : said[0] != '\0' ? " (took over)" : "");
+	s->lock_taken = true;
+	/* What an earlier process of this node left behind. */
+	node_log_interrupted(s->db, s->node);
+	if (!queue_rescue(s->db, s->node, s->cfg->max_attempts, &n,
+	    &quarantined, err, sizeof(err)))
+		log_warnx("sched: recover: %s (their leases will expire)", err);
+	else if (n + quarantined > 0)
+		log_info("sched: recovered %d submission(s) held by an earlier "
+		    "process of node %s; %d stopped after max_attempts", n,
+		    s->node, quarantined);
+	set_standby(s, "%s", "");
+	atomic_store(&s->fenced, false);
+	return true;
+}
+
+/*
+ * The lock was lost (lock_lost already stopped new calls): waits for the
+ * calls on the wire, records their outcomes and ends the phase.
+ */
+static void
+leave_node(struct sched *s)
+{
+	pool_pause(s->pool);
+	sched_stt_close_batch(s, "node lock lost");
+	while ((pool_running(s->pool) > 0 || !sched_stt_batch_finished(s)) &&
+	    !atomic_load(&s->stopping))
+		util_sleep(0.05);
+	if (atomic_load(&s->stopping))
+		return;
+	sched_stt_end_batch(s);
+	drain_events(s);
+	set_phase(s, PHASE_IDLE, "node lock lost");
+}
+
+/* On the heartbeat's thread: no new call starts from now on. */
+static void
+lock_lost(struct sched *s, const char *why)
+{
+	atomic_store(&s->fenced, true);
+	pool_pause(s->pool);
+	log_warnx("sched: node %s: lost the node lock (%s); no call starts "
+	    "until it is held again", s->node, why);
+	sched_stt_close_batch(s, "node lock lost");
+	set_standby(s, "standby: node lock lost (%s); taking it again", why);
+	wake(s);
+}
+
+static void
+set_standby(struct sched *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	va_start(ap, fmt);
+	vsnprintf(s->standby, sizeof(s->standby), fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* Sleeps up to secs or until woken (upload, result, stop). */
@@ -468,7 +615,8 @@ run_stt_phase(struct sched *s)
 	if (atomic_load(&s->stopping))
 		return;		/* shutdown never starts a phase */
 	unloaded = unload_models(s);
-	if (atomic_load(&s->stopping) || !sched_stt_open_batch(s)) {
+	if (atomic_load(&s->stopping) || atomic_load(&s->fenced) ||
+	    !sched_stt_open_batch(s)) {
 		set_phase(s, PHASE_IDLE, "no STT work after all");
 		return;
 	}
@@ -502,8 +650,8 @@ run_llm_phase(struct sched *s)
 			submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
 		else if (s->llm_queued == 0)
 			break;		/* the evaluation queue is empty */
-		if (phase_time_up(&v))
-			break;
+		if (phase_time_up(&v) || atomic_load(&s->fenced))
+			break;		/* time up, or the node lock lost */
 		if (v.llm_healthy == 0 && phase_stt_ready(&v))
 			break;		/* no backend: let STT go on */
 		tick(s, TICK_S);
@@ -520,6 +668,8 @@ run_concurrent(struct sched *s)
 {
 	struct phase_view v;
 
+	if (atomic_load(&s->fenced))
+		return;		/* the controller's loop takes the lock again */
 	set_phase(s, PHASE_CONCURRENT, "exclusive is off");
 	pool_resume(s->pool);
 	view(s, &v);

@@ -7,6 +7,7 @@
 #ifndef INTROEVAL_SCHEDULER_H
 #define INTROEVAL_SCHEDULER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -27,6 +28,12 @@ struct sched	*sched_start(const struct sched_env *, char *err,
 		    size_t errlen);
 /* The LLM pool's per-backend statistics (pool_stats); caller decrefs. */
 json_t		*sched_pool_stats(struct sched *);
+/*
+ * Whether this process runs its node's controller (it holds the node
+ * lock). buf says so in words: "running node NAME", or "standby: node
+ * lock held by …" naming the process that runs it. Any thread.
+ */
+bool		 sched_status(struct sched *, char *buf, size_t len);
 /* Finishes the call in flight, then stops. */
 void		 sched_stop(struct sched *);
 

@@ -17,6 +17,7 @@
 
 struct db;
 struct pglisten;
+struct pglock;
 struct config;
 struct pool;
 struct event;
@@ -69,6 +70,16 @@ struct sched {
 	size_t			 held_cap;
 	struct stt_side		 stt;
 	struct pool		*pool;
+	/*
+	 * One controller per node: nothing is recovered, claimed or
+	 * started unless node_lock is held. fenced is set until it is taken
+	 * and again the moment the heartbeat finds it lost; standby (under
+	 * lock) says why this process is not running its node.
+	 */
+	struct pglock		*node_lock;
+	atomic_bool		 fenced;
+	bool			 lock_taken;	/* held at least once */
+	char			 standby[512];
 	/* Controller thread only: */
 	enum phase		 phase;
 	enum phase		 last_work;

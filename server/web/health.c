@@ -40,6 +40,7 @@ const int	health_nbuckets = sizeof(health_buckets_s) /
     sizeof(health_buckets_s[0]);
 
 static bool	 collect(struct app *, json_t **, char *, size_t);
+static const char *scheduler_state(struct app *, char *, size_t);
 static void	 round_field(json_t *, const char *, double);
 static json_t	*backends(struct app *, json_t *);
 static json_t	*find_name(json_t *, const char *);
@@ -514,10 +515,36 @@ bucket_charts(json_t *h, json_t *view)
 	json_decref(points);
 }
 
+/* This instance's scheduler in a word, and in words in detail. */
+static const char *
+scheduler_state(struct app *app, char *detail, size_t len)
+{
+	if (app->sched == NULL) {
+		snprintf(detail, len, "none: this instance's role is %s",
+		    app->cfg->role);
+		return "none";
+	}
+	return sched_status(app->sched, detail, len) ? "running" : "standby";
+}
+
+int
+health_healthz(struct req *r)
+{
+	char err[512], detail[512];
+	const char *state = scheduler_state(r->app, detail, sizeof(detail));
+	bool ok = db_exec1(r->app->db, "SELECT 1", 0, NULL, err, sizeof(err));
+
+	return http_json(r, ok ? 200 : 503, json_pack("{s:s, s:s, s:s, s:s, "
+	    "s:s, s:s?}", "status", ok ? "ok" : "unavailable", "version",
+	    INTROEVAL_VERSION, "role", r->app->cfg->role, "scheduler", state,
+	    "scheduler_detail", detail, "error", ok ? NULL : err));
+}
+
 int
 health_page(struct req *r)
 {
-	char err[512];
+	char err[512], detail[512];
+	const char *state;
 	json_t *h, *nodes, *view;
 
 	if (!collect(r->app, &h, err, sizeof(err)))
@@ -531,6 +558,10 @@ health_page(struct req *r)
 	    json_object_get(h, "backends"), "queue", json_object_get(h,
 	    "queue"), "timeline", timeline(h));
 	bucket_charts(h, view);
+	state = scheduler_state(r->app, detail, sizeof(detail));
+	json_object_set_new(view, "scheduler", json_string(detail));
+	json_object_set_new(view, "scheduler_standby", json_boolean(
+	    strcmp(state, "standby") == 0));
 	json_decref(h);
 	return http_render(r, 200, "health", view);
 }

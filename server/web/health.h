@@ -17,6 +17,13 @@ struct req;
 
 /* GET /admin/health: the page, complete without JavaScript. */
 int	health_page(struct req *);
+/*
+ * GET /healthz, for load balancers and people: 200 {status: "ok",
+ * version, role, scheduler: "running", "standby" or "none",
+ * scheduler_detail} when the database answers (a scheduler in standby
+ * is healthy: another process runs the node), 503 when it does not.
+ */
+int	health_healthz(struct req *);
 
 /*
  * For /metrics, over all time: {submissions: [{phase, status, n}],

@@ -75,7 +75,7 @@ static const struct route routes[] = {
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
 	  pages_user_create },
 	{ "GET",  "/healthz",			R_ANON | R_USER, CSRF_NONE,
-	  api_healthz },
+	  health_healthz },
 	{ "GET",  "/courses",			R_STAFF, CSRF_NONE,
 	  dash_courses },
 	{ "POST", "/courses",			R_ADMIN, CSRF_FORM,
@@ -120,13 +120,18 @@ static const struct route routes[] = {
 	  tus_get },
 };
 
+/* What a worker (health_only) answers; everything else is 404. */
+static const char *const health_paths[] = { "/healthz", "/metrics" };
+
 struct router {
 	struct mg_context	*ctx;
 	struct app		*app;
+	bool			 health_only;
 };
 
 static int	 dispatch(struct mg_connection *, void *);
 static bool	 match(const char *, const char *, long long *);
+static bool	 health_path(const char *);
 static int	 role_bit(const char *);
 static void	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
@@ -134,7 +139,7 @@ static const char *static_type(const char *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
 
 struct router *
-router_start(struct app *app, char *err, size_t errlen)
+router_start(struct app *app, bool health_only, char *err, size_t errlen)
 {
 	struct router *s = xcalloc(1, sizeof(*s));
 	struct mg_callbacks cb;
@@ -154,6 +159,7 @@ router_start(struct app *app, char *err, size_t errlen)
 	};
 
 	s->app = app;
+	s->health_only = health_only;
 	snprintf(ports, sizeof(ports), strchr(app->cfg->host, ':') != NULL ?
 	    "[%s]:%d" : "%s:%d", app->cfg->host, app->cfg->port);
 	snprintf(threads, sizeof(threads), "%d", app->cfg->threads);
@@ -212,6 +218,17 @@ match(const char *pattern, const char *path, long long *id)
 	return errno == 0 && strcmp(end, p + 3) == 0;
 }
 
+static bool
+health_path(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(health_paths); i++)
+		if (strcmp(path, health_paths[i]) == 0)
+			return true;
+	return false;
+}
+
 static int
 role_bit(const char *role)
 {
@@ -262,6 +279,9 @@ dispatch(struct mg_connection *conn, void *arg)
 	method = r.ri->request_method;
 	head = strcmp(method, "HEAD") == 0;
 	r.api = strncmp(path, "/api/", 5) == 0;
+	if (s->health_only && !health_path(path))
+		return http_error(&r, 404, "this is a worker: it runs the "
+		    "scheduler and answers /healthz and /metrics only");
 	if (strncmp(path, "/static/", 8) == 0 && (head ||
 	    strcmp(method, "GET") == 0))
 		return serve_static(&r, path + 8);

@@ -7,14 +7,20 @@
 #ifndef INTROEVAL_ROUTER_H
 #define INTROEVAL_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct app;
 struct mg_context;
 struct router;
 
-/* Listens on the configured host and port; NULL with the reason. */
-struct router		*router_start(struct app *, char *err, size_t errlen);
+/*
+ * Listens on the configured host and port; NULL with the reason. With
+ * health_only (role worker) it answers /healthz and /metrics and 404
+ * to everything else: no pages, uploads, static files or WebSockets.
+ */
+struct router		*router_start(struct app *, bool health_only,
+			    char *err, size_t errlen);
 void			 router_stop(struct router *);
 /* The CivetWeb context, for modules that add handlers (WebSockets). */
 struct mg_context	*router_context(struct router *);
