@@ -264,7 +264,8 @@ upload_submission(struct req *r)
 	f.student_id = r->user.id;
 	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
 		unlink(part);
-		return http_error(r, upload_fail_status(done.fail), "%s", err);
+		return done.fail == UPLOAD_NO_DB ? http_db_error(r) :
+		    http_error(r, upload_fail_status(done.fail), "%s", err);
 	}
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",
 	    (json_int_t)done.id, "status", "pending", "phase", "stt", "url",
