@@ -39,6 +39,7 @@
 
 static void		 usage(FILE *);
 static struct db	*open_db(const struct config *, bool);
+static struct db	*open_sched_db(const struct config *);
 static void		 make_dir(const char *);
 static int		 cmd_serve(const struct config *);
 static int		 cmd_migrate(const struct config *);
@@ -80,6 +81,10 @@ make_dir(const char *path)
 static struct db *
 open_db(const struct config *cfg, bool migrate)
 {
+	struct db_options o = { .url = cfg->database_url,
+	    .size = cfg->db_pool_size,
+	    .acquire_timeout_s = cfg->db_acquire_timeout_s,
+	    .application_name = "introeval-web" };
 	char err[1024], *dir;
 	struct db *db;
 	int applied;
@@ -87,8 +92,7 @@ open_db(const struct config *cfg, bool migrate)
 	if (cfg->database_url[0] == '\0')
 		fatalx("no database: set DATABASE_URL (deploy/run starts a "
 		    "private cluster and sets it for you)");
-	if ((db = db_open(cfg->database_url, cfg->db_pool_size, err,
-	    sizeof(err))) == NULL)
+	if ((db = db_open_with(&o, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (migrate) {
 		dir = xasprintf("%s/sql", cfg->share_dir);
@@ -98,6 +102,26 @@ open_db(const struct config *cfg, bool migrate)
 			log_info("applied %d migration(s)", applied);
 		free(dir);
 	}
+	return db;
+}
+
+/*
+ * The scheduler's own connections (heartbeats, claims, results), so that
+ * request load cannot starve them: a statement time limit instead of a
+ * bounded wait, since its callers are few and known.
+ */
+static struct db *
+open_sched_db(const struct config *cfg)
+{
+	struct db_options o = { .url = cfg->database_url,
+	    .size = cfg->stt_concurrency + 4,
+	    .statement_timeout_s = cfg->db_statement_timeout_s,
+	    .application_name = "introeval-sched" };
+	char err[1024];
+	struct db *db;
+
+	if ((db = db_open_with(&o, err, sizeof(err))) == NULL)
+		fatalx("scheduler: %s", err);
 	return db;
 }
 
@@ -228,7 +252,7 @@ cmd_serve(const struct config *cfg)
 	    "answers /healthz and /metrics only" : "pages, API, WebSockets "
 	    "and the scheduler");
 	env.cfg = cfg;
-	env.db = app.db;
+	env.db = scheduler ? open_sched_db(cfg) : NULL;
 	env.uploads_dir = app.uploads_dir;
 	env.work_dir = app.work_dir;
 	if (scheduler && (app.sched = sched_start(&env, err, sizeof(err))) ==
@@ -249,6 +273,7 @@ cmd_serve(const struct config *cfg)
 	ws_stop(ws);	/* after router_stop: CivetWeb closes sockets via the hub */
 	tus_sweeper_stop(sweeper);
 	sched_stop(app.sched);
+	db_close(env.db);
 	db_close(app.db);
 	tmpl_set_free(app.tmpl);
 	free(app.uploads_dir);

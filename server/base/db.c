@@ -1,36 +1,96 @@
 /*
- * db: connection pool and migrations.
+ * db: connection pools and migrations.
  *
- * The pool hands out whole connections under a mutex and condition
- * variable; a connection is used by one thread at a time, which is all
- * libpq asks. A connection found broken on release (the server restarted,
- * the network dropped) is reset before it is handed out again, so a
- * database restart costs the requests in flight and nothing after them.
+ * A pool hands out whole connections under a mutex and a condition
+ * variable on the monotonic clock; a connection is used by one thread at
+ * a time, which is all libpq asks. A request pool bounds the wait
+ * (db_acquire returns NULL, "busy"); the scheduler's pool does not.
+ *
+ * Reconnecting never doubles a write. A connection the server closed
+ * while it sat idle is noticed at db_acquire (the socket is readable and
+ * libpq reads the FATAL and the end of file) and reset before anything is
+ * sent, which covers a database restart. A statement that was sent and
+ * whose answer was lost is run again only when running it twice is
+ * harmless (see db.h); otherwise the caller hears that the change may not
+ * have been saved.
+ *
+ * Each thread keeps a small table of the connections it holds, so that
+ * db_query, which gets only a PGconn, finds its pool (for logging) and
+ * its slot (a connection lost inside a transaction stays lost until it
+ * is released) without a lock.
+ *
+ * An outage is logged once per pool: a loss is logged only by a
+ * connection opened after the last logged loss, and the first reconnect
+ * after it says so.
  */
 #include "db.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "buf.h"
 #include "log.h"
 #include "util.h"
 
+#define HELD_MAX	4	/* connections one thread holds at once */
+#define DRAIN_MAX	8	/* reads of an idle connection at acquire */
+
+#define MSG_BUSY	"the database is busy; try again"
+#define MSG_LOST	"the database connection was lost; the change may " \
+			"not have been saved"
+
+struct slot {
+	PGconn		*conn;
+	bool		 busy;
+	bool		 lost_in_tx;	/* lost with a transaction open */
+	double		 connected_at;	/* monotonic */
+};
+
 struct db {
 	pthread_mutex_t	  lock;
 	pthread_cond_t	  cond;
-	PGconn		**conns;
-	bool		 *busy;
+	struct slot	 *slots;
 	int		  size;
+	double		  acquire_timeout_s;
+	char		 *name;		/* application_name, for logs */
+	/* Outage logging, under lock. */
+	double		  lost_logged_at;
+	bool		  reconnect_logged;
+	bool		  connect_fail_logged;
+	bool		  starved;
 };
 
-static bool	migrate_one(PGconn *, const char *, const char *, char *,
+/* The connections this thread holds, and its last acquire's outcome. */
+static _Thread_local struct held {
+	PGconn		*conn;
+	struct db	*db;
+	struct slot	*slot;
+} held[HELD_MAX];
+static _Thread_local bool last_busy;
+
+static PGconn	*connect_one(const struct db_options *);
+static struct held *held_find(PGconn *);
+static void	 drain_idle(PGconn *);
+static bool	 reconnect(PGconn *, struct held *);
+static void	 note_lost(struct held *);
+static bool	 read_only(const char *);
+static const char *pq_error(PGconn *, char *, size_t);
+static void	 one_line(char *);
+static PGresult	*send_wait(PGconn *, const char *, int, const char *const *,
+		    bool *);
+static PGresult	*query(PGconn *, const char *, int, const char *const *,
+		    bool, char *, size_t);
+static bool	 migrate_one(PGconn *, const char *, const char *, char *,
 		    size_t);
-static int	cmp_names(const void *, const void *);
-static void	notice_quiet(void *, const char *);
+static int	 cmp_names(const void *, const void *);
+static void	 notice_quiet(void *, const char *);
 
 /* Keep NOTICEs (e.g. "relation already exists, skipping") out of stderr. */
 static void
@@ -39,30 +99,110 @@ notice_quiet(void *arg, const char *message)
 	log_debug("postgres notice: %s", message);
 }
 
-struct db *
-db_open(const char *url, int size, char *err, size_t errlen)
+/*
+ * The URL's parameters plus ours. application_name and the statement
+ * timeout are start-up parameters, not SETs, so that PQreset keeps them.
+ */
+static PGconn *
+connect_one(const struct db_options *o)
 {
+	PQconninfoOption *opts, *p;
+	const char **keys, **vals;
+	char *options = NULL, *errmsg = NULL;
+	bool has_timeout = false;
+	PGconn *c;
+	int n = 0, i;
+
+	if ((opts = PQconninfoParse(o->url, &errmsg)) == NULL) {
+		/* Let libpq report the bad URL in the usual way. */
+		PQfreemem(errmsg);
+		return PQconnectdb(o->url);
+	}
+	for (p = opts; p->keyword != NULL; p++)
+		n++;
+	keys = xcalloc((size_t)n + 4, sizeof(*keys));
+	vals = xcalloc((size_t)n + 4, sizeof(*vals));
+	for (i = 0, p = opts; p->keyword != NULL; p++) {
+		if (p->val == NULL || strcmp(p->keyword, "options") == 0)
+			continue;
+		if (strcmp(p->keyword, "connect_timeout") == 0)
+			has_timeout = true;
+		keys[i] = p->keyword;
+		vals[i++] = p->val;
+	}
+	for (p = opts; p->keyword != NULL; p++) {
+		if (strcmp(p->keyword, "options") != 0)
+			continue;
+		if (o->statement_timeout_s > 0)
+			options = xasprintf("%s%s-c statement_timeout=%d",
+			    p->val != NULL ? p->val : "",
+			    p->val != NULL ? " " : "",
+			    o->statement_timeout_s * 1000);
+		else if (p->val != NULL)
+			options = xstrdup(p->val);
+	}
+	if (options != NULL) {
+		keys[i] = "options";
+		vals[i++] = options;
+	}
+	if (o->application_name != NULL) {
+		keys[i] = "application_name";
+		vals[i++] = o->application_name;
+	}
+	/* A host that does not answer must not hold a thread for ever. */
+	if (!has_timeout) {
+		keys[i] = "connect_timeout";
+		vals[i++] = "10";
+	}
+	c = PQconnectdbParams(keys, vals, 0);
+	free(options);
+	free(keys);
+	free(vals);
+	PQconninfoFree(opts);
+	return c;
+}
+
+struct db *
+db_open_with(const struct db_options *o, char *err, size_t errlen)
+{
+	pthread_condattr_t ca;
 	struct db *db;
 	int i;
 
 	db = xcalloc(1, sizeof(*db));
 	pthread_mutex_init(&db->lock, NULL);
-	pthread_cond_init(&db->cond, NULL);
-	db->size = size;
-	db->conns = xcalloc((size_t)size, sizeof(*db->conns));
-	db->busy = xcalloc((size_t)size, sizeof(*db->busy));
-	for (i = 0; i < size; i++) {
-		db->conns[i] = PQconnectdb(url);
-		if (PQstatus(db->conns[i]) != CONNECTION_OK) {
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&db->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	db->acquire_timeout_s = o->acquire_timeout_s;
+	db->name = xstrdup(o->application_name != NULL ?
+	    o->application_name : "db");
+	db->slots = xcalloc((size_t)o->size, sizeof(*db->slots));
+	for (i = 0; i < o->size; i++) {
+		db->size = i + 1;
+		db->slots[i].conn = connect_one(o);
+		db->slots[i].connected_at = util_monotonic();
+		if (PQstatus(db->slots[i].conn) != CONNECTION_OK) {
 			util_seterr(err, errlen, "cannot connect to the "
-			    "database: %s", PQerrorMessage(db->conns[i]));
-			db->size = i + 1;
+			    "database: %s", PQerrorMessage(db->slots[i].conn));
 			db_close(db);
 			return NULL;
 		}
-		PQsetNoticeProcessor(db->conns[i], notice_quiet, NULL);
+		PQsetNoticeProcessor(db->slots[i].conn, notice_quiet, NULL);
 	}
 	return db;
+}
+
+struct db *
+db_open(const char *url, int size, char *err, size_t errlen)
+{
+	struct db_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.size = size;
+	return db_open_with(&o, err, errlen);
 }
 
 void
@@ -73,99 +213,331 @@ db_close(struct db *db)
 	if (db == NULL)
 		return;
 	for (i = 0; i < db->size; i++)
-		PQfinish(db->conns[i]);
-	free(db->conns);
-	free(db->busy);
+		PQfinish(db->slots[i].conn);
+	free(db->slots);
+	free(db->name);
 	pthread_mutex_destroy(&db->lock);
 	pthread_cond_destroy(&db->cond);
 	free(db);
 }
 
+static struct held *
+held_find(PGconn *c)
+{
+	int i;
+
+	for (i = 0; i < HELD_MAX; i++)
+		if (held[i].conn == c)
+			return &held[i];
+	return NULL;
+}
+
+/*
+ * Reads whatever an idle connection has received without blocking. After
+ * a server restart that is a FATAL and the end of file, and libpq marks
+ * the connection bad; anything else (a notice) is harmless.
+ */
+static void
+drain_idle(PGconn *c)
+{
+	struct pollfd pfd;
+	int i;
+
+	for (i = 0; i < DRAIN_MAX && PQstatus(c) == CONNECTION_OK; i++) {
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) <= 0)
+			break;
+		if (!PQconsumeInput(c))
+			break;
+	}
+}
+
+/* Folds libpq's multi-line messages into one line without a newline. */
+static void
+one_line(char *s)
+{
+	char *in, *out;
+	size_t n;
+
+	for (in = out = s; *in != '\0'; in++) {
+		if (*in == '\n' || *in == '\t' || *in == '\r') {
+			if (out > s && out[-1] != ' ')
+				*out++ = ' ';
+		} else
+			*out++ = *in;
+	}
+	*out = '\0';
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		s[--n] = '\0';
+}
+
+static const char *
+pq_error(PGconn *c, char *buf, size_t len)
+{
+	util_strlcpy(buf, PQerrorMessage(c), len);
+	one_line(buf);
+	return buf;
+}
+
+/* Logs the loss if it starts an outage (see the top of the file). */
+static void
+note_lost(struct held *h)
+{
+	char msg[512];
+	struct db *db;
+
+	if (h == NULL)
+		return;
+	db = h->db;
+	pthread_mutex_lock(&db->lock);
+	if (h->slot->connected_at >= db->lost_logged_at) {
+		log_warnx("db pool=%s: connection lost: %s", db->name,
+		    pq_error(h->conn, msg, sizeof(msg)));
+		db->lost_logged_at = util_monotonic();
+		db->reconnect_logged = false;
+	}
+	pthread_mutex_unlock(&db->lock);
+}
+
+/* Resets a broken connection; true if it works again. */
+static bool
+reconnect(PGconn *c, struct held *h)
+{
+	struct db *db = h != NULL ? h->db : NULL;
+	char msg[512];
+	bool ok;
+
+	PQreset(c);
+	ok = PQstatus(c) == CONNECTION_OK;
+	if (db == NULL)
+		return ok;
+	pthread_mutex_lock(&db->lock);
+	if (ok) {
+		h->slot->connected_at = util_monotonic();
+		h->slot->lost_in_tx = false;
+		if (!db->reconnect_logged)
+			log_info("db pool=%s: reconnected", db->name);
+		db->reconnect_logged = true;
+		db->connect_fail_logged = false;
+	} else if (!db->connect_fail_logged) {
+		log_warnx("db pool=%s: cannot reconnect: %s", db->name,
+		    pq_error(c, msg, sizeof(msg)));
+		db->connect_fail_logged = true;
+	}
+	pthread_mutex_unlock(&db->lock);
+	return ok;
+}
+
 PGconn *
 db_acquire(struct db *db)
 {
-	PGconn *c = NULL;
-	int i;
+	struct timespec deadline;
+	struct held *h;
+	struct slot *s = NULL;
+	int i, rc = 0;
 
+	memset(&deadline, 0, sizeof(deadline));
+	if (db->acquire_timeout_s > 0) {
+		double t = util_monotonic() + db->acquire_timeout_s;
+
+		deadline.tv_sec = (time_t)t;
+		deadline.tv_nsec = (long)((t - (double)deadline.tv_sec) * 1e9);
+	}
 	pthread_mutex_lock(&db->lock);
 	for (;;) {
 		for (i = 0; i < db->size; i++)
-			if (!db->busy[i])
+			if (!db->slots[i].busy) {
+				s = &db->slots[i];
 				break;
-		if (i < db->size)
+			}
+		if (s != NULL || rc == ETIMEDOUT)
 			break;
-		pthread_cond_wait(&db->cond, &db->lock);
+		if (db->acquire_timeout_s > 0)
+			rc = pthread_cond_timedwait(&db->cond, &db->lock,
+			    &deadline);
+		else
+			pthread_cond_wait(&db->cond, &db->lock);
 	}
-	db->busy[i] = true;
-	c = db->conns[i];
+	if (s == NULL) {
+		if (!db->starved)
+			log_warnx("db pool=%s: no connection free within "
+			    "%.1f s; answering busy", db->name,
+			    db->acquire_timeout_s);
+		db->starved = true;
+		pthread_mutex_unlock(&db->lock);
+		last_busy = true;
+		return NULL;
+	}
+	if (db->starved)
+		log_info("db pool=%s: connections free again", db->name);
+	db->starved = false;
+	s->busy = true;
+	s->lost_in_tx = false;
 	pthread_mutex_unlock(&db->lock);
+	last_busy = false;
 
-	if (PQstatus(c) != CONNECTION_OK) {
-		log_warnx("database connection lost, reconnecting");
-		PQreset(c);
-		if (PQstatus(c) == CONNECTION_OK)
-			PQsetNoticeProcessor(c, notice_quiet, NULL);
+	if ((h = held_find(NULL)) != NULL) {
+		h->conn = s->conn;
+		h->db = db;
+		h->slot = s;
 	}
-	return c;
+	drain_idle(s->conn);
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		note_lost(h);
+		reconnect(s->conn, h);
+	}
+	return s->conn;
 }
 
 void
 db_release(struct db *db, PGconn *c)
 {
+	struct held *h;
 	int i;
 
+	if (c == NULL)
+		return;
 	/* A connection left inside a transaction by a failed path is rolled
 	 * back here rather than handed to the next user half-done. */
 	if (PQstatus(c) == CONNECTION_OK &&
 	    PQtransactionStatus(c) != PQTRANS_IDLE)
 		PQclear(PQexec(c, "ROLLBACK"));
+	if ((h = held_find(c)) != NULL)
+		memset(h, 0, sizeof(*h));
 	pthread_mutex_lock(&db->lock);
 	for (i = 0; i < db->size; i++)
-		if (db->conns[i] == c)
+		if (db->slots[i].conn == c)
 			break;
 	ASSERT(i < db->size);
-	db->busy[i] = false;
+	db->slots[i].busy = false;
 	pthread_cond_signal(&db->cond);
 	pthread_mutex_unlock(&db->lock);
+}
+
+bool
+db_last_busy(void)
+{
+	return last_busy;
+}
+
+/* Whether the statement's first word is SELECT. */
+static bool
+read_only(const char *sql)
+{
+	sql += strspn(sql, " \t\r\n");
+	return strncasecmp(sql, "SELECT", 6) == 0 &&
+	    (sql[6] == '\0' || strchr(" \t\r\n(", sql[6]) != NULL);
+}
+
+/*
+ * Sends a statement and waits for its result, as PQexecParams does but
+ * telling whether it was dispatched. *sent false: nothing reached the
+ * server, so nothing can have been committed.
+ */
+static PGresult *
+send_wait(PGconn *c, const char *sql, int n, const char *const *params,
+    bool *sent)
+{
+	PGresult *r, *out = NULL;
+
+	*sent = PQsendQueryParams(c, sql, n, NULL, params, NULL, NULL, 0) == 1;
+	if (!*sent)
+		return NULL;
+	while ((r = PQgetResult(c)) != NULL) {
+		/* The first error is the one that explains. */
+		if (out != NULL && PQresultStatus(out) == PGRES_FATAL_ERROR) {
+			PQclear(r);
+			continue;
+		}
+		PQclear(out);
+		out = r;
+	}
+	return out;
+}
+
+static PGresult *
+query(PGconn *c, const char *sql, int n, const char *const *params,
+    bool idempotent, char *err, size_t errlen)
+{
+	struct held *h;
+	PGresult *r = NULL;
+	ExecStatusType st;
+	char msg[512];
+	bool idle, sent;
+
+	if (c == NULL) {
+		util_seterr(err, errlen, MSG_BUSY);
+		return NULL;
+	}
+	h = held_find(c);
+	/* Broken by an earlier statement of this caller: reconnect only if
+	 * that did not lose a transaction the caller is still in. */
+	if (PQstatus(c) != CONNECTION_OK) {
+		if (h != NULL && h->slot->lost_in_tx)
+			goto lost;
+		if (!reconnect(c, h))
+			goto down;
+	}
+	idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	r = send_wait(c, sql, n, params, &sent);
+	st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	if (PQstatus(c) == CONNECTION_OK)
+		goto refused;
+	note_lost(h);
+	if (!idle) {
+		/* The transaction is gone; what follows in it must fail too. */
+		if (h != NULL)
+			h->slot->lost_in_tx = true;
+		goto lost;
+	}
+	if (sent && !idempotent && !read_only(sql))
+		goto lost;
+	PQclear(r);
+	r = NULL;
+	if (!reconnect(c, h))
+		goto down;
+	r = send_wait(c, sql, n, params, &sent);
+	st = PQresultStatus(r);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	if (PQstatus(c) != CONNECTION_OK)
+		goto lost;
+refused:
+	util_strlcpy(msg, r != NULL && PQresultErrorMessage(r)[0] != '\0' ?
+	    PQresultErrorMessage(r) : PQerrorMessage(c), sizeof(msg));
+	one_line(msg);
+	util_seterr(err, errlen, "database: %s", msg);
+	PQclear(r);
+	return NULL;
+lost:
+	util_seterr(err, errlen, MSG_LOST " (%s)", pq_error(c, msg,
+	    sizeof(msg)));
+	PQclear(r);
+	return NULL;
+down:
+	util_seterr(err, errlen, "the database is not answering (%s)",
+	    pq_error(c, msg, sizeof(msg)));
+	PQclear(r);
+	return NULL;
 }
 
 PGresult *
 db_query(PGconn *c, const char *sql, int nparams, const char *const *params,
     char *err, size_t errlen)
 {
-	PGresult *r;
-	ExecStatusType st;
-	bool idle = PQtransactionStatus(c) == PQTRANS_IDLE;
+	return query(c, sql, nparams, params, false, err, errlen);
+}
 
-	r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
-	st = PQresultStatus(r);
-	/*
-	 * The server restarted since this connection's last use: reconnect
-	 * and run the statement again, once. Only outside a transaction,
-	 * where the statement stands alone and nothing else is lost.
-	 */
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
-	    PQstatus(c) == CONNECTION_BAD) {
-		PQclear(r);
-		PQreset(c);
-		if (PQstatus(c) == CONNECTION_OK)
-			log_info("db: reconnected after the connection broke");
-		r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
-		st = PQresultStatus(r);
-	}
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-		return r;
-	util_seterr(err, errlen, "database: %s",
-	    r != NULL && PQresultErrorMessage(r)[0] != '\0' ?
-	    PQresultErrorMessage(r) : PQerrorMessage(c));
-	/* libpq messages end in a newline; keep log lines whole. */
-	if (err != NULL && errlen > 0) {
-		size_t n = strlen(err);
-		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
-			err[--n] = '\0';
-	}
-	PQclear(r);
-	return NULL;
+PGresult *
+db_query_idempotent(PGconn *c, const char *sql, int nparams,
+    const char *const *params, char *err, size_t errlen)
+{
+	return query(c, sql, nparams, params, true, err, errlen);
 }
 
 bool

@@ -48,11 +48,18 @@ queue_add(struct db *db, const struct new_submission *ns,
 	p[4] = db_param_ll(size, ns->size_bytes);
 	p[5] = db_param_double(dur, ns->duration_s);
 	p[6] = db_param_ll(rid, rubric_id);
+	/*
+	 * stored_name is unique and random per upload, so after a lost
+	 * answer the INSERT is run again and finds its own row: the student
+	 * is told the id of the one row there is, never a failure for a row
+	 * that exists.
+	 */
 	c = db_acquire(db);
-	r = db_query(c, "INSERT INTO submissions (student_id, stored_name, "
-	    "original_name, content_type, size_bytes, duration_s, rubric_id) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", 7, p, err,
-	    errlen);
+	r = db_query_idempotent(c, "INSERT INTO submissions (student_id, "
+	    "stored_name, original_name, content_type, size_bytes, duration_s, "
+	    "rubric_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+	    "ON CONFLICT (stored_name) DO UPDATE SET stored_name = "
+	    "EXCLUDED.stored_name RETURNING id", 7, p, err, errlen);
 	if (r != NULL)
 		*id = db_get_ll(r, 0, "id");
 	PQclear(r);

@@ -27,8 +27,7 @@ api_load_submission(struct req *r, json_t **out)
 	*out = NULL;
 	if (!submission_json(r->app->db, r->id, &sub, &found, err,
 	    sizeof(err)))
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	if (!found || (strcmp(r->user.role, "student") == 0 &&
 	    json_integer_value(json_object_get(sub, "student_id")) !=
 	    r->user.id)) {
@@ -61,10 +60,11 @@ api_apply_action(struct req *r, const char *action, int priority,
 		*status = 400;
 		return util_seterr(msg, msglen, "unknown action");
 	}
-	if (!ok) {
-		*status = 503;
-		return util_seterr(msg, msglen, "the database is not "
-		    "answering; try again in a moment");
+	if (!ok) {	/* callers answer 503 with http_db_error */
+		const char *words, *retry;
+
+		*status = http_db_status(&words, &retry);
+		return util_seterr(msg, msglen, "%s", words);
 	}
 	if (!found) {
 		*status = 409;
@@ -86,7 +86,8 @@ action_answer(struct req *r, const char *action, int priority)
 	int status;
 
 	if (!api_apply_action(r, action, priority, &status, msg, sizeof(msg)))
-		return http_error(r, status, "%s", msg);
+		return status == 503 ? http_db_error(r) :
+		    http_error(r, status, "%s", msg);
 	if ((status = api_load_submission(r, &sub)) != 0)
 		return status;
 	return http_json(r, 200, sub);
@@ -132,8 +133,7 @@ api_system(struct req *r)
 	json_t *out;
 
 	if (!node_system_json(r->app->db, &out, err, sizeof(err)))
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	return http_json(r, 200, out);
 }
 
@@ -167,8 +167,7 @@ api_submissions_list(struct req *r)
 
 	if (!submission_list(r->app->db, who, 500, &list, err,
 	    sizeof(err)))
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	return http_json(r, 200, json_pack("{s:o}", "submissions", list));
 }
 

@@ -159,56 +159,72 @@ auth_has_admin(struct db *db, bool *has, char *err, size_t errlen)
 	    "NOT disabled LIMIT 1", 0, NULL, has, err, errlen);
 }
 
+/*
+ * The hash is checked with no connection held: argon2 takes tens of
+ * milliseconds and 64 MiB, and a few sign-ins must not hold the pool.
+ */
 bool
 auth_login(struct db *db, const char *email, const char *password,
-    int ttl_h, char **token, char *err, size_t errlen)
+    int ttl_h, char **token, bool *dbfail, char *err, size_t errlen)
 {
 	char tok[AUTH_TOKEN_LEN + 1], csrf[65], hash[65], ttl[32];
+	char stored[crypto_pwhash_STRBYTES], uid[DB_NUM_LEN];
 	const char *params[4] = { email };
-	const char *stored;
 	PGconn *c;
 	PGresult *r;
-	bool ok = false;
+	bool known, ok = false;
 
 	*token = NULL;
+	*dbfail = true;
 	c = db_acquire(db);
 	r = db_query(c, "SELECT id, password_hash FROM users WHERE "
 	    "lower(email) = lower($1) AND NOT disabled", 1, params, err,
 	    errlen);
+	db_release(db, c);
 	if (r == NULL)
-		goto out;
-	stored = PQntuples(r) == 1 ? db_get(r, 0, "password_hash") :
-	    dummy_hash;
+		return false;
+	known = PQntuples(r) == 1 && strlen(db_get(r, 0, "password_hash")) <
+	    sizeof(stored);
+	util_strlcpy(stored, known ? db_get(r, 0, "password_hash") :
+	    dummy_hash, sizeof(stored));
+	db_param_ll(uid, known ? db_get_ll(r, 0, "id") : 0);
+	PQclear(r);
+	*dbfail = false;
 	if (crypto_pwhash_str_verify(stored, password, strlen(password)) != 0 ||
-	    PQntuples(r) != 1) {
-		util_seterr(err, errlen, "wrong email or password");
-		goto out;
-	}
+	    !known)
+		return util_seterr(err, errlen, "wrong email or password");
+
 	random_hex(tok, AUTH_TOKEN_LEN / 2);
 	random_hex(csrf, 32);
 	token_hash(tok, hash);
 	snprintf(ttl, sizeof(ttl), "%d hours", ttl_h);
 	params[0] = hash;
-	params[1] = db_get(r, 0, "id");
+	params[1] = uid;
 	params[2] = csrf;
 	params[3] = ttl;
-	if (!db_exec(c, "INSERT INTO sessions (token_hash, user_id, csrf_token, "
-	    "expires_at) VALUES ($1, $2, $3, now() + $4::interval)", 4, params,
-	    err, errlen))
+	c = db_acquire(db);
+	/* A new random token: inserting it twice after a reconnect is
+	 * harmless (the key refuses the second), so it may be re-run. */
+	if ((r = db_query_idempotent(c, "INSERT INTO sessions (token_hash, "
+	    "user_id, csrf_token, expires_at) VALUES ($1, $2, $3, now() + "
+	    "$4::interval) ON CONFLICT DO NOTHING", 4, params, err,
+	    errlen)) == NULL) {
+		*dbfail = true;
 		goto out;
+	}
+	PQclear(r);
 	/* Sweep expired sessions now and then, piggybacking on sign-ins. */
 	db_exec(c, "DELETE FROM sessions WHERE expires_at < now()", 0, NULL,
 	    NULL, 0);
 	*token = xstrdup(tok);
 	ok = true;
 out:
-	PQclear(r);
 	db_release(db, c);
 	return ok;
 }
 
 bool
-auth_session(struct db *db, const char *token, struct user *u)
+auth_session(struct db *db, const char *token, struct user *u, bool *dbfail)
 {
 	char hash[65], err[256];
 	const char *params[1] = { hash };
@@ -216,6 +232,8 @@ auth_session(struct db *db, const char *token, struct user *u)
 	PGresult *r;
 	bool ok = false;
 
+	if (dbfail != NULL)
+		*dbfail = false;
 	if (token == NULL || strlen(token) != AUTH_TOKEN_LEN ||
 	    strspn(token, "0123456789abcdef") != AUTH_TOKEN_LEN)
 		return false;
@@ -227,7 +245,10 @@ auth_session(struct db *db, const char *token, struct user *u)
 	    "u.disabled", 1, params, err, sizeof(err));
 	db_release(db, c);
 	if (r == NULL) {
-		log_warnx("session lookup failed: %s", err);
+		if (!db_last_busy())
+			log_warnx("session lookup failed: %s", err);
+		if (dbfail != NULL)
+			*dbfail = true;
 		return false;
 	}
 	if (PQntuples(r) == 1) {

@@ -33,12 +33,17 @@ bool	 auth_has_admin(struct db *, bool *has, char *err, size_t errlen);
 /*
  * Checks the password and opens a session. On success *token is the
  * cookie value (caller frees). A wrong email or password gives the same
- * message and takes the same time.
+ * message and takes the same time. *dbfail: false because the database
+ * failed (busy or down), not because of the password.
  */
 bool	 auth_login(struct db *, const char *email, const char *password,
-	    int ttl_h, char **token, char *err, size_t errlen);
-/* Looks up a live session; false for unknown, expired or malformed. */
-bool	 auth_session(struct db *, const char *token, struct user *);
+	    int ttl_h, char **token, bool *dbfail, char *err, size_t errlen);
+/*
+ * Looks up a live session; false for unknown, expired or malformed, and
+ * with *dbfail set (if not NULL) when the database could not tell.
+ */
+bool	 auth_session(struct db *, const char *token, struct user *,
+	    bool *dbfail);
 void	 auth_logout(struct db *, const char *token);
 /* Every user, newest first: [{id, email, name, role, disabled, created_at}]. */
 bool	 auth_users_json(struct db *, json_t **out, char *err, size_t errlen);

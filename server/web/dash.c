@@ -61,8 +61,7 @@ str(json_t *o, const char *key)
 static int
 db_down(struct req *r)
 {
-	return http_error(r, 503, "the database is not answering; try again "
-	    "in a moment");
+	return http_db_error(r);
 }
 
 void

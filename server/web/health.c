@@ -548,8 +548,7 @@ health_page(struct req *r)
 	json_t *h, *nodes, *view;
 
 	if (!collect(r->app, &h, err, sizeof(err)))
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	nodes = dash_nodes(r->app->db);
 	backend_states(json_object_get(h, "backends"));
 	view = json_pack("{s:s, s:o, s:b, s:o, s:O, s:O, s:o}", "title",

@@ -16,6 +16,7 @@
 
 #include "app.h"
 #include "buf.h"
+#include "db.h"
 #include "log.h"
 #include "tmpl.h"
 #include "util.h"
@@ -29,7 +30,14 @@ static const char security_headers[] =
     "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
     "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'\r\n";
 
+#define DB_BUSY		"the server is busy, try again in a moment"
+#define DB_DOWN		"the database is not answering; try again in a moment"
+
 static bool	 wants_json(struct req *);
+static int	 json_with(struct req *, int, json_t *, const char *);
+static int	 render_with(struct req *, int, const char *, json_t *,
+		    const char *);
+static int	 error_with(struct req *, int, const char *, const char *);
 
 static bool
 wants_json(struct req *r)
@@ -61,6 +69,12 @@ http_send(struct req *r, int status, const char *ctype, const char *body,
 int
 http_json(struct req *r, int status, json_t *body)
 {
+	return json_with(r, status, body, NULL);
+}
+
+static int
+json_with(struct req *r, int status, json_t *body, const char *extra)
+{
 	char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	int rc;
 
@@ -69,7 +83,7 @@ http_json(struct req *r, int status, json_t *body)
 		return http_send(r, 500, "text/plain", "out of memory\n", 14,
 		    NULL);
 	rc = http_send(r, status, "application/json", text, strlen(text),
-	    NULL);
+	    extra);
 	free(text);
 	return rc;
 }
@@ -77,7 +91,7 @@ http_json(struct req *r, int status, json_t *body)
 int
 http_error(struct req *r, int status, const char *fmt, ...)
 {
-	char msg[1024], code[8];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -86,12 +100,48 @@ http_error(struct req *r, int status, const char *fmt, ...)
 	if (status >= 500)
 		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
 		    r->ri->local_uri, status, msg);
+	return error_with(r, status, NULL, msg);
+}
+
+/* An error page, or {"error": msg} for the API and scripts. */
+static int
+error_with(struct req *r, int status, const char *extra, const char *msg)
+{
+	char code[8];
+
 	if (wants_json(r))
-		return http_json(r, status, json_pack("{s:s}", "error", msg));
+		return json_with(r, status, json_pack("{s:s}", "error", msg),
+		    extra);
 	snprintf(code, sizeof(code), "%d", status);
-	return http_render(r, status, "error", json_pack("{s:s, s:s, s:s}",
+	return render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
 	    "title", mg_get_response_code_text(r->conn, status), "status",
-	    code, "message", msg));
+	    code, "message", msg), extra);
+}
+
+int
+http_db_status(const char **msg, const char **headers)
+{
+	bool busy = db_last_busy();
+
+	*msg = busy ? DB_BUSY : DB_DOWN;
+	*headers = busy ? "Retry-After: 1\r\n" : "Retry-After: 5\r\n";
+	return 503;
+}
+
+int
+http_db_error(struct req *r)
+{
+	const char *msg, *retry;
+	char headers[128];
+	int status = http_db_status(&msg, &retry);
+
+	/* A busy pool is logged once by the pool, not per request. */
+	if (!db_last_busy())
+		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
+		    r->ri->local_uri, status, msg);
+	snprintf(headers, sizeof(headers), "%sCache-Control: no-store\r\n",
+	    retry);
+	return error_with(r, status, headers, msg);
 }
 
 int
@@ -106,6 +156,13 @@ http_redirect(struct req *r, const char *location, const char *extra)
 
 int
 http_render(struct req *r, int status, const char *name, json_t *ctx)
+{
+	return render_with(r, status, name, ctx, NULL);
+}
+
+static int
+render_with(struct req *r, int status, const char *name, json_t *ctx,
+    const char *extra)
 {
 	struct buf out;
 	char err[256];
@@ -130,7 +187,7 @@ http_render(struct req *r, int status, const char *name, json_t *ctx)
 		    "the page could not be drawn\n", 28, NULL);
 	} else
 		rc = http_send(r, status, "text/html; charset=utf-8",
-		    buf_cstr(&out), out.len, NULL);
+		    buf_cstr(&out), out.len, extra);
 	buf_free(&out);
 	json_decref(ctx);
 	return rc;

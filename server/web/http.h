@@ -35,6 +35,16 @@ int	http_send(struct req *, int status, const char *ctype,
 int	http_json(struct req *, int status, json_t *body); /* steals body */
 int	http_error(struct req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * The one answer to a failed database call: 503 with a Retry-After
+ * header, "busy, try again" when no connection came free in time
+ * (db_last_busy), else "the database is not answering". http_db_status
+ * gives the status, words and header line ("Retry-After: N\r\n") to
+ * handlers with their own reply format (tus); http_db_error answers a
+ * page or JSON like http_error.
+ */
+int	http_db_status(const char **msg, const char **headers);
+int	http_db_error(struct req *);
 int	http_redirect(struct req *, const char *location,
 	    const char *extra_headers);
 /* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */

@@ -287,7 +287,7 @@ metrics_handler(struct req *r)
 		    no, sizeof(no) - 1, "WWW-Authenticate: Bearer "
 		    "realm=\"introeval\"\r\nCache-Control: no-store\r\n");
 	if (!health_metrics(r->app, &m, err, sizeof(err)))
-		return http_error(r, 503, "the database is not answering");
+		return http_db_error(r);
 	gauges(&b, r->app, m);
 	histogram(&b, m);
 	counters(&b, m);

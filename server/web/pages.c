@@ -61,6 +61,7 @@ pages_login(struct req *r)
 	char email[256] = "", password[300] = "", err[256], cookie[256];
 	char *body, *token;
 	const struct config *cfg = r->app->cfg;
+	bool dbfail;
 
 	/* A new sign-in replaces whatever session the browser had. */
 	r->authed = false;
@@ -70,7 +71,9 @@ pages_login(struct req *r)
 	http_form_get(body, "password", password, sizeof(password));
 	free(body);
 	if (!auth_login(r->app->db, email, password, cfg->session_ttl_h,
-	    &token, err, sizeof(err)))
+	    &token, &dbfail, err, sizeof(err)) && dbfail)
+		return http_db_error(r);
+	if (token == NULL)
 		return http_render(r, 401, "login", json_pack("{s:s, s:s, s:s}",
 		    "title", "Sign in", "error", err, "email", email));
 	snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; "
@@ -122,8 +125,7 @@ pages_home(struct req *r)
 
 	if (!submission_list(r->app->db, student ? r->user.id : 0, 200,
 	    &list, err, sizeof(err)))
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	return http_render(r, 200, student ? "student_home" : "staff_home",
 	    json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?
 	    "My introductions" : "Submissions", "submissions", list_view(list),
@@ -260,7 +262,8 @@ pages_submission_action(struct req *r)
 	free(body);
 	if (!api_apply_action(r, action, atoi(prio), &status, msg,
 	    sizeof(msg)))
-		return http_error(r, status, "%s", msg);
+		return status == 503 ? http_db_error(r) :
+		    http_error(r, status, "%s", msg);
 	snprintf(loc, sizeof(loc), "/submissions/%lld", r->id);
 	return http_redirect(r, loc, NULL);
 }
@@ -273,8 +276,7 @@ users_page(struct req *r, int status, json_t *extra)
 
 	if (!auth_users_json(r->app->db, &users, err, sizeof(err))) {
 		json_decref(extra);
-		return http_error(r, 503, "the database is not answering; try "
-		    "again in a moment");
+		return http_db_error(r);
 	}
 	json_object_set_new(extra, "title", json_string("Users"));
 	json_object_set_new(extra, "users", users);

@@ -133,7 +133,7 @@ static int	 dispatch(struct mg_connection *, void *);
 static bool	 match(const char *, const char *, long long *);
 static bool	 health_path(const char *);
 static int	 role_bit(const char *);
-static void	 find_session(struct req *);
+static bool	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
@@ -241,10 +241,15 @@ role_bit(const char *role)
 	return 0;
 }
 
-/* The session from the cookie, or for scripts an Authorization header. */
-static void
+/*
+ * The session from the cookie, or for scripts an Authorization header.
+ * False when the database could not tell (busy or down).
+ */
+static bool
 find_session(struct req *r)
 {
+	bool dbfail = false;
+
 	const char *cookie = mg_get_header(r->conn, "Cookie");
 	const char *auth = mg_get_header(r->conn, "Authorization");
 
@@ -255,7 +260,9 @@ find_session(struct req *r)
 	    sizeof(r->token)) < 0)
 		r->token[0] = '\0';
 	if (r->token[0] != '\0')
-		r->authed = auth_session(r->app->db, r->token, &r->user);
+		r->authed = auth_session(r->app->db, r->token, &r->user,
+		    &dbfail);
+	return !dbfail;
 }
 
 static int
@@ -286,7 +293,10 @@ dispatch(struct mg_connection *conn, void *arg)
 	    strcmp(method, "GET") == 0))
 		return serve_static(&r, path + 8);
 
-	find_session(&r);
+	if (!find_session(&r)) {
+		status = http_db_error(&r);
+		goto out;
+	}
 	/* HEAD takes a HEAD route if there is one, else the GET route. */
 	for (i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
 		if (!match(routes[i].pattern, path, &r.id))
@@ -326,6 +336,7 @@ dispatch(struct mg_connection *conn, void *arg)
 		else
 			status = rt->handler(&r);
 	}
+out:
 	log_info("http %s %s status=%d user=%lld ms=%.1f",
 	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
 	    (util_monotonic() - t0) * 1000);

@@ -48,7 +48,6 @@
 #define CONTENT_TYPE	"application/offset+octet-stream"
 #define NO_SUCH		"there is no such upload (unfinished uploads are " \
 			"removed %d hours after their last byte)"
-#define DB_DOWN		"the database is not answering; try again in a moment"
 
 /* Where a PATCH's body went. */
 struct patch {
@@ -61,6 +60,7 @@ static int	 answer(struct req *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	 fail(struct req *, int, bool, const char *, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
+static int	 db_fail(struct req *, bool, const char *);
 static bool	 version_ok(struct req *, int *);
 static bool	 parse_length(const char *, long long *);
 static bool	 parse_metadata(const char *, char *, size_t);
@@ -125,6 +125,18 @@ fail(struct req *r, int status, bool close, const char *extra,
 	rc = http_send(r, status, "application/json", body, strlen(body), hdr);
 	free(body);
 	return rc;
+}
+
+/* A failed database call, in the words and status http_db_status gives. */
+static int
+db_fail(struct req *r, bool close, const char *extra)
+{
+	const char *msg, *retry;
+	char hdr[HDR_MAX + 64];
+	int status = http_db_status(&msg, &retry);
+
+	snprintf(hdr, sizeof(hdr), "%s%s", retry, extra != NULL ? extra : "");
+	return fail(r, status, close, hdr, "%s", msg);
 }
 
 /* Every request but OPTIONS must speak our version (412 otherwise). */
@@ -283,7 +295,7 @@ tus_create(struct req *r)
 	    meta != NULL ? meta : "", label, r->app->cfg->upload_expire_h,
 	    &row, err, sizeof(err))) {
 		log_warnx("tus: upload not created: %s", err);
-		return fail(r, 503, true, NULL, DB_DOWN);
+		return db_fail(r, true, NULL);
 	}
 	path = tus_data_path(r->app, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -313,7 +325,7 @@ load(struct req *r, struct tus_row *row)
 	if (!tus_row_get(r->app->db, r->id, r->user.id, row, &found, err,
 	    sizeof(err))) {
 		log_warnx("tus: upload=%lld: %s", r->id, err);
-		return fail(r, 503, true, NULL, DB_DOWN);
+		return db_fail(r, true, NULL);
 	}
 	if (!found)
 		return fail(r, 404, true, NULL, NO_SUCH,
@@ -609,6 +621,8 @@ complete(struct req *r, struct tus_row *row, struct patch *pt)
 
 	ok = finish(r->app, row, pt->offset, &done, err, sizeof(err));
 	snprintf(off, sizeof(off), "Upload-Offset: %lld\r\n", pt->offset);
+	if (!ok && done.fail == UPLOAD_NO_DB)
+		return db_fail(r, false, off);
 	if (!ok && done.fail != UPLOAD_REFUSED)
 		return fail(r, upload_fail_status(done.fail), false, off, "%s",
 		    err);

@@ -296,7 +296,8 @@ upload_submission(struct req *r)
 	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
 		unlink(part);
 		close(fd);
-		return http_error(r, upload_fail_status(done.fail), "%s", err);
+		return done.fail == UPLOAD_NO_DB ? http_db_error(r) :
+		    http_error(r, upload_fail_status(done.fail), "%s", err);
 	}
 	close(fd);	/* the lock goes with it: the file is a submission */
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",

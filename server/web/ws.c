@@ -163,7 +163,7 @@ on_connect(const struct mg_connection *conn, void *arg)
 	cl = xcalloc(1, sizeof(*cl));
 	find_token(conn, cl->token, sizeof(cl->token));
 	if (cl->token[0] == '\0' || !auth_session(hub->app->db, cl->token,
-	    &cl->user)) {
+	    &cl->user, NULL)) {
 		free(cl);
 		reject(conn, 401, "sign in first\n");
 		return 1;
@@ -558,7 +558,7 @@ ws_check_sessions(struct ws_hub *hub)
 	pthread_mutex_unlock(&hub->lock);
 	valid = xcalloc((size_t)n + 1, sizeof(*valid));
 	for (i = 0; i < n; i++)
-		valid[i] = auth_session(hub->app->db, tokens[i], &u);
+		valid[i] = auth_session(hub->app->db, tokens[i], &u, NULL);
 	pthread_mutex_lock(&hub->lock);
 	for (cl = hub->clients; cl != NULL; cl = cl->next)
 		for (i = 0; i < n; i++)
