@@ -138,18 +138,6 @@ api_system(struct req *r)
 }
 
 int
-api_healthz(struct req *r)
-{
-	char err[512];
-
-	if (!db_exec1(r->app->db, "SELECT 1", 0, NULL, err, sizeof(err)))
-		return http_json(r, 503, json_pack("{s:s, s:s}", "status",
-		    "unavailable", "error", err));
-	return http_json(r, 200, json_pack("{s:s, s:s}", "status", "ok",
-	    "version", INTROEVAL_VERSION));
-}
-
-int
 api_me(struct req *r)
 {
 	return http_json(r, 200, json_pack("{s:I, s:s, s:s, s:s, s:s}",

@@ -1,5 +1,5 @@
 /*
- * api: the JSON API under /api/v1 (and /healthz), plus the one rule for
+ * api: the JSON API under /api/v1, plus the one rule for
  * who may see a submission, which the HTML pages use too.
  */
 #ifndef INTROEVAL_API_H
@@ -12,7 +12,6 @@
 
 struct req;
 
-int	api_healthz(struct req *);
 int	api_me(struct req *);
 int	api_submissions_list(struct req *);
 int	api_submission_get(struct req *);

@@ -45,6 +45,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import urllib.request
 
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 IS_ROOT = os.geteuid() == 0
@@ -942,3 +943,45 @@ if __name__ == "__main__":
     if "--serve-env" in sys.argv[1:]:
         sys.exit(serve_env(sys.argv[1:]))
     print(__doc__)
+
+
+# ---------------------------------------------------------------- faults
+
+class PgProxy(FakeOllama):
+    """tests/fakes/pgproxy.py in front of a PgCluster's socket."""
+
+    def __init__(self, pg):
+        super().__init__(models=())
+        self.pg = pg
+        self.port = None
+
+    def argv(self):
+        script = os.path.join(repo_dir(), "tests", "fakes",
+                              "pgproxy.py")
+        sock = os.path.join(self.pg.dir, ".s.PGSQL.%d" % self.pg.port)
+        return [sys.executable, script, "--upstream-unix", sock]
+
+    def start(self, timeout=15):
+        super().start(timeout)
+        self.port = self.state()["proxy_port"]
+        return self
+
+    def url_for(self, dbname):
+        return "postgresql://%s@127.0.0.1:%d/%s?sslmode=disable" % (
+            DB_USER, self.port, dbname)
+
+    def _call(self, method, path, obj=None):
+        data = json.dumps(obj).encode() if obj is not None else None
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method=method)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def state(self):
+        return self._call("GET", "/state")
+
+    def drop_after(self, match):
+        return self._call("POST", "/drop-after", {"match": match})
+
+    def drop_all(self):
+        return self._call("POST", "/drop-all", {})

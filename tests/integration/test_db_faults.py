@@ -21,59 +21,17 @@ Checks behaviour, never a duration. Run: python3
 tests/integration/test_db_faults.py (INTROEVAL_BIN names the binary).
 """
 
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 TIMEOUT = float(os.environ.get("INTROEVAL_E2E_TIMEOUT", "240"))
-
-
-class PgProxy(harness.FakeOllama):
-    """tests/fakes/pgproxy.py in front of a PgCluster's socket."""
-
-    def __init__(self, pg):
-        super().__init__(models=())
-        self.pg = pg
-        self.port = None
-
-    def argv(self):
-        script = os.path.join(harness.repo_dir(), "tests", "fakes",
-                              "pgproxy.py")
-        sock = os.path.join(self.pg.dir, ".s.PGSQL.%d" % self.pg.port)
-        return [sys.executable, script, "--upstream-unix", sock]
-
-    def start(self, timeout=15):
-        super().start(timeout)
-        self.port = self.state()["proxy_port"]
-        return self
-
-    def url_for(self, dbname):
-        return "postgresql://%s@127.0.0.1:%d/%s?sslmode=disable" % (
-            harness.DB_USER, self.port, dbname)
-
-    def _call(self, method, path, obj=None):
-        data = json.dumps(obj).encode() if obj is not None else None
-        req = urllib.request.Request(self.url + path, data=data,
-                                     method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def state(self):
-        return self._call("GET", "/state")
-
-    def drop_after(self, match):
-        return self._call("POST", "/drop-after", {"match": match})
-
-    def drop_all(self):
-        return self._call("POST", "/drop-all", {})
 
 
 def wait_until(pred, what, timeout=TIMEOUT):
@@ -94,7 +52,7 @@ class DbFaults(harness.TestCase):
         cls.pg = harness.PgCluster().start()
         cls.stt = harness.FakeStt(latency_ms=1500).start()
         cls.llm = harness.FakeOllama(models=("mistral", "llama3")).start()
-        cls.proxy = PgProxy(cls.pg).start()
+        cls.proxy = harness.PgProxy(cls.pg).start()
         cls.env = {"INTROEVAL_STT_ENGINE": "whisper_http",
                    "INTROEVAL_STT_URL": cls.stt.url}
         cls.server = harness.Server(cls.proxy.url_for(cls.pg.dbname),

@@ -14,6 +14,11 @@ The real server against a real PostgreSQL, with stand-ins for whisper.cpp
     file is being transcribed; after max_attempts crashes that file is
     stopped with words staff understand, every other submission
     completes, and a staff retry runs it again;
+  - the database connection is cut right after a statement committed
+    (tests/fakes/pgproxy.py holds back the answer): after a claim, the
+    claimed rows come back through the rescuer and complete, without
+    counting a crash; after a failure was recorded, the retry count is
+    not counted twice;
   - the crash test of issue 3 with exclusive: true: kill -9 once during
     an STT call and once during LLM calls; everything completes exactly
     once, no stored transcript is redone, the stand-ins' own clocks show
@@ -58,11 +63,18 @@ class Stand:
         self.env.update(env)
         self.servers = []
         self.data_dir = None
+        self.proxy = None
 
-    def server(self, **env):
+    def via_proxy(self):
+        """A pgproxy in front of the cluster: its database URL."""
+        self.proxy = harness.PgProxy(self.pg).start()
+        return self.proxy.url_for(harness.DB_USER)
+
+    def server(self, database_url=None, **env):
         e = dict(self.env)
         e.update(env)
-        s = harness.Server(self.pg.url, harness.backends_for([self.llm]),
+        s = harness.Server(database_url or self.pg.url,
+                           harness.backends_for([self.llm]),
                            env=e, data_dir=self.data_dir)
         if self.data_dir is None:
             self.data_dir = s.data_dir	# later servers share the uploads
@@ -108,6 +120,8 @@ class Stand:
             s.cleanup()
         self.stt.stop()
         self.llm.stop()
+        if self.proxy is not None:
+            self.proxy.stop()
         self.pg.stop()
 
 
@@ -167,6 +181,8 @@ class Fencing(harness.TestCase):
         holder = st.value("SELECT node FROM submissions WHERE id = %d" % sid)
         frozen, other = (a, b) if holder == "gpu1" else (b, a)
         os.killpg(frozen.proc.pid, signal.SIGSTOP)
+        teacher = harness.Client(other.url)	# the frozen one cannot answer
+        teacher.login("t@example.com", "pw-teacher-1234")
         token = st.value("SELECT claim_token FROM submissions WHERE id = %d"
                          % sid)
         st.pg.psql("UPDATE submissions SET lease_expires_at = now() - "
@@ -254,6 +270,54 @@ class Fencing(harness.TestCase):
         sub = teacher.wait_for(poison, ("completed", "failed"), timeout=120,
                                interval=0.3)
         self.assertEqual(sub["status"], "completed", sub.get("error"))
+
+    # ---------------------------------------------------------- lost answers
+
+    def test_claim_whose_answer_was_lost_is_rescued(self):
+        st = self.start(stt_latency_ms=300, INTROEVAL_LEASE_S="6",
+                        INTROEVAL_BATCH_MAX="3")
+        url = st.via_proxy()
+        server = st.server(database_url=url)
+        self.watch(server, st.proxy)
+        student, teacher = st.users(server)
+        # The next claim commits, and the server never hears of it.
+        st.proxy.drop_after("claim_token = nextval")
+        ids = []
+        for name in FIXTURES[:3]:
+            video, _ = harness.intro(name)
+            ids.append(student.upload(video)["id"])
+        subs = [teacher.wait_for(i, ("completed", "failed"), timeout=180,
+                                 interval=0.3) for i in ids]
+        self.assertEqual(st.proxy.state()["dropped_after"], 1)
+        for s in subs:
+            self.assertEqual(s["status"], "completed",
+                             "%d: %s" % (s["id"], s.get("error")))
+        # Claimed but never begun: not a crash.
+        self.assertEqual(st.value("SELECT sum(crashes) FROM submissions"),
+                         "0")
+        self.assertEqual(st.rows(
+            "SELECT submission_id FROM transcripts GROUP BY 1 "
+            "HAVING count(*) > 1"), [])
+
+    def test_failure_whose_answer_was_lost_counts_once(self):
+        st = self.start(stt_latency_ms=300)
+        url = st.via_proxy()
+        server = st.server(database_url=url)
+        self.watch(server, st.proxy)
+        student, teacher = st.users(server)
+        st.llm.control(fault="http500")
+        st.proxy.drop_after("retry_count < $5")
+        video, _ = harness.intro("intro01")
+        sid = student.upload(video)["id"]
+        st.wait_sql("SELECT 1 FROM submissions WHERE id = %d AND status = "
+                    "'retry'" % sid, what="the first failure")
+        self.assertEqual(st.proxy.state()["dropped_after"], 1)
+        st.llm.control(fault="none")
+        sub = teacher.wait_for(sid, ("completed", "failed"), timeout=180,
+                               interval=0.3)
+        self.assertEqual(sub["status"], "completed", sub.get("error"))
+        self.assertEqual(st.value("SELECT retry_count FROM submissions "
+                                  "WHERE id = %d" % sid), "1")
 
     # ---------------------------------------------------------- crash
 
