@@ -945,6 +945,18 @@ if __name__ == "__main__":
     print(__doc__)
 
 
+
+def wait_until(cond, what, timeout=240, interval=0.2):
+    """Polls cond() until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError("not after %d s: %s" % (timeout, what))
+
+
 # ---------------------------------------------------------------- faults
 
 class PgProxy(FakeOllama):

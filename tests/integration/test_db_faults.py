@@ -34,14 +34,9 @@ import harness  # noqa: E402
 TIMEOUT = float(os.environ.get("INTROEVAL_E2E_TIMEOUT", "240"))
 
 
-def wait_until(pred, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
+
+def wait_until(cond, what, timeout=TIMEOUT):
+    return harness.wait_until(cond, what, timeout)
 
 
 class DbFaults(harness.TestCase):

@@ -102,13 +102,8 @@ class Stand:
 
     def wait_sql(self, sql, timeout=120, what=None):
         """Polls until sql returns a row; returns the first value."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            v = self.value(sql)
-            if v is not None:
-                return v
-            time.sleep(0.1)
-        raise AssertionError("timed out waiting for %s" % (what or sql))
+        return harness.wait_until(lambda: self.value(sql), what or sql,
+                                  timeout, interval=0.1)
 
     def stop(self):
         for s in self.servers:

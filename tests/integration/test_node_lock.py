@@ -38,6 +38,10 @@ FIXTURES = ["intro%02d" % i for i in range(1, 6)]
 WAIT_S = 300
 
 
+def wait_until(cond, what, timeout=WAIT_S):
+    return harness.wait_until(cond, what, timeout)
+
+
 class HealthReadyServer(harness.Server):
     """A server whose readiness is /healthz (a worker serves no /login).
 
@@ -181,15 +185,6 @@ class Site:
         if not os.environ.get("INTROEVAL_KEEP_LOGS"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
-
-def wait_until(cond, what, timeout=WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("not after %d s: %s" % (timeout, what))
 
 
 def upload(clients, n, offset=0):
