@@ -8,8 +8,9 @@
 // Debian's Chromium (never a downloaded one) headless, with the flags this
 // closed network needs. Screenshots go to tests/browser/screenshots/.
 
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,4 +89,38 @@ export async function shot(page, name) {
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// waitUntil(what, fn, timeoutMs): polls fn() until it returns a truthy
+// value (returned); the timeout is only when to give up.
+export async function waitUntil(what, fn, timeoutMs = 30000, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+}
+
+// shortIntro(name): the first 6.5 s of a fixture video (still speech, still
+// over the 5 s minimum) as an mp4 of its own, made once per process: for
+// tests about the pages rather than the words, which then spend far less
+// time waiting for PocketSphinx.
+let clipDir = null;
+export function shortIntro(name, seconds = 6.5) {
+  if (!clipDir) {
+    clipDir = mkdtempSync(path.join(os.tmpdir(), 'introeval-clips-'));
+    process.on('exit', () => rmSync(clipDir, { recursive: true, force: true }));
+  }
+  const out = path.join(clipDir, `${name}-${seconds}s.mp4`);
+  if (!existsSync(out)) {
+    const r = spawnSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y',
+      '-i', path.join(SHARED, 'fixtures', 'intros', `${name}.mp4`),
+      '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
+      '-pix_fmt', 'yuv420p', '-c:a', 'aac', out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ffmpeg could not cut ${name}: ${r.stderr}`);
+  }
+  return out;
 }

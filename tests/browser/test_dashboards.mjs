@@ -17,11 +17,11 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SHARED, launchBrowser, log, shot, sleep, startEnv } from './lib.mjs';
+import { launchBrowser, log, shortIntro, shot, sleep, startEnv, waitUntil } from './lib.mjs';
 
 const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 240) * 1000;
-const VIDEOS = [1, 2, 3, 4, 5].map((i) =>
-  path.join(SHARED, 'fixtures', 'intros', `intro0${i}.mp4`));
+// The pages are the subject, not the words: the fixtures' first seconds.
+const VIDEOS = [1, 2, 3, 4, 5].map((i) => shortIntro(`intro0${i}`));
 const STT_STATES = ['uploaded', 'queued', 'transcribing'];
 const LLM_STATES = ['waiting', 'evaluating'];
 
@@ -137,9 +137,12 @@ async function checkTeacherPage(page, midShot) {
     check(kinds.indexOf('done') > kinds.findIndex((k) => STT_STATES.includes(k)), `row ${student}: states out of order`);
   }
   check(midShot, 'no screenshot was taken while the pipeline ran');
-  await sleep(2500); // the results table follows with a short delay
-  const scored = await page.$$eval('#results-table tbody tr', (trs) =>
+  // The results table follows with a short delay.
+  const countScored = () => page.$$eval('#results-table tbody tr', (trs) =>
     trs.filter((tr) => /^\d+\.\d$/.test(tr.cells[2].textContent.trim())).length);
+  await waitUntil('five scores in the results table', async () => (await countScored()) >= 5, 30000)
+    .catch(() => {});
+  const scored = await countScored();
   check(scored === 5, `the results table shows ${scored} scores, not 5`);
 }
 
@@ -189,7 +192,9 @@ async function checkHealth(page, base) {
   check(await page.locator('#charts svg.chart').count() >= 1, 'no SVG chart on the health page');
   const cols = await page.locator('#charts svg rect.col.done').count();
   check(cols >= 1, 'the throughput chart shows no scored submissions');
-  await sleep(1500);
+  await waitUntil('the health page to go live', async () =>
+    (await page.locator('#live-status').getAttribute('data-state')) === 'live', 30000)
+    .catch(() => {});
   check((await page.locator('#live-status').getAttribute('data-state')) === 'live', 'the health page is not live');
   await shot(page, 'dash-06-health');
   const metrics = await page.request.get(`${base}/metrics`);

@@ -230,10 +230,18 @@ class PgCluster:
         self._run([os.path.join(PGBIN, "pg_ctl"), "-D", self.datadir,
                    "-m", mode, "-w", "-t", "60", "stop"], check=False)
 
-    def create_database(self, dbname):
-        """Create another database in the cluster; returns its URL."""
-        self._run([os.path.join(PGBIN, "createdb"), "-h", self.dir,
-                   "-p", str(self.port), "-U", DB_USER, dbname])
+    def create_database(self, dbname, template=None):
+        """Create another database in the cluster; returns its URL.
+
+        template: copy that database (schema, users and all; nobody may
+        be connected to it), which is much cheaper than making the same
+        rows again with the CLI in every test.
+        """
+        argv = [os.path.join(PGBIN, "createdb"), "-h", self.dir,
+                "-p", str(self.port), "-U", DB_USER]
+        if template:
+            argv += ["-T", template]
+        self._run(argv + [dbname])
         return self.url_for(dbname)
 
     def psql(self, sql, dbname=None):
@@ -431,6 +439,15 @@ def backends_for(fakes):
 
 # ---------------------------------------------------------------- the server
 
+class _PortTaken(RuntimeError):
+    pass
+
+
+SERVER_TEST_DEFAULTS = {
+    "INTROEVAL_BATCH_WINDOW_S": "0.5",
+    "INTROEVAL_SCHEDULER_POLL_S": "0.2",
+}
+
 class Server:
     """The real binary on a free port with a temporary data directory.
 
@@ -443,6 +460,10 @@ class Server:
     def __init__(self, database_url, backends=None, env=None, port=None,
                  data_dir=None, binary_path=None, args=()):
         self.binary = binary_path or binary()
+        # A port found free may be taken by another test before the
+        # server binds it (tests run side by side): start() then picks
+        # another, unless the caller chose this one or it served before.
+        self._port_may_change = port is None
         self.port = port or free_port()
         self._own_data_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(
@@ -457,6 +478,10 @@ class Server:
             "INTROEVAL_SHARE_DIR": repo_dir(),
             "INTROEVAL_LOG_LEVEL": "debug",
         })
+        # Tests do not wait out production's batch window (20 s) or idle
+        # poll (2 s); a test about batching sets its own window.
+        for k, v in SERVER_TEST_DEFAULTS.items():
+            self.env.setdefault(k, v)
         if backends is not None:
             self.env["INTROEVAL_LLM_BACKENDS"] = json.dumps(backends)
         self.env.update(env or {})
@@ -483,6 +508,17 @@ class Server:
         return os.path.join(self.data_dir, "uploads")
 
     def start(self, timeout=60):
+        for attempt in range(5):
+            try:
+                return self._start(timeout)
+            except _PortTaken:
+                if not self._port_may_change or attempt == 4:
+                    raise
+                log("port %d was taken; trying another" % self.port)
+                self.port = free_port()
+                self.env["INTROEVAL_PORT"] = str(self.port)
+
+    def _start(self, timeout):
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError("no server binary at %s (build it, or set "
                                "INTROEVAL_BIN)" % self.binary)
@@ -495,6 +531,7 @@ class Server:
         finally:
             logf.close()
         self._wait_ready(timeout)
+        self._port_may_change = False	# restarts keep the address
         return self
 
     def _wait_ready(self, timeout):
@@ -502,9 +539,11 @@ class Server:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("the server exited with %d before it "
-                                   "answered:\n%s" % (self.proc.returncode,
-                                                      self.log_tail()))
+                msg = "the server exited with %d before it answered:\n%s" % (
+                    self.proc.returncode, self.log_tail())
+                if "cannot listen on" in self.log_tail(5):
+                    raise _PortTaken(msg)
+                raise RuntimeError(msg)
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port,
                                                   timeout=5)
@@ -599,6 +638,35 @@ def create_user(server_or_env, email, name, role, password=None):
     if not m:
         raise RuntimeError("user-add printed no password: %r" % p.stdout)
     return m.group(1)
+
+
+def create_users(server_or_env, users, jobs=4):
+    """create_user for each (email, name, role, password), several at once
+    (each hashes its password with argon2, which takes a while); returns
+    {email: password}. The first runs alone, so that a database nobody has
+    used yet is migrated once."""
+    import concurrent.futures
+    users = list(users)
+    out = {}
+    if not users:
+        return out
+    first, rest = users[0], users[1:]
+    out[first[0]] = create_user(server_or_env, *first)
+    with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as ex:
+        for u, pw in zip(rest, ex.map(
+                lambda u: create_user(server_or_env, *u), rest)):
+            out[u[0]] = pw
+    return out
+
+
+def cli_env(database_url, **extra):
+    """An environment for the binary's CLI commands on database_url."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url,
+                "INTROEVAL_SHARE_DIR": repo_dir(),
+                "INTROEVAL_LOG_LEVEL": "warn"})
+    env.update(extra)
+    return env
 
 
 # ---------------------------------------------------------------- the client
@@ -807,6 +875,44 @@ def intro(name):
     return os.path.join(fixtures, "intros", name + ".mp4"), texts[name]
 
 
+class _ClipDir:
+    """The temporary directory of short_intro()'s clips."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="introeval-clips-")
+        self.lock = threading.Lock()
+        _register(self)
+
+    def stop(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        _unregister(self)
+
+
+_clips = None
+SHORT_CLIP_S = 6.5
+
+
+def short_intro(name, seconds=SHORT_CLIP_S):
+    """The first seconds of a fixture video as an mp4 of its own, made
+    once per process: for tests about something other than transcription,
+    which spend far less time in PocketSphinx with it. It still has
+    speech and lasts longer than the 5 s minimum."""
+    global _clips
+    if _clips is None:
+        _clips = _ClipDir()
+    path = os.path.join(_clips.dir, "%s-%gs.mp4" % (name, seconds))
+    with _clips.lock:
+        if not os.path.exists(path):
+            tmp = path + ".tmp.mp4"
+            subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error",
+                            "-y", "-i", intro(name)[0], "-t", str(seconds),
+                            "-c:v", "libx264", "-preset", "ultrafast",
+                            "-pix_fmt", "yuv420p", "-c:a", "aac", tmp],
+                           check=True, stdin=subprocess.DEVNULL)
+            os.rename(tmp, path)
+    return path
+
+
 class Stack:
     """PgCluster + FakeOllama + Server, started together.
 
@@ -886,10 +992,36 @@ class TestCase(unittest.TestCase):
         return out
 
 
+class TimedResult(unittest.TextTestResult):
+    """Verbose results that also say how long each test took.
+
+    Only reported, never asserted: the time between two tests (class and
+    module set-up and tear-down) is shown as "set-up/tear-down".
+    """
+
+    _last = None
+
+    def startTest(self, test):
+        now = time.monotonic()
+        if TimedResult._last is not None and now - TimedResult._last > 0.5:
+            self.stream.write("  (set-up/tear-down %.1f s)\n" % (
+                now - TimedResult._last))
+        self._started = now
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        TimedResult._last = time.monotonic()
+        self.stream.write("  (%.1f s)\n" % (
+            TimedResult._last - self._started))
+        self.stream.flush()
+
+
 def main():
-    """unittest.main with the harness's signal handling."""
+    """unittest.main with the harness's signal handling and timings."""
     install_signal_handlers()
-    unittest.main(verbosity=2)
+    unittest.main(verbosity=2, testRunner=unittest.TextTestRunner(
+        verbosity=2, resultclass=TimedResult))
 
 
 # ---------------------------------------------------------------- --serve-env

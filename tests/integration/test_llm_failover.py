@@ -2,7 +2,10 @@
 """LLM backends failing under the whole server: nothing is lost.
 
 Two fake Ollama servers (mistral, llama3), PocketSphinx, the real server
-with a short batch window. Checks:
+with a short batch window. The uploads are the first seconds of the
+fixtures: what is checked happens after transcription. One PostgreSQL
+cluster serves the file; each test has a database of its own, copied from
+one that already holds the student. Checks:
 
   - one backend killed in the middle of the LLM phase: every submission
     still completes, on the other;
@@ -14,6 +17,7 @@ with a short batch window. Checks:
 """
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -23,44 +27,61 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 FIXTURES = ["intro%02d" % i for i in range(1, 6)]
+STUDENT = ("s@example.com", "Sam", "student", "pw-student-1234")
 
 
 class Failover(harness.TestCase):
+    databases = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = harness.PgCluster().start()
+        try:
+            harness.create_user(harness.cli_env(
+                cls.cluster.create_database("seed")), *STUDENT)
+        except BaseException:
+            cls.cluster.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="introeval-failover-")
         self.logs = [os.path.join(self.dir, m + ".jsonl")
                      for m in ("mistral", "llama3")]
-        self.pg = harness.PgCluster().start()
+        Failover.databases += 1
+        self.dbname = "test%d" % Failover.databases
+        url = self.cluster.create_database(self.dbname, template="seed")
         self.fakes = [harness.FakeOllama(models=[m], latency_ms=1500,
                                          log_file=log).start()
                       for m, log in zip(("mistral", "llama3"), self.logs)]
         backends = harness.backends_for(self.fakes)
         for b in backends:
             b["max_concurrent"] = 2
-        self.server = harness.Server(self.pg.url, backends, env={
+        self.server = harness.Server(url, backends, env={
             "INTROEVAL_BATCH_WINDOW_S": "1", "INTROEVAL_BATCH_MAX": "5",
             "INTROEVAL_LLM_HEALTH_INTERVAL_S": "1",
             "INTROEVAL_LLM_BREAKER_COOLDOWN_S": "2",
             "INTROEVAL_SCHEDULER_POLL_S": "0.2"}).start()
         self.log_sources = [self.server] + self.fakes
-        pw = harness.create_user(self.server, "s@example.com", "Sam",
-                                 "student", "pw-student-1234")
         self.c = harness.Client(self.server.url)
-        self.c.login("s@example.com", pw)
+        self.c.login(STUDENT[0], STUDENT[3])
 
     def tearDown(self):
         self.server.cleanup()
         for f in self.fakes:
             f.stop()
-        self.pg.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def upload(self, n):
-        return [self.c.upload(harness.intro(FIXTURES[i % 5])[0])["id"]
+        return [self.c.upload(harness.short_intro(FIXTURES[i % 5]))["id"]
                 for i in range(n)]
 
     def phases(self):
-        rows = self.pg.psql("SELECT phase || '/' || status FROM submissions")
+        rows = self.cluster.psql("SELECT phase || '/' || status FROM "
+                                 "submissions", dbname=self.dbname)
         return sorted(rows.splitlines())
 
     def wait_until(self, cond, timeout=120, what="condition"):

@@ -39,8 +39,8 @@ class Ensemble(harness.TestCase):
                                  "student", "pw-student-1234")
         c = harness.Client(cls.server.url)
         c.login("s@example.com", pw)
-        video, _ = harness.intro("intro01")
-        created = c.upload(video, "video/mp4")
+        # What is checked happens after transcription: a short clip will do.
+        created = c.upload(harness.short_intro("intro01"), "video/mp4")
         cls.sub = c.wait_for(created["id"], ("completed", "failed"),
                              timeout=TIMEOUT)
         cls.page = c.expect("GET", "/submissions/%d" % created["id"],
@@ -102,4 +102,4 @@ class Ensemble(harness.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    harness.main()

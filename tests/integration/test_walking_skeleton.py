@@ -39,13 +39,12 @@ class WalkingSkeleton(harness.TestCase):
         cls.stack = harness.Stack(models=("mistral", "llama3")).start()
         cls.server = cls.stack.server
         cls.log_sources = [cls.server] + cls.stack.fakes
-        cls.pw = {}
-        for email, name, role in (
+        cls.pw = harness.create_users(cls.server, [
+            (email, name, role, "pw-" + role + "-1234")
+            for email, name, role in (
                 ("student1@example.com", "Priya Sharma", "student"),
                 ("student2@example.com", "Daniel Okafor", "student"),
-                ("teacher1@example.com", "Ada Teacher", "teacher")):
-            cls.pw[email] = harness.create_user(cls.server, email, name,
-                                                role, "pw-" + role + "-1234")
+                ("teacher1@example.com", "Ada Teacher", "teacher"))])
         cls.video, cls.truth = harness.intro("intro01")
         cls.sub = None
 
@@ -198,8 +197,11 @@ class WalkingSkeleton(harness.TestCase):
                  headers={"Content-Type": "video/mp4"})
 
     def test_upload_over_the_cap_is_refused(self):
+        # A long batch window: the upload it takes waits in the queue, so
+        # the server stops at once instead of finishing a transcription.
         srv = self.stack.add_server("capped",
-                                    env={"INTROEVAL_UPLOAD_MAX_MB": "1"})
+                                    env={"INTROEVAL_UPLOAD_MAX_MB": "1",
+                                         "INTROEVAL_BATCH_WINDOW_S": "3600"})
         self.log_sources = self.log_sources + [srv]
         try:
             srv.start()

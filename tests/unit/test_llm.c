@@ -397,10 +397,12 @@ test_timeout(void **state)
 {
 	double t0 = util_monotonic();
 
-	control("{\"latency_ms\":3000}");
+	/* The answer would take 20 s: giving up well before it is the
+	 * behaviour; the bound is generous for loaded machines. */
+	control("{\"latency_ms\":20000}");
 	expect_failure("mistral", 1, "timed out after 1 s", "/api/generate",
 	    0);
-	assert_true(util_monotonic() - t0 < 2.5);
+	assert_true(util_monotonic() - t0 < 15.0);
 }
 
 static void
@@ -412,13 +414,13 @@ test_stall(void **state)
 	char err[512];
 	double t0 = util_monotonic();
 
-	control("{\"latency_ms\":4000}");
+	control("{\"latency_ms\":20000}");
 	be.timeout_s = 30;
 	be.stall_s = 1;
 	assert_false(llm_generate(&be, &req, &r, err, sizeof(err)));
 	if (strstr(err, "stalled, no data for 1 s") == NULL)
 		fail_msg("unexpected error: %s", err);
-	assert_true(util_monotonic() - t0 < 3.0);
+	assert_true(util_monotonic() - t0 < 15.0);	/* not the 20 s */
 	assert_int_equal(r.http_status, 0);
 }
 

@@ -202,7 +202,7 @@ test_unload(void **state)
 	free(body);
 	if (!pool_unload(pool, 5, &took, err, sizeof(err)))
 		fail_msg("unload: %s", err);
-	assert_true(took >= 0.25 && took < 3);
+	assert_true(took >= 0.25 && took < 5);	/* within its 5 s limit */
 	body = http_get(url, &status);
 	assert_null(strstr(body, "mistral:latest"));
 	free(body);

@@ -65,7 +65,8 @@ test_stdin_is_devnull(void **state)
 
 	assert_true(proc_run(argv, &lim, &res, err, sizeof(err)));
 	assert_int_equal(res.out.len, 0);
-	assert_true(res.elapsed_s < 2);
+	assert_false(res.timed_out);	/* cat saw end of input at once */
+	assert_true(res.exited);
 	proc_result_free(&res);
 }
 
@@ -81,7 +82,8 @@ test_timeout_kills(void **state)
 	assert_true(res.timed_out);
 	assert_false(res.exited);
 	assert_int_equal(res.term_signal, SIGKILL);
-	assert_true(res.elapsed_s >= 0.99 && res.elapsed_s < 2.0);
+	/* Waited out the limit, not the 10 s (generous for loaded machines). */
+	assert_true(res.elapsed_s >= 0.99 && res.elapsed_s < 9.0);
 	assert_string_equal(err, "sleep timed out after 1 s");
 	proc_result_free(&res);
 }
@@ -98,7 +100,7 @@ test_timeout_kills_group(void **state)
 
 	assert_false(proc_run(argv, &lim, &res, err, sizeof(err)));
 	assert_true(res.timed_out);
-	assert_true(util_monotonic() - t0 < 1.5);
+	assert_true(util_monotonic() - t0 < 9.0);	/* not the 10 s */
 	proc_result_free(&res);
 }
 
