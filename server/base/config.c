@@ -140,6 +140,9 @@ static const struct key keys[] = {
 	  NULL, "longest a phase runs while the other side has work" },
 	{ "stt_concurrency", KEY_INT, F(stt_concurrency), "1", 1, 64, false,
 	  NULL, "transcriptions run at once inside the STT phase" },
+	{ "media_workers", KEY_INT, F(media_workers), "0", 0, 64, false, NULL,
+	  "uploads whose sound is extracted and checked at once, outside the "
+	  "STT phase (0: one per CPU)" },
 	{ "unload_llm_on_stt", KEY_BOOL, F(unload_llm_on_stt), "true", 0, 0,
 	  false, NULL, "unload every Ollama model before an STT phase so "
 	  "speech recognition has the GPU's memory" },

@@ -240,6 +240,22 @@ queue_rescue(struct db *db, const char *node, int max_attempts,
 }
 
 bool
+queue_prep_done(struct db *db, const struct job *job, char *err,
+    size_t errlen)
+{
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token) };
+
+	return queue_write_owned(db, "UPDATE submissions SET phase = 'stt', "
+	    "status = 'pending', " QUEUE_UNHELD ", attempts = 0, crashes = 0, "
+	    "retry_count = 0, error_message = NULL, next_attempt_at = now(), "
+	    "audio_ready_at = now(), updated_at = now() WHERE id = $1 AND "
+	    "claim_token = $2 AND phase = 'prep' AND status = 'processing' "
+	    "RETURNING id", 2, p, job, err, errlen);
+}
+
+bool
 queue_progress(struct db *db, const struct job *job, double fraction)
 {
 	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], fb[DB_NUM_LEN];
@@ -260,6 +276,7 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	    "    AS stt_waiting, "
 	    "  count(*) FILTER (WHERE phase = 'llm' AND " CLAIMABLE ") "
 	    "    AS llm_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'prep') AS prep_waiting, "
 	    "  count(*) FILTER (WHERE phase = 'stt' AND status = 'retry' "
 	    "    AND next_attempt_at > now()) AS stt_retrying, "
 	    "  count(*) FILTER (WHERE phase = 'llm' AND status = 'retry' "
@@ -267,7 +284,7 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	    "  coalesce(extract(epoch FROM now() - min(greatest(created_at, "
 	    "    next_attempt_at)) FILTER (WHERE phase = 'stt' AND "
 	    CLAIMABLE ")), 0) AS stt_oldest_s "
-	    "FROM submissions WHERE phase IN ('stt', 'llm')";
+	    "FROM submissions WHERE phase IN ('prep', 'stt', 'llm')";
 	PGconn *c = db_acquire(db);
 	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
 
@@ -275,6 +292,7 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	if (r != NULL) {
 		out->stt_waiting = (int)db_get_ll(r, 0, "stt_waiting");
 		out->llm_waiting = (int)db_get_ll(r, 0, "llm_waiting");
+		out->prep_waiting = (int)db_get_ll(r, 0, "prep_waiting");
 		out->stt_retrying = (int)db_get_ll(r, 0, "stt_retrying");
 		out->llm_retrying = (int)db_get_ll(r, 0, "llm_retrying");
 		out->stt_oldest_s = db_get_double(r, 0, "stt_oldest_s");
@@ -365,7 +383,8 @@ queue_cancel(struct db *db, long long id, const char *who, bool *found,
 	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
 	    "status = 'failed', error_message = $2, " QUEUE_UNHELD ", "
 	    "completed_at = now(), updated_at = now() "
-	    "WHERE id = $1 AND phase IN ('stt', 'llm') RETURNING id", 2, p,
+	    "WHERE id = $1 AND phase IN ('prep', 'stt', 'llm') RETURNING id", 2,
+	    p,
 	    found, err, errlen);
 }
 
@@ -379,7 +398,7 @@ queue_retry(struct db *db, long long id, bool *found, char *err,
 	/* A stored transcript is kept: only the evaluation is redone. */
 	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
 	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
-	    "THEN 'llm' ELSE 'stt' END, status = 'pending', retry_count = 0, "
+	    "THEN 'llm' ELSE 'prep' END, status = 'pending', retry_count = 0, "
 	    "attempts = 0, crashes = 0, "
 	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
 	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "

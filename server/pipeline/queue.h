@@ -76,12 +76,19 @@ bool	queue_release(struct db *, const struct job *, char *err,
  */
 bool	queue_rescue(struct db *, const char *node, int max_attempts,
 	    int *rescued, int *quarantined, char *err, size_t errlen);
+/*
+ * The job's sound is prepared (phase prep): it moves to the STT queue,
+ * fenced like every outcome.
+ */
+bool	queue_prep_done(struct db *, const struct job *, char *err,
+	    size_t errlen);
 /* Transcription progress (0..1) of a held submission; best effort. */
 bool	queue_progress(struct db *, const struct job *, double fraction);
 
 struct queue_counts {
 	int	 stt_waiting;	/* claimable now */
 	int	 llm_waiting;
+	int	 prep_waiting;	/* being or to be prepared (any status) */
 	double	 stt_oldest_s;	/* how long the oldest claimable STT waited */
 	int	 stt_retrying;	/* waiting for a retry's backoff */
 	int	 llm_retrying;

@@ -136,6 +136,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
+	sched_prep_start(s);
 	/* The pid first: PostgreSQL keeps 63 bytes of application_name. */
 	snprintf(desc, sizeof(desc), "introeval pid=%d node=%s host=%s",
 	    (int)getpid(), s->node, host);
@@ -175,6 +176,7 @@ sched_stop(struct sched *s)
 	pthread_join(s->beat, NULL);
 	pthread_join(s->listener, NULL);
 	pglisten_free(s->listen);
+	sched_prep_stop(s);
 	sched_stt_stop(s);
 	/* Tasks still queued in the pool keep their rows "processing";
 	   queue_rescue hands them back when the node starts again. */
@@ -215,8 +217,10 @@ listener(void *arg)
 	while (!atomic_load(&s->stopping)) {
 		if (!pglisten_connect(s->listen, &fresh))
 			continue;
-		if (fresh)
+		if (fresh) {
 			wake(s);
+			sched_prep_wake(s);
+		}
 		else
 			pglisten_wait(s->listen, LISTEN_IDLE_S, on_work, s);
 	}
@@ -226,7 +230,10 @@ listener(void *arg)
 static void
 on_work(const char *channel, const char *payload, void *arg)
 {
-	wake(arg);
+	if (payload != NULL && strcmp(payload, "prep") == 0)
+		sched_prep_wake(arg);
+	else
+		wake(arg);
 }
 
 json_t *
