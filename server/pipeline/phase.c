@@ -20,13 +20,15 @@
  *     the evaluation queue is empty.
  *  3. First results early: when nothing was evaluated for PHASE_FRESH_S
  *     (a class starts uploading), the first STT batches stop at
- *     phase_first() submissions, about three quarters of the slots, and
- *     those are evaluated at once. A class of 30 at once then sees its
- *     first scores after 6 transcriptions instead of 30; afterwards the
- *     rest goes through in one STT run and one LLM phase. Three quarters
- *     rather than all slots: the first scores come (cap/4) transcriptions
- *     sooner, at the price of at most one partly filled round (for 30 on
- *     8 slots, none: 6 + 24 is four full rounds).
+ *     phase_first() submissions, and those are evaluated at once. A
+ *     class of 30 at once then sees its first scores after 6
+ *     transcriptions instead of 30; afterwards the rest goes through in
+ *     one STT run and one LLM phase. The first phase is a fifth of what
+ *     waits (the first scores within about a quarter of the class's
+ *     time, whatever its size) and at most three quarters of the slots:
+ *     a full round would make the first scores cap/4 transcriptions
+ *     later, and a partly filled one costs at most one round over the
+ *     run (for 30 on 8 slots, none: 6 + 24 is four full rounds).
  *  4. No starvation: when LLM work has waited max_phase_s without an LLM
  *     phase (steady arrival keeps STT busy and the slots never fill), or
  *     an STT submission has waited max_phase_s, that side goes next; when
@@ -99,8 +101,11 @@ static int
 phase_first(const struct phase_view *v)
 {
 	int cap = or_default_int(v->llm_capacity, 1);
+	int n = (v->stt_waiting + v->llm_waiting) / 5;
 
-	return cap - cap / 4;
+	if (n > cap - cap / 4)
+		n = cap - cap / 4;
+	return n > 0 ? n : 1;
 }
 
 int
