@@ -205,6 +205,9 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "    s.id) < (me.created_at, me.id)))) AS ahead, "
 	    "  (SELECT count(*) FROM submissions WHERE phase = 'llm') "
 	    "    AS llm_queue, "
+	    "  (SELECT count(*) FROM submissions WHERE phase = 'stt' "
+	    "    AND status IN ('pending', 'retry', 'processing')) "
+	    "    AS stt_queue, "
 	    "  coalesce((SELECT phase FROM st), 'idle') AS node_phase, "
 	    "  coalesce((SELECT llm_healthy FROM st), 1) AS llm_healthy, "
 	    "  coalesce((SELECT stt_available FROM st), true) AS stt_ok, "
@@ -268,6 +271,7 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	pos.progress = pos.in_stt ? db_get_double(r, 0, "progress") : 0.5;
 	pos.ahead = (int)db_get_ll(r, 0, "ahead");
 	pos.llm_queue = (int)db_get_ll(r, 0, "llm_queue");
+	pos.stt_queue = (int)db_get_ll(r, 0, "stt_queue");
 	if (now == PHASE_IDLE)
 		pos.window_left_s = db_get_double(r, 0, "window_left_s");
 	eta = phase_eta(&rates, now, db_get_double(r, 0, "elapsed_s"), &pos);

@@ -97,6 +97,8 @@ struct sched {
 	long long		 run_id;	/* phase_runs row */
 	int			 run_items;
 	int			 llm_queued;	/* submitted, result not stored */
+	double			 llm_wait_t0;	/* monotonic; LLM work waits, 0 none */
+	double			 last_result;	/* monotonic; 0: none yet */
 	bool			 models_loaded;
 	struct queue_counts	 counts;
 	double			 state_written;
@@ -127,8 +129,9 @@ void	sched_stt_stop(struct sched *);
 bool	sched_stt_available(struct sched *);
 /* An engine is loading: STT is starting, not down. */
 bool	sched_stt_starting(struct sched *);
-/* Claims a batch and hands it to the workers; false if none waited. */
-bool	sched_stt_open_batch(struct sched *);
+/* Claims a batch of up to max and hands it to the workers; false if
+   none waited. */
+bool	sched_stt_open_batch(struct sched *, int max);
 /* Stops handing out; unstarted jobs go back to the queue. */
 void	sched_stt_close_batch(struct sched *, const char *);
 bool	sched_stt_batch_finished(struct sched *);

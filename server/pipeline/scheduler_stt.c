@@ -103,16 +103,16 @@ sched_stt_starting(struct sched *s)
 }
 
 bool
-sched_stt_open_batch(struct sched *s)
+sched_stt_open_batch(struct sched *s, int max)
 {
 	struct stt_side *st = &s->stt;
-	struct job *jobs = xcalloc((size_t)s->cfg->batch_max, sizeof(*jobs));
+	struct job *jobs = xcalloc((size_t)max, sizeof(*jobs));
 	long long batch_id = node_next_batch_id(s->db);
 	char err[512];
 	int i, n = 0;
 
 	if (!queue_claim(s->db, "stt", s->node, s->worker,
-	    s->cfg->lease_s, batch_id, s->cfg->batch_max, jobs, &n, err,
+	    s->cfg->lease_s, batch_id, max, jobs, &n, err,
 	    sizeof(err)))
 		log_warnx("sched: claim stt: %s", err);
 	if (n == 0) {
