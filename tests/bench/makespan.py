@@ -121,6 +121,7 @@ def main():
         B.wait_done(rig, n, args.timeout_s)
         rows = B.results(rig)
         phases = B.phase_figures(rig)
+        B.timeline(rig, t0)
         overlaps = rig.overlaps()
     except BaseException:
         if server is not None:

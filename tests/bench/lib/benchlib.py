@@ -251,6 +251,17 @@ def phase_figures(rig):
             "unload_s_total": float(unload[0][0])}
 
 
+def timeline(rig, t0):
+    """The node's phase runs on stderr, in seconds from t0."""
+    for ph, a, b, items, reason in rig.sql(
+            "SELECT phase, extract(epoch FROM started_at), "
+            "extract(epoch FROM finished_at), items, reason FROM "
+            "phase_runs WHERE node = '%s' ORDER BY started_at" % NODE):
+        say("phase %-9s %7.1f s .. %9s  items=%s %s" % (
+            ph, float(a) - t0, "%.1f s" % (float(b) - t0) if b else "-",
+            items, reason))
+
+
 def results(rig):
     """[(status, created_at, completed_at)] in epoch seconds."""
     return [(s, float(a), float(b) if b else None) for s, a, b in rig.sql(
