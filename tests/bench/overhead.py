@@ -15,8 +15,10 @@ stand-ins' own answer time.
    the default scheduler settings (--batch-max, --batch-window-s,
    --max-phase-s to try others). The drain runs from the moment its
    /healthz says "scheduler": "running" to the last completed_at.
-3. The per-file media cost is measured on its own, afterwards, with
-   nothing else of ours running: the two ffmpeg passes the server makes
+3. The per-file media cost is measured on its own, with nothing else of
+   ours running, half of --media-runs just before the drain and half just
+   after (the box is shared; its load changes): the two ffmpeg passes the
+   server makes
    (server/speech/media.c: the first audio track decoded to a 16 kHz mono
    s16 WAV, then that WAV through -af dynaudnorm to the same format,
    with the server's arguments) on the same fixtures, --media-runs
@@ -27,6 +29,9 @@ Prints key=value lines:
   drain_s                      scheduler running to the last result
   drain_ms_per_submission      drain_s / n
   media_ms_per_file            median of the two ffmpeg passes
+  media_ms_before, media_ms_after   the same, of the runs before and after
+  loadavg_1m                   the machine's load average before/after
+                               the drain (others' work counts in it)
   overhead_ms_per_submission   drain_ms_per_submission - media_ms_per_file
   startup_s                    worker spawned to its scheduler running
   stt_call_ms_median, llm_call_ms_median
@@ -120,6 +125,11 @@ def main():
         if waiting != n:
             raise RuntimeError("%d of %d uploads are waiting" % (waiting, n))
 
+        # Half the media runs just before the drain, half just after:
+        # the box is shared, and its load changes over minutes.
+        say("measuring the media cost (%d runs)" % (args.media_runs // 2))
+        _, media_before = media_cost(args.media_runs // 2, rig.dir)
+        load_before = os.getloadavg()[0]
         say("starting a worker: %s" % (settings or
                                        "default scheduler settings"))
         spawned = time.time()
@@ -143,8 +153,12 @@ def main():
         worker.stop()
         worker.cleanup()
         worker = None
-        say("measuring the media cost (%d runs)" % args.media_runs)
-        media_s, _ = media_cost(args.media_runs, rig.dir)
+        load_after = os.getloadavg()[0]
+        say("measuring the media cost (%d runs)" % (
+            args.media_runs - args.media_runs // 2))
+        _, media_after = media_cost(args.media_runs - args.media_runs // 2,
+                                    rig.dir)
+        media_s = statistics.median(media_before + media_after)
     except BaseException:
         for s in (worker, web):
             if s is not None:
@@ -169,7 +183,11 @@ def main():
     emit("drain_ms_per_submission", per)
     emit("media_ms_per_file", media_ms)
     emit("overhead_ms_per_submission", per - media_ms)
+    emit("media_ms_before", statistics.median(media_before) * 1000
+         if media_before else float("nan"))
+    emit("media_ms_after", statistics.median(media_after) * 1000)
     emit("startup_s", ready - spawned)
+    emit("loadavg_1m", "%.1f/%.1f" % (load_before, load_after))
     emit("stt_call_ms_median", statistics.median(stt_ms) if stt_ms else 0.0)
     emit("llm_call_ms_median", statistics.median(llm_ms) if llm_ms else 0.0)
     for k in ("stt_phases", "llm_phases", "switch_s_total"):
