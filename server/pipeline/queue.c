@@ -196,14 +196,20 @@ queue_rescue(struct db *db, const char *node, int max_attempts,
     int *rescued, int *quarantined, char *err, size_t errlen)
 {
 	/*
+	 * A preparation cut short is not counted: ffmpeg runs in a child
+	 * process under limits, so it cannot take the server down, and a
+	 * file being prepared beside a poison pill must not be stopped for
+	 * the pill's crashes.
+	 *
 	 * Each SET expression sees the row as it was: x.crashes is the count
 	 * after this one, decided once. The rows whose lease expired are
 	 * taken under FOR UPDATE SKIP LOCKED, so two rescuers (every node
 	 * runs one) never count one crash twice.
 	 */
 	static const char sql[] =
-	    "WITH x AS (SELECT id, crashes + (work_started_at IS NOT NULL)::int "
-	    "    AS crashes FROM submissions WHERE status = 'processing' "
+	    "WITH x AS (SELECT id, crashes + (work_started_at IS NOT NULL "
+	    "    AND phase <> 'prep')::int AS crashes FROM submissions "
+	    "    WHERE status = 'processing' "
 	    "    AND (node = $1 OR lease_expires_at < now()) "
 	    "    FOR UPDATE SKIP LOCKED) "
 	    "UPDATE submissions s SET crashes = x.crashes, "

@@ -70,7 +70,8 @@ bool	queue_release(struct db *, const struct job *, char *err,
 /*
  * Hands back what no live worker holds: submissions of `node` (the
  * caller holds that node's lock, so no other process of it runs; NULL:
- * none) and any whose lease expired. One whose work had begun counts a
+ * none) and any whose lease expired. One whose work had begun (in any
+ * phase but prep, whose ffmpeg cannot take the server down) counts a
  * crash; at max_attempts crashes it is failed with a message for staff
  * instead. *rescued and *quarantined say how many of each.
  */
