@@ -333,32 +333,60 @@ load(struct req *r, struct tus_row *row)
 	return 0;
 }
 
+/*
+ * How many bytes of an unfinished upload are in: its data file's size.
+ * Without that file the last byte may just have arrived, and another
+ * request is turning the file into a submission (upload_accept moved
+ * it to its final name): the row is read again, and while the final
+ * file is there every byte is in. False when the data is gone.
+ */
+static bool
+received(struct req *r, struct tus_row *row, long long *offset)
+{
+	struct tus_row again;
+	struct stat st;
+	char *path, final[1024], err[512];
+	bool found;
+
+	*offset = row->length;
+	if (row->finished)
+		return true;
+	path = tus_data_path(r->app, row->stored_name);
+	if (stat(path, &st) == 0) {
+		free(path);
+		*offset = st.st_size;
+		return true;
+	}
+	free(path);
+	if (tus_row_get(r->app->db, row->id, r->user.id, &again, &found, err,
+	    sizeof(err)) && found && again.finished) {
+		*row = again;
+		return true;
+	}
+	snprintf(final, sizeof(final), "%s/%s", r->app->uploads_dir,
+	    row->stored_name);
+	if (stat(final, &st) == 0)
+		return true;
+	log_warn("tus: upload=%lld: %s", row->id, final);
+	return false;
+}
+
 int
 tus_head(struct req *r)
 {
 	struct tus_row row;
-	struct stat st;
-	char *path, exp[128], out[HDR_MAX];
+	char exp[128], out[HDR_MAX];
 	long long offset;
 	int status;
 
 	if (!version_ok(r, &status) || (status = load(r, &row)) != 0)
 		return status;
-	offset = row.length;
+	if (!received(r, &row, &offset))
+		return fail(r, 404, true, NULL, "this upload's data is "
+		    "gone; please start the upload again");
 	out[0] = '\0';
 	if (row.finished)
 		outcome_headers(&row, out, sizeof(out));
-	else {
-		path = tus_data_path(r->app, row.stored_name);
-		if (stat(path, &st) == -1) {
-			log_warn("tus: upload=%lld: %s", row.id, path);
-			free(path);
-			return fail(r, 404, true, NULL, "this upload's data is "
-			    "gone; please start the upload again");
-		}
-		free(path);
-		offset = st.st_size;
-	}
 	expires_header(row.expires_at, exp, sizeof(exp));
 	return answer(r, 200, "Upload-Offset: %lld\r\nUpload-Length: %lld\r\n"
 	    "%s%s%s%s%s", offset, row.length, exp, row.metadata[0] ?
@@ -370,20 +398,15 @@ int
 tus_get(struct req *r)
 {
 	struct tus_row row;
-	struct stat st;
-	char *path, url[64];
+	char url[64];
 	long long offset;
 	int status;
 	json_t *o;
 
 	if ((status = load(r, &row)) != 0)
 		return status;
-	offset = row.length;
-	if (!row.finished) {
-		path = tus_data_path(r->app, row.stored_name);
-		offset = stat(path, &st) == 0 ? (long long)st.st_size : 0;
-		free(path);
-	}
+	if (!received(r, &row, &offset))
+		offset = 0;
 	snprintf(url, sizeof(url), "/submissions/%lld", row.submission_id);
 	o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s}", "id",
 	    (json_int_t)row.id, "offset", (json_int_t)offset, "length",
