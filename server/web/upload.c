@@ -301,7 +301,7 @@ upload_submission(struct req *r)
 	}
 	close(fd);	/* the lock goes with it: the file is a submission */
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",
-	    (json_int_t)done.id, "status", "pending", "phase", "stt", "url",
+	    (json_int_t)done.id, "status", "pending", "phase", "prep", "url",
 	    done.url, "duration_s", done.duration_s));
 }
 
