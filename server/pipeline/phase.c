@@ -118,11 +118,15 @@ phase_batch_size(const struct phase_view *v)
 	return n > 0 ? n : 1;
 }
 
+/*
+ * Rule 5 holds for the small first batch too: a window someone set is
+ * kept until batch_max files wait, and only the claim is smaller.
+ */
 bool
 phase_stt_ready(const struct phase_view *v)
 {
 	return v->stt_available && v->stt_waiting > 0 &&
-	    (v->stt_waiting >= phase_batch_size(v) ||
+	    (v->stt_waiting >= or_default_int(v->batch_max, 1) ||
 	    v->stt_oldest_s >= v->batch_window_s);
 }
 

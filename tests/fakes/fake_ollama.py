@@ -275,10 +275,20 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def finishing(self):
+        """Stamps the log's "end" just before the bytes that complete the
+        answer go out: a client can act on the answer only after this,
+        so a logged interval never reaches past the moment the client
+        learnt the call was over (a stamp taken after the write could
+        land after the client's next call began, on a busy machine)."""
+        if self.done_at is None:
+            self.done_at = time.time()
+
     def release(self):
         """The request stops counting as in flight. Called just before
         its last bytes go out: a client that starts its next request the
         moment this one ends must not find it still counted."""
+        self.finishing()
         if getattr(self, "counted", False):
             with self.state.lock:
                 self.state.active -= 1
@@ -286,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+        self.finishing()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -303,6 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         self.status = 200
 
     def chunk(self, data):
+        if isinstance(data, dict) and data.get("done"):
+            self.finishing()
         if isinstance(data, dict):
             data = json.dumps(data, separators=(",", ":")) + "\n"
         raw = data.encode()
@@ -349,6 +362,7 @@ class Handler(BaseHTTPRequestHandler):
         self.model = None
         self.fault_used = "none"
         self.kind = None
+        self.done_at = None
         start = time.time()
         counted = self.path in self.model_paths
         with st.lock:
@@ -362,7 +376,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self.release()
-            st.log({"start": start, "end": time.time(), "method": method,
+            self.finishing()
+            st.log({"start": start, "end": self.done_at, "method": method,
                     "path": self.path, "model": self.model,
                     "status": self.status, "fault": self.fault_used,
                     "concurrency": concurrency,
