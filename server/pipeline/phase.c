@@ -8,39 +8,49 @@
  * unloaded before STT, and the first call of each backend after that
  * loads its model again (1.5 s at the lab's 1/10 scale). An LLM phase
  * that does not fill the slots wastes them: 10 calls on 8 slots take two
- * rounds, as long as 16. So the policy keeps each side running while it
- * has work and switches when the other side's work is worth it:
+ * rounds, as long as 16. The work itself is the same in any order, so
+ * what the policy decides is how many switches and partly filled rounds
+ * the node pays, and who sees a result first:
  *
- *  1. An STT batch takes everything waiting, up to batch_max: STT
- *     batches that follow one another cost one claim, no switch.
- *  2. An LLM phase is worth a switch when its work fills the slots of
- *     the healthy backends (llm_waiting >= llm_capacity), or when the STT
- *     side has nothing ready (the node would sit idle otherwise: work
- *     conserving), or when the STT engine is down. It then runs until
- *     the evaluation queue is empty.
+ *  1. Stay on the side that has work. An STT run goes on while files are
+ *     ready (each batch takes everything waiting, up to batch_max), and
+ *     an LLM phase runs until the evaluation queue is empty. Going to
+ *     LLM while transcriptions are ready means a switch now, another
+ *     one back, and an extra partly filled round: for S files ready and
+ *     L evaluations waiting, LLM-now-then-STT-then-LLM costs two
+ *     switches and ceil(L/cap) + ceil(S/cap) - ceil((L+S)/cap) rounds
+ *     more than STT-then-LLM, whatever S and L are.
+ *  2. Switch when the side runs dry: STT has nothing ready, or its
+ *     engine is down, and evaluations wait (work conserving). When files
+ *     are still being prepared (prep_waiting; preparation runs outside
+ *     the exclusion) and the evaluations would not fill the slots, the
+ *     node waits for them instead: a preparation takes a fraction of a
+ *     second, a switch pair and a partly filled round take seconds.
  *  3. First results early: when nothing was evaluated for PHASE_FRESH_S
- *     (a class starts uploading), the first STT batches stop at
+ *     (a class starts uploading), the first STT run stops at
  *     phase_first() submissions, and those are evaluated at once. A
  *     class of 30 at once then sees its first scores after 6
  *     transcriptions instead of 30; afterwards the rest goes through in
- *     one STT run and one LLM phase. The first phase is a fifth of what
- *     waits (the first scores within about a quarter of the class's
- *     time, whatever its size) and at most three quarters of the slots:
- *     a full round would make the first scores cap/4 transcriptions
- *     later, and a partly filled one costs at most one round over the
- *     run (for 30 on 8 slots, none: 6 + 24 is four full rounds).
+ *     one STT run and one LLM phase. The first phase is a fifth of the
+ *     class (everything uploaded: being prepared, waiting for STT or
+ *     evaluation), so the first scores come within about a quarter of
+ *     the class's time whatever its size, and at most three quarters of
+ *     the slots: a full round would make the first scores cap/4
+ *     transcriptions later, and a partly filled one costs at most one
+ *     round over the run (for 30 on 8 slots, none: 6 + 24 is four full
+ *     rounds).
  *  4. No starvation: when LLM work has waited max_phase_s without an LLM
- *     phase (steady arrival keeps STT busy and the slots never fill), or
- *     an STT submission has waited max_phase_s, that side goes next; when
- *     both have, they take turns. A running phase stops taking new work
- *     once the other side has waited max_phase_s (phase_time_up).
+ *     phase (steady arrival keeps STT ready), or an STT submission has
+ *     waited max_phase_s, that side goes next; when both have, they take
+ *     turns. A running phase stops taking new work once the other side
+ *     has waited max_phase_s (phase_time_up).
  *  5. The batch window: an STT batch starts once its first upload has
- *     waited batch_window_s (default 0: at once). Under rules 1 and 2 a
- *     window buys little: uploads that arrive during a batch form the
- *     next batch, which follows without a switch; it only spares the
- *     occasional LLM switch when uploads arrive seconds apart onto an
- *     idle node, and it costs a lone student its whole length (measured
- *     on the simulation in tests/unit/test_phase.c).
+ *     waited batch_window_s (default 0: at once), or batch_max wait.
+ *     Under rule 1 a window buys little: uploads that arrive during a
+ *     batch form the next batch, which follows without a switch; it only
+ *     spares the occasional LLM switch when uploads arrive seconds apart
+ *     onto an idle node, and it costs a lone student its whole length
+ *     (measured on the simulation in tests/unit/test_phase.c).
  *
  * An unhealthy side is never chosen: no backend in rotation, STT goes
  * on; no working STT engine, evaluation goes on.
@@ -58,6 +68,7 @@ static int	or_default_int(int, int);
 static bool	fresh(const struct phase_view *);
 static int	phase_first(const struct phase_view *);
 static bool	llm_worth(const struct phase_view *);
+static bool	stt_soon(const struct phase_view *);
 
 static double
 or_default(double v, double def)
@@ -101,7 +112,7 @@ static int
 phase_first(const struct phase_view *v)
 {
 	int cap = or_default_int(v->llm_capacity, 1);
-	int n = (v->stt_waiting + v->llm_waiting) / 5;
+	int n = (v->prep_waiting + v->stt_waiting + v->llm_waiting) / 5;
 
 	if (n > cap - cap / 4)
 		n = cap - cap / 4;
@@ -136,15 +147,27 @@ phase_llm_ready(const struct phase_view *v)
 	return v->llm_healthy > 0 && v->llm_waiting > 0;
 }
 
-/* Rule 2 (and 3): the evaluation queue is worth a switch. */
+/* Rule 2: files being prepared will be ready for STT in a moment. */
+static bool
+stt_soon(const struct phase_view *v)
+{
+	return v->stt_available && v->prep_waiting > 0;
+}
+
+/* Rules 1 to 3: the next phase is LLM (when no side is starved). */
 static bool
 llm_worth(const struct phase_view *v)
 {
-	int target = fresh(v) ? phase_first(v) :
-	    or_default_int(v->llm_capacity, 1);
-
-	return phase_llm_ready(v) && (v->llm_waiting >= target ||
-	    !phase_stt_ready(v));
+	if (!phase_llm_ready(v))
+		return false;
+	if (fresh(v) && v->llm_waiting >= phase_first(v))
+		return true;			/* rule 3 */
+	if (v->last_work == PHASE_LLM)
+		return true;			/* rule 1: no switch */
+	if (phase_stt_ready(v))
+		return false;			/* rule 1: STT goes on */
+	return !stt_soon(v) ||		/* rule 2 */
+	    v->llm_waiting >= or_default_int(v->llm_capacity, 1);
 }
 
 enum phase_action

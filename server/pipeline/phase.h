@@ -26,6 +26,7 @@ struct phase_view {
 	enum phase	 last_work;	/* PHASE_STT or PHASE_LLM last run */
 	double		 elapsed_s;	/* in the current phase */
 	int		 stt_waiting;	/* claimable now */
+	int		 prep_waiting;	/* being prepared: claimable soon */
 	double		 stt_oldest_s;	/* how long the oldest has waited */
 	int		 llm_waiting;	/* claimable or queued in the pool */
 	double		 llm_wait_s;	/* LLM work waited, no LLM phase ran */

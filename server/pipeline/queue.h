@@ -89,7 +89,7 @@ bool	queue_progress(struct db *, const struct job *, double fraction);
 struct queue_counts {
 	int	 stt_waiting;	/* claimable now */
 	int	 llm_waiting;
-	int	 prep_waiting;	/* being or to be prepared (any status) */
+	int	 prep_waiting;	/* being prepared or claimable for it */
 	double	 stt_oldest_s;	/* how long the oldest claimable STT waited */
 	int	 stt_retrying;	/* waiting for a retry's backoff */
 	int	 llm_retrying;

@@ -530,6 +530,7 @@ view(struct sched *s, struct phase_view *v)
 	v->last_work = s->last_work;
 	v->elapsed_s = util_monotonic() - s->phase_t0;
 	v->stt_waiting = c.stt_waiting;
+	v->prep_waiting = c.prep_waiting;
 	v->stt_oldest_s = c.stt_oldest_s;
 	v->llm_waiting = c.llm_waiting + s->llm_queued;
 	/* How long LLM work has waited with no LLM phase to take it. */

@@ -260,6 +260,19 @@ def timeline(rig, t0):
         say("phase %-9s %7.1f s .. %9s  items=%s %s" % (
             ph, float(a) - t0, "%.1f s" % (float(b) - t0) if b else "-",
             items, reason))
+    made = [float(a) - t0 for (a,) in rig.sql(
+        "SELECT extract(epoch FROM created_at) FROM submissions")]
+    prep = [(float(a) - t0, float(b) - t0) for a, b in rig.sql(
+        "SELECT extract(epoch FROM started_at), extract(epoch FROM "
+        "finished_at) FROM phase_log WHERE phase = 'prep' AND "
+        "finished_at IS NOT NULL")]
+    if made:
+        say("uploads stored %.1f s .. %.1f s" % (min(made), max(made)))
+    if prep:
+        say("prepared %d: first done %.1f s, last done %.1f s, median "
+            "%.2f s each" % (len(prep), min(b for _, b in prep),
+                             max(b for _, b in prep),
+                             pct([b - a for a, b in prep], 50)))
 
 
 def results(rig):
