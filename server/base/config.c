@@ -143,7 +143,8 @@ static const struct key keys[] = {
 	  NULL, "transcriptions run at once inside the STT phase" },
 	{ "media_workers", KEY_INT, F(media_workers), "0", 0, 64, false, NULL,
 	  "uploads whose sound is extracted and checked at once, outside the "
-	  "STT phase (0: one per CPU)" },
+	  "STT phase, and uploads examined (ffprobe) at once at intake "
+	  "(0: one per CPU)" },
 	{ "unload_llm_on_stt", KEY_BOOL, F(unload_llm_on_stt), "true", 0, 0,
 	  false, NULL, "unload every Ollama model before an STT phase so "
 	  "speech recognition has the GPU's memory" },
