@@ -624,6 +624,7 @@ static void
 run_stt_phase(struct sched *s)
 {
 	struct phase_view v;
+	double seen;
 	bool unloaded;
 
 	/* The writer enters only when no reader is left. */
@@ -641,17 +642,24 @@ run_stt_phase(struct sched *s)
 	}
 	set_phase(s, PHASE_STT, unloaded ? "batch ready" : "batch ready; an "
 	    "LLM model may still be loaded (the unload did not finish)");
+	seen = util_monotonic();
 	for (;;) {
 		tick(s, TICK_S);
 		if (sched_stt_batch_finished(s))
 			break;
-		view(s, &v);
+		/* The queue is counted every TICK_S, not after every file:
+		   max_phase_s is minutes, a count is a round trip. */
+		if (util_monotonic() - seen >= TICK_S) {
+			view(s, &v);
+			seen = util_monotonic();
+		}
 		if (atomic_load(&s->stopping) || phase_time_up(&v) ||
 		    !sched_stt_available(s))
 			sched_stt_close_batch(s, atomic_load(&s->stopping) ?
 			    "stopping" : "phase time up or engine down");
 	}
-	s->run_items = sched_stt_batch_done(s);
+	/* Back-to-back batches are one run: its items are all of theirs. */
+	s->run_items += sched_stt_batch_done(s);
 	sched_stt_end_batch(s);
 }
 
@@ -659,15 +667,25 @@ static void
 run_llm_phase(struct sched *s)
 {
 	struct phase_view v;
+	double seen = 0;
+	int cap;
 
 	set_phase(s, PHASE_LLM, "evaluations waiting");
 	s->models_loaded = true;
 	pool_resume(s->pool);
 	while (!atomic_load(&s->stopping)) {
-		view(s, &v);
-		if (s->counts.llm_waiting > 0)
-			submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
-		else if (s->llm_queued == 0)
+		/* Counted every TICK_S, and at once when the pool runs low. */
+		cap = pool_capacity(s->pool);
+		if (util_monotonic() - seen >= TICK_S || s->llm_queued < cap) {
+			view(s, &v);
+			seen = util_monotonic();
+		}
+		/* Claims in batches: a round waits in the pool behind the
+		   calls on the wire, and the next is claimed when it starts,
+		   so a slot that frees finds its work already here. */
+		if (s->counts.llm_waiting > 0 && s->llm_queued <= cap)
+			submit_llm(s, 2 * cap - s->llm_queued);
+		else if (s->llm_queued == 0 && s->counts.llm_waiting == 0)
 			break;		/* the evaluation queue is empty */
 		if (phase_time_up(&v) || atomic_load(&s->fenced))
 			break;		/* time up, or the node lock lost */

@@ -5,17 +5,21 @@
 Zero-latency stand-ins (fake_stt.py as a whisper.cpp server, serial;
 --backends fake_ollama.py servers with --slots calls each), so what is
 left is the controller (claims, state changes, NOTIFY, heartbeats, phase
-switches), the per-file media preparation (two ffmpeg passes) and the
-stand-ins' own answer time.
+switches) and the stand-ins' own answer time. Media preparation (two
+ffmpeg passes per file) runs outside the controller, on media workers, so
+it is done before the drain and measured on its own.
 
 1. A role=web server takes --n uploads (fixtures intro01..05 in turn,
    --upload-threads at a time); no scheduler runs, so they all wait,
    claimable. It is stopped.
-2. A role=worker server starts on the same database and data_dir, with
+2. A role=worker server whose STT engine cannot be reached prepares
+   them all (media workers run without the engine), and is stopped once
+   none is left in phase "prep": prep_s, prep_ms_per_file.
+3. A role=worker server starts on the same database and data_dir, with
    the default scheduler settings (--batch-max, --batch-window-s,
    --max-phase-s to try others). The drain runs from the moment its
    /healthz says "scheduler": "running" to the last completed_at.
-3. The per-file media cost is measured on its own, with nothing else of
+4. The per-file media cost is measured on its own, with nothing else of
    ours running, half of --media-runs just before the drain and half just
    after (the box is shared; its load changes): the two ffmpeg passes the
    server makes
@@ -32,7 +36,10 @@ Prints key=value lines:
   media_ms_before, media_ms_after   the same, of the runs before and after
   loadavg_1m                   the machine's load average before/after
                                the drain (others' work counts in it)
-  overhead_ms_per_submission   drain_ms_per_submission - media_ms_per_file
+  overhead_ms_per_submission   drain_ms_per_submission minus the media
+                               cost inside the drain, which is none: the
+                               audio was prepared before it (step 2)
+  prep_s, prep_ms_per_file     step 2: all n prepared, on media_workers
   startup_s                    worker spawned to its scheduler running
   stt_call_ms_median, llm_call_ms_median
                                the stand-ins' own time per call (their logs)
@@ -125,6 +132,37 @@ def main():
         if waiting != n:
             raise RuntimeError("%d of %d uploads are waiting" % (waiting, n))
 
+        say("preparing them (a worker with no STT engine)")
+        t = time.time()
+        prep = dict(settings, INTROEVAL_STT_URL="http://127.0.0.1:9/")
+        preparer = rig.server(prep, role="worker", data_dir=data_dir)
+        worker = preparer
+        while True:
+            left = int(rig.sql("SELECT count(*) FROM submissions WHERE "
+                               "phase = 'prep'")[0][0])
+            if left == 0:
+                break
+            if time.time() - t > args.timeout_s:
+                raise RuntimeError("%d not prepared" % left)
+            time.sleep(0.1)
+        prep_s = time.time() - t
+        preparer.stop()
+        preparer.cleanup()
+        worker = None
+        # The engine counts as starting while it is retried, so a batch
+        # may have been tried and put back for a retry: make every one
+        # a fresh, claimable transcription again.
+        rig.sql("UPDATE submissions SET status = 'pending', error_message = NULL, "
+                "retry_count = 0, attempts = 0, crashes = 0, "
+                "next_attempt_at = now(), worker_id = NULL, "
+                "claim_token = NULL, lease_expires_at = NULL "
+                "WHERE phase = 'stt'")
+        ready_n = int(rig.sql("SELECT count(*) FROM submissions WHERE "
+                              "phase = 'stt' AND status = 'pending'")[0][0])
+        if ready_n != n:
+            raise RuntimeError("%d of %d prepared" % (ready_n, n))
+        say("prepared in %.1f s" % prep_s)
+
         # Half the media runs just before the drain, half just after:
         # the box is shared, and its load changes over minutes.
         say("measuring the media cost (%d runs)" % (args.media_runs // 2))
@@ -182,7 +220,9 @@ def main():
     emit("drain_s", drain)
     emit("drain_ms_per_submission", per)
     emit("media_ms_per_file", media_ms)
-    emit("overhead_ms_per_submission", per - media_ms)
+    emit("overhead_ms_per_submission", per)
+    emit("prep_s", prep_s)
+    emit("prep_ms_per_file", prep_s * 1000 / n)
     emit("media_ms_before", statistics.median(media_before) * 1000
          if media_before else float("nan"))
     emit("media_ms_after", statistics.median(media_after) * 1000)
