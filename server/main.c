@@ -228,6 +228,7 @@ cmd_serve(const struct config *cfg)
 	memset(&app, 0, sizeof(app));
 	app.cfg = cfg;
 	app.started_at = util_wallclock();
+	gate_init(&app.probes, cfg->media_workers);
 	make_dir(cfg->data_dir);
 	app.uploads_dir = xasprintf("%s/uploads", cfg->data_dir);
 	app.work_dir = xasprintf("%s/work", cfg->data_dir);
@@ -279,6 +280,7 @@ cmd_serve(const struct config *cfg)
 	free(app.uploads_dir);
 	free(app.work_dir);
 	free(app.static_dir);
+	gate_destroy(&app.probes);
 	return 0;
 }
 

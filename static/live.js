@@ -109,6 +109,10 @@ const Live = (() => {
     const st = s.status;
     const prog = s.stt_progress || 0;
     if (!p) return { state: 'none', group: 'none', text: 'Not submitted' };
+    if (p === 'prep') {
+      if (st === 'retry') return { state: 'retry', group: 'queued', text: 'Preparing the sound will be tried again' };
+      return { state: 'uploaded', group: 'queued', text: 'Uploaded' };
+    }
     if (p === 'stt') {
       if (st === 'retry') return { state: 'retry', group: 'queued', text: 'Transcription will be tried again' };
       if (st === 'processing' && prog > 0) {

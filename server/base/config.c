@@ -131,15 +131,20 @@ static const struct key keys[] = {
 	  false, NULL, "how often the scheduler looks for work when idle" },
 	{ "node_name", KEY_STRING, F(node_name), "", 0, 0, false, NULL,
 	  "this GPU node's name in the phase log (empty: the host name)" },
-	{ "batch_max", KEY_INT, F(batch_max), "10", 1, 1000, false, NULL,
-	  "most submissions in one STT batch" },
-	{ "batch_window_s", KEY_DOUBLE, F(batch_window_s), "20", 0, 3600,
+	{ "batch_max", KEY_INT, F(batch_max), "50", 1, 1000, false, NULL,
+	  "most submissions in one STT batch (a batch takes all that wait "
+	  "up to this)" },
+	{ "batch_window_s", KEY_DOUBLE, F(batch_window_s), "0", 0, 3600,
 	  false, NULL, "how long an STT batch collects uploads once the "
-	  "first waits" },
+	  "first waits (0: it starts at once)" },
 	{ "max_phase_s", KEY_DOUBLE, F(max_phase_s), "600", 1, 86400, false,
 	  NULL, "longest a phase runs while the other side has work" },
 	{ "stt_concurrency", KEY_INT, F(stt_concurrency), "1", 1, 64, false,
 	  NULL, "transcriptions run at once inside the STT phase" },
+	{ "media_workers", KEY_INT, F(media_workers), "0", 0, 64, false, NULL,
+	  "uploads whose sound is extracted and checked at once, outside the "
+	  "STT phase, and uploads examined (ffprobe) at once at intake "
+	  "(0: one per CPU)" },
 	{ "unload_llm_on_stt", KEY_BOOL, F(unload_llm_on_stt), "true", 0, 0,
 	  false, NULL, "unload every Ollama model before an STT phase so "
 	  "speech recognition has the GPU's memory" },

@@ -54,6 +54,7 @@ struct config {
 	double	 batch_window_s;
 	double	 max_phase_s;
 	int	 stt_concurrency;
+	int	 media_workers;		/* 0: one per CPU */
 	bool	 unload_llm_on_stt;
 	bool	 exclusive;
 	int	 lease_s;

@@ -198,12 +198,18 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	    "  FROM phase_log WHERE started_at > now() - interval '2 hours' "
 	    "    AND finished_at IS NOT NULL) "
 	    "SELECT me.phase, me.status, coalesce(me.stt_progress, 0) AS progress, "
-	    "  (SELECT count(*) FROM submissions s WHERE s.phase = me.phase "
-	    "    AND s.status IN ('pending', 'retry') AND (s.priority > "
+	    "  (SELECT count(*) FROM submissions s WHERE (s.phase = me.phase "
+	    "    OR (me.phase IN ('prep', 'stt') AND s.phase IN ('prep', "
+	    "    'stt'))) "
+	    "    AND (s.status IN ('pending', 'retry') OR (s.phase = 'prep' "
+	    "    AND s.status = 'processing')) AND (s.priority > "
 	    "    me.priority OR (s.priority = me.priority AND (s.created_at, "
 	    "    s.id) < (me.created_at, me.id)))) AS ahead, "
 	    "  (SELECT count(*) FROM submissions WHERE phase = 'llm') "
 	    "    AS llm_queue, "
+	    "  (SELECT count(*) FROM submissions WHERE phase IN ('prep', "
+	    "    'stt') AND status IN ('pending', 'retry', 'processing')) "
+	    "    AS stt_queue, "
 	    "  coalesce((SELECT phase FROM st), 'idle') AS node_phase, "
 	    "  coalesce((SELECT llm_healthy FROM st), 1) AS llm_healthy, "
 	    "  coalesce((SELECT stt_available FROM st), true) AS stt_ok, "
@@ -243,7 +249,8 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 		return false;
 	}
 	phase = PQntuples(r) > 0 ? db_get(r, 0, "phase") : "completed";
-	if (strcmp(phase, "stt") != 0 && strcmp(phase, "llm") != 0) {
+	if (strcmp(phase, "prep") != 0 && strcmp(phase, "stt") != 0 &&
+	    strcmp(phase, "llm") != 0) {
 		*out = json_null();
 		goto out;
 	}
@@ -259,11 +266,14 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	rates.stt_concurrency = (int)db_get_ll(r, 0, "stt_concurrency");
 	rates.batch_max = (int)db_get_ll(r, 0, "batch_max");
 	memset(&pos, 0, sizeof(pos));
-	pos.in_stt = strcmp(phase, "stt") == 0;
-	pos.processing = strcmp(db_get(r, 0, "status"), "processing") == 0;
+	/* Being prepared counts as waiting for transcription. */
+	pos.in_stt = strcmp(phase, "llm") != 0;
+	pos.processing = strcmp(phase, "prep") != 0 &&
+	    strcmp(db_get(r, 0, "status"), "processing") == 0;
 	pos.progress = pos.in_stt ? db_get_double(r, 0, "progress") : 0.5;
 	pos.ahead = (int)db_get_ll(r, 0, "ahead");
 	pos.llm_queue = (int)db_get_ll(r, 0, "llm_queue");
+	pos.stt_queue = (int)db_get_ll(r, 0, "stt_queue");
 	if (now == PHASE_IDLE)
 		pos.window_left_s = db_get_double(r, 0, "window_left_s");
 	eta = phase_eta(&rates, now, db_get_double(r, 0, "elapsed_s"), &pos);

@@ -196,14 +196,20 @@ queue_rescue(struct db *db, const char *node, int max_attempts,
     int *rescued, int *quarantined, char *err, size_t errlen)
 {
 	/*
+	 * A preparation cut short is not counted: ffmpeg runs in a child
+	 * process under limits, so it cannot take the server down, and a
+	 * file being prepared beside a poison pill must not be stopped for
+	 * the pill's crashes.
+	 *
 	 * Each SET expression sees the row as it was: x.crashes is the count
 	 * after this one, decided once. The rows whose lease expired are
 	 * taken under FOR UPDATE SKIP LOCKED, so two rescuers (every node
 	 * runs one) never count one crash twice.
 	 */
 	static const char sql[] =
-	    "WITH x AS (SELECT id, crashes + (work_started_at IS NOT NULL)::int "
-	    "    AS crashes FROM submissions WHERE status = 'processing' "
+	    "WITH x AS (SELECT id, crashes + (work_started_at IS NOT NULL "
+	    "    AND phase <> 'prep')::int AS crashes FROM submissions "
+	    "    WHERE status = 'processing' "
 	    "    AND (node = $1 OR lease_expires_at < now()) "
 	    "    FOR UPDATE SKIP LOCKED) "
 	    "UPDATE submissions s SET crashes = x.crashes, "
@@ -240,6 +246,22 @@ queue_rescue(struct db *db, const char *node, int max_attempts,
 }
 
 bool
+queue_prep_done(struct db *db, const struct job *job, char *err,
+    size_t errlen)
+{
+	char idb[DB_NUM_LEN], tok[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, job->id),
+	    db_param_ll(tok, job->claim_token) };
+
+	return queue_write_owned(db, "UPDATE submissions SET phase = 'stt', "
+	    "status = 'pending', " QUEUE_UNHELD ", attempts = 0, crashes = 0, "
+	    "retry_count = 0, error_message = NULL, next_attempt_at = now(), "
+	    "audio_ready_at = now(), updated_at = now() WHERE id = $1 AND "
+	    "claim_token = $2 AND phase = 'prep' AND status = 'processing' "
+	    "RETURNING id", 2, p, job, err, errlen);
+}
+
+bool
 queue_progress(struct db *db, const struct job *job, double fraction)
 {
 	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], fb[DB_NUM_LEN];
@@ -260,6 +282,8 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	    "    AS stt_waiting, "
 	    "  count(*) FILTER (WHERE phase = 'llm' AND " CLAIMABLE ") "
 	    "    AS llm_waiting, "
+	    "  count(*) FILTER (WHERE phase = 'prep' AND (status = "
+	    "    'processing' OR " CLAIMABLE ")) AS prep_waiting, "
 	    "  count(*) FILTER (WHERE phase = 'stt' AND status = 'retry' "
 	    "    AND next_attempt_at > now()) AS stt_retrying, "
 	    "  count(*) FILTER (WHERE phase = 'llm' AND status = 'retry' "
@@ -267,7 +291,7 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	    "  coalesce(extract(epoch FROM now() - min(greatest(created_at, "
 	    "    next_attempt_at)) FILTER (WHERE phase = 'stt' AND "
 	    CLAIMABLE ")), 0) AS stt_oldest_s "
-	    "FROM submissions WHERE phase IN ('stt', 'llm')";
+	    "FROM submissions WHERE phase IN ('prep', 'stt', 'llm')";
 	PGconn *c = db_acquire(db);
 	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
 
@@ -275,6 +299,7 @@ queue_counts(struct db *db, struct queue_counts *out, char *err,
 	if (r != NULL) {
 		out->stt_waiting = (int)db_get_ll(r, 0, "stt_waiting");
 		out->llm_waiting = (int)db_get_ll(r, 0, "llm_waiting");
+		out->prep_waiting = (int)db_get_ll(r, 0, "prep_waiting");
 		out->stt_retrying = (int)db_get_ll(r, 0, "stt_retrying");
 		out->llm_retrying = (int)db_get_ll(r, 0, "llm_retrying");
 		out->stt_oldest_s = db_get_double(r, 0, "stt_oldest_s");
@@ -365,7 +390,8 @@ queue_cancel(struct db *db, long long id, const char *who, bool *found,
 	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
 	    "status = 'failed', error_message = $2, " QUEUE_UNHELD ", "
 	    "completed_at = now(), updated_at = now() "
-	    "WHERE id = $1 AND phase IN ('stt', 'llm') RETURNING id", 2, p,
+	    "WHERE id = $1 AND phase IN ('prep', 'stt', 'llm') RETURNING id", 2,
+	    p,
 	    found, err, errlen);
 }
 
@@ -379,7 +405,7 @@ queue_retry(struct db *db, long long id, bool *found, char *err,
 	/* A stored transcript is kept: only the evaluation is redone. */
 	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
 	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
-	    "THEN 'llm' ELSE 'stt' END, status = 'pending', retry_count = 0, "
+	    "THEN 'llm' ELSE 'prep' END, status = 'pending', retry_count = 0, "
 	    "attempts = 0, crashes = 0, "
 	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
 	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "

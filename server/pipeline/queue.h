@@ -70,18 +70,26 @@ bool	queue_release(struct db *, const struct job *, char *err,
 /*
  * Hands back what no live worker holds: submissions of `node` (the
  * caller holds that node's lock, so no other process of it runs; NULL:
- * none) and any whose lease expired. One whose work had begun counts a
+ * none) and any whose lease expired. One whose work had begun (in any
+ * phase but prep, whose ffmpeg cannot take the server down) counts a
  * crash; at max_attempts crashes it is failed with a message for staff
  * instead. *rescued and *quarantined say how many of each.
  */
 bool	queue_rescue(struct db *, const char *node, int max_attempts,
 	    int *rescued, int *quarantined, char *err, size_t errlen);
+/*
+ * The job's sound is prepared (phase prep): it moves to the STT queue,
+ * fenced like every outcome.
+ */
+bool	queue_prep_done(struct db *, const struct job *, char *err,
+	    size_t errlen);
 /* Transcription progress (0..1) of a held submission; best effort. */
 bool	queue_progress(struct db *, const struct job *, double fraction);
 
 struct queue_counts {
 	int	 stt_waiting;	/* claimable now */
 	int	 llm_waiting;
+	int	 prep_waiting;	/* being prepared or claimable for it */
 	double	 stt_oldest_s;	/* how long the oldest claimable STT waited */
 	int	 stt_retrying;	/* waiting for a retry's backoff */
 	int	 llm_retrying;

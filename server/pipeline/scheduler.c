@@ -136,6 +136,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 		pool_pause(s->pool);
 	if (!sched_stt_start(s, err, errlen))
 		goto fail;
+	sched_prep_start(s);
 	/* The pid first: PostgreSQL keeps 63 bytes of application_name. */
 	snprintf(desc, sizeof(desc), "introeval pid=%d node=%s host=%s",
 	    (int)getpid(), s->node, host);
@@ -175,6 +176,7 @@ sched_stop(struct sched *s)
 	pthread_join(s->beat, NULL);
 	pthread_join(s->listener, NULL);
 	pglisten_free(s->listen);
+	sched_prep_stop(s);
 	sched_stt_stop(s);
 	/* Tasks still queued in the pool keep their rows "processing";
 	   queue_rescue hands them back when the node starts again. */
@@ -215,8 +217,10 @@ listener(void *arg)
 	while (!atomic_load(&s->stopping)) {
 		if (!pglisten_connect(s->listen, &fresh))
 			continue;
-		if (fresh)
+		if (fresh) {
 			wake(s);
+			sched_prep_wake(s);
+		}
 		else
 			pglisten_wait(s->listen, LISTEN_IDLE_S, on_work, s);
 	}
@@ -226,7 +230,10 @@ listener(void *arg)
 static void
 on_work(const char *channel, const char *payload, void *arg)
 {
-	wake(arg);
+	if (payload != NULL && strcmp(payload, "prep") == 0)
+		sched_prep_wake(arg);
+	else
+		wake(arg);
 }
 
 json_t *
@@ -523,10 +530,21 @@ view(struct sched *s, struct phase_view *v)
 	v->last_work = s->last_work;
 	v->elapsed_s = util_monotonic() - s->phase_t0;
 	v->stt_waiting = c.stt_waiting;
+	v->prep_waiting = c.prep_waiting;
 	v->stt_oldest_s = c.stt_oldest_s;
 	v->llm_waiting = c.llm_waiting + s->llm_queued;
+	/* How long LLM work has waited with no LLM phase to take it. */
+	if (v->llm_waiting == 0 || s->phase == PHASE_LLM)
+		s->llm_wait_t0 = 0;
+	else if (s->llm_wait_t0 == 0)
+		s->llm_wait_t0 = util_monotonic();
+	v->llm_wait_s = s->llm_wait_t0 > 0 ? util_monotonic() -
+	    s->llm_wait_t0 : 0;
+	v->since_result_s = s->last_result > 0 ? util_monotonic() -
+	    s->last_result : PHASE_FRESH_S;
 	v->stt_available = sched_stt_available(s);
 	v->llm_healthy = pool_healthy(s->pool);
+	v->llm_capacity = pool_capacity(s->pool);
 	v->batch_max = s->cfg->batch_max;
 	v->batch_window_s = s->cfg->batch_window_s;
 	v->max_phase_s = s->cfg->max_phase_s;
@@ -606,6 +624,7 @@ static void
 run_stt_phase(struct sched *s)
 {
 	struct phase_view v;
+	double seen;
 	bool unloaded;
 
 	/* The writer enters only when no reader is left. */
@@ -615,24 +634,32 @@ run_stt_phase(struct sched *s)
 	if (atomic_load(&s->stopping))
 		return;		/* shutdown never starts a phase */
 	unloaded = unload_models(s);
+	view(s, &v);
 	if (atomic_load(&s->stopping) || atomic_load(&s->fenced) ||
-	    !sched_stt_open_batch(s)) {
+	    !sched_stt_open_batch(s, phase_batch_size(&v))) {
 		set_phase(s, PHASE_IDLE, "no STT work after all");
 		return;
 	}
 	set_phase(s, PHASE_STT, unloaded ? "batch ready" : "batch ready; an "
 	    "LLM model may still be loaded (the unload did not finish)");
+	seen = util_monotonic();
 	for (;;) {
 		tick(s, TICK_S);
 		if (sched_stt_batch_finished(s))
 			break;
-		view(s, &v);
+		/* The queue is counted every TICK_S, not after every file:
+		   max_phase_s is minutes, a count is a round trip. */
+		if (util_monotonic() - seen >= TICK_S) {
+			view(s, &v);
+			seen = util_monotonic();
+		}
 		if (atomic_load(&s->stopping) || phase_time_up(&v) ||
 		    !sched_stt_available(s))
 			sched_stt_close_batch(s, atomic_load(&s->stopping) ?
 			    "stopping" : "phase time up or engine down");
 	}
-	s->run_items = sched_stt_batch_done(s);
+	/* Back-to-back batches are one run: its items are all of theirs. */
+	s->run_items += sched_stt_batch_done(s);
 	sched_stt_end_batch(s);
 }
 
@@ -640,15 +667,25 @@ static void
 run_llm_phase(struct sched *s)
 {
 	struct phase_view v;
+	double seen = 0;
+	int cap;
 
 	set_phase(s, PHASE_LLM, "evaluations waiting");
 	s->models_loaded = true;
 	pool_resume(s->pool);
 	while (!atomic_load(&s->stopping)) {
-		view(s, &v);
-		if (s->counts.llm_waiting > 0)
-			submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
-		else if (s->llm_queued == 0)
+		/* Counted every TICK_S, and at once when the pool runs low. */
+		cap = pool_capacity(s->pool);
+		if (util_monotonic() - seen >= TICK_S || s->llm_queued < cap) {
+			view(s, &v);
+			seen = util_monotonic();
+		}
+		/* Claims in batches: a round waits in the pool behind the
+		   calls on the wire, and the next is claimed when it starts,
+		   so a slot that frees finds its work already here. */
+		if (s->counts.llm_waiting > 0 && s->llm_queued <= cap)
+			submit_llm(s, 2 * cap - s->llm_queued);
+		else if (s->llm_queued == 0 && s->counts.llm_waiting == 0)
 			break;		/* the evaluation queue is empty */
 		if (phase_time_up(&v) || atomic_load(&s->fenced))
 			break;		/* time up, or the node lock lost */
@@ -676,7 +713,7 @@ run_concurrent(struct sched *s)
 	if (sched_stt_batch_finished(s)) {
 		sched_stt_end_batch(s);
 		if (phase_stt_ready(&v))
-			sched_stt_open_batch(s);
+			sched_stt_open_batch(s, v.batch_max);
 	}
 	if (v.llm_waiting > s->llm_queued)
 		submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
@@ -840,10 +877,12 @@ drain_events(struct sched *s)
 			else if (!e->res.ok)
 				sched_fail(s, &lp->job, e->res.error,
 				    e->res.retryable);
-			else if (store_evaluation(s, &lp->job, &e->res))
+			else if (store_evaluation(s, &lp->job, &e->res)) {
+				s->last_result = util_monotonic();
 				log_info("submission=%lld llm done backend=%s "
 				    "model=%s llm_s=%.2f", lp->job.id,
 				    e->res.backend, e->res.model, e->res.llm_s);
+			}
 			sched_unhold(s, &lp->job);
 			json_decref(e->res.evaluation);
 			free((char *)e->res.backend);

@@ -42,6 +42,14 @@ struct stt_side {
 	long long		 batch_id;
 };
 
+/* The media workers (scheduler_prep.c). */
+struct prep_side {
+	pthread_cond_t		 cv;		/* workers wait for uploads */
+	pthread_t		*threads;
+	int			 nthreads;
+	bool			 woken;		/* under the scheduler's lock */
+};
+
 /* An evaluation in the pool, owned by the pool until on_done. */
 struct llm_pending {
 	struct sched		*sched;
@@ -69,6 +77,7 @@ struct sched {
 	size_t			 nheld;
 	size_t			 held_cap;
 	struct stt_side		 stt;
+	struct prep_side	 prep;
 	struct pool		*pool;
 	/*
 	 * One controller per node: nothing is recovered, claimed or
@@ -88,6 +97,8 @@ struct sched {
 	long long		 run_id;	/* phase_runs row */
 	int			 run_items;
 	int			 llm_queued;	/* submitted, result not stored */
+	double			 llm_wait_t0;	/* monotonic; LLM work waits, 0 none */
+	double			 last_result;	/* monotonic; 0: none yet */
 	bool			 models_loaded;
 	struct queue_counts	 counts;
 	double			 state_written;
@@ -104,14 +115,23 @@ void	sched_hold(struct sched *, const struct job *);
 void	sched_unhold(struct sched *, const struct job *);
 bool	sched_stopping(struct sched *);
 
+/* scheduler_prep.c */
+void	sched_prep_start(struct sched *);
+void	sched_prep_stop(struct sched *);
+/* NOTIFY work said an upload waits to be prepared. */
+void	sched_prep_wake(struct sched *);
+/* Where the job's prepared sound is (uploads/<stored_name>.wav). */
+char	*sched_prep_wav(const struct sched *, const struct job *);
+
 /* scheduler_stt.c */
 bool	sched_stt_start(struct sched *, char *, size_t);
 void	sched_stt_stop(struct sched *);
 bool	sched_stt_available(struct sched *);
 /* An engine is loading: STT is starting, not down. */
 bool	sched_stt_starting(struct sched *);
-/* Claims a batch and hands it to the workers; false if none waited. */
-bool	sched_stt_open_batch(struct sched *);
+/* Claims a batch of up to max and hands it to the workers; false if
+   none waited. */
+bool	sched_stt_open_batch(struct sched *, int max);
 /* Stops handing out; unstarted jobs go back to the queue. */
 void	sched_stt_close_batch(struct sched *, const char *);
 bool	sched_stt_batch_finished(struct sched *);

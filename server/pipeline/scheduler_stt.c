@@ -103,16 +103,16 @@ sched_stt_starting(struct sched *s)
 }
 
 bool
-sched_stt_open_batch(struct sched *s)
+sched_stt_open_batch(struct sched *s, int max)
 {
 	struct stt_side *st = &s->stt;
-	struct job *jobs = xcalloc((size_t)s->cfg->batch_max, sizeof(*jobs));
+	struct job *jobs = xcalloc((size_t)max, sizeof(*jobs));
 	long long batch_id = node_next_batch_id(s->db);
 	char err[512];
 	int i, n = 0;
 
 	if (!queue_claim(s->db, "stt", s->node, s->worker,
-	    s->cfg->lease_s, batch_id, s->cfg->batch_max, jobs, &n, err,
+	    s->cfg->lease_s, batch_id, max, jobs, &n, err,
 	    sizeof(err)))
 		log_warnx("sched: claim stt: %s", err);
 	if (n == 0) {
@@ -287,7 +287,8 @@ on_progress(double fraction, void *arg)
 	struct progress *p = arg;
 	double now = util_monotonic();
 
-	if (now - p->last < PROGRESS_EVERY_S && fraction < 1)
+	/* The end needs no write: the transcript moves the row on. */
+	if (now - p->last < PROGRESS_EVERY_S || fraction >= 1)
 		return;
 	p->last = now;
 	queue_progress(p->sched->db, p->job, fraction);
@@ -299,23 +300,27 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	struct progress prog = { s, job, 0 };
 	struct stt_result res;
 	struct speech_metrics m;
-	char in[1024], wav[1024], err[512];
+	char in[1024], err[512], *wav = sched_prep_wav(s, job);
 	const char *outcome = "error";
 	json_t *words, *metrics;
 	long long log_id;
-	bool transient;
+	bool transient, keep = false;
 
 	memset(&res, 0, sizeof(res));
 	snprintf(in, sizeof(in), "%s/%s", s->uploads_dir, job->stored_name);
-	snprintf(wav, sizeof(wav), "%s/%lld.wav", s->work_dir, job->id);
 	log_info("submission=%lld stt start batch=%lld attempt=%d", job->id,
 	    job->batch_id, job->attempts);
 	if (!queue_begin(s->db, job, err, sizeof(err)))
 		goto out;	/* no longer ours: logged and counted */
-	if (!media_extract_wav(in, wav, s->cfg->media_timeout_s, &transient,
-	    err, sizeof(err))) {
-		sched_fail(s, job, err, transient);
-		goto out;
+	/* Prepared at intake (scheduler_prep.c); from before that, not. */
+	if (access(wav, R_OK) != 0) {
+		log_info("submission=%lld: sound not prepared; extracting it "
+		    "now", job->id);
+		if (!media_extract_wav(in, wav, s->cfg->media_timeout_s,
+		    &transient, err, sizeof(err))) {
+			sched_fail(s, job, err, transient);
+			goto out;
+		}
 	}
 	log_id = node_log_start(s->db, s->node, "stt", job->id,
 	    stt_engine_name(engine), util_wallclock());
@@ -328,6 +333,7 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 			atomic_store(&s->stt.down_until, util_monotonic() +
 			    ENGINE_REST_S);
 		sched_fail(s, job, err, true);
+		keep = true;	/* for the next try */
 		goto out;
 	}
 	atomic_store(&s->stt.failures, 0);
@@ -353,6 +359,8 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	json_decref(metrics);
 out:
 	sched_unhold(s, job);
-	unlink(wav);
+	if (!keep)
+		unlink(wav);
+	free(wav);
 	stt_result_free(&res);
 }

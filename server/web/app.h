@@ -1,11 +1,13 @@
 /*
  * app: the process-wide state every request handler and the scheduler
  * share. Built once in main before the first thread starts and read-only
- * afterwards; the pieces with mutable state (db pool, llm pool) lock
- * internally.
+ * afterwards; the pieces with mutable state (db pool, llm pool, the
+ * probe gate) lock internally.
  */
 #ifndef INTROEVAL_APP_H
 #define INTROEVAL_APP_H
+
+#include "gate.h"
 
 struct config;
 struct db;
@@ -23,6 +25,7 @@ struct app {
 	char			*uploads_dir;
 	char			*work_dir;
 	double			 started_at;	/* wall clock */
+	struct gate		 probes;	/* ffprobe runs at intake */
 };
 
 #endif

@@ -244,7 +244,7 @@ course_unfinished(struct db *db, long long course, json_t **ids, char *err,
 	    "SELECT coalesce(json_agg(s.id), '[]') "
 	    "FROM course_members m " LATEST_SUBMISSION
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student' "
-	    "AND s.phase IN ('stt', 'llm')";
+	    "AND s.phase IN ('prep', 'stt', 'llm')";
 	char cb[DB_NUM_LEN];
 	const char *p[1] = { db_param_ll(cb, course) };
 

@@ -88,6 +88,12 @@ dash_chip(json_t *row)
 	if (phase == NULL || status == NULL) {
 		state = group = "none";
 		text = json_string("Not submitted");
+	} else if (strcmp(phase, "prep") == 0) {
+		/* The sound is being extracted: not yet in the STT queue. */
+		group = "queued";
+		state = strcmp(status, "retry") == 0 ? "retry" : "uploaded";
+		text = json_string(strcmp(status, "retry") == 0 ? "Preparing "
+		    "the sound will be tried again" : "Uploaded");
 	} else if (strcmp(phase, "stt") == 0) {
 		group = "queued";
 		if (strcmp(status, "retry") == 0) {

@@ -237,9 +237,10 @@ events_system(PGconn *c, char *err, size_t errlen)
 	    "    'updated_s', round(extract(epoch FROM now() - updated_at)"
 	    "    ::numeric, 1)) ORDER BY node) FROM system_state), '[]'), "
 	    "  'queue', (SELECT json_build_object("
-	    "    'stt', count(*) FILTER (WHERE phase = 'stt'), "
+	    "    'stt', count(*) FILTER (WHERE phase IN ('prep', 'stt')), "
 	    "    'llm', count(*) FILTER (WHERE phase = 'llm')) "
-	    "    FROM submissions WHERE phase IN ('stt', 'llm')))::text AS j";
+	    "    FROM submissions WHERE phase IN ('prep', 'stt', 'llm')))::text "
+	    "AS j";
 	PGresult *r = db_query(c, sql, 0, NULL, err, errlen);
 	char *out;
 

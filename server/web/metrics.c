@@ -147,7 +147,7 @@ gauges(struct buf *b, struct app *app, json_t *m)
 		sample(b, "introeval_submissions", row, by_phase_status);
 		if (strcmp(st, "processing") == 0)
 			continue;
-		if (strcmp(ph, "stt") == 0)
+		if (strcmp(ph, "prep") == 0 || strcmp(ph, "stt") == 0)
 			waiting[0] += n;
 		else if (strcmp(ph, "llm") == 0)
 			waiting[1] += n;

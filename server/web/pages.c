@@ -28,6 +28,9 @@ const char *
 pages_status_label(const char *phase, const char *status)
 {
 	static const struct { const char *phase, *status, *label; } labels[] = {
+		{ "prep", "pending", "Preparing the sound" },
+		{ "prep", "processing", "Preparing the sound" },
+		{ "prep", "retry", "Preparing the sound will be tried again" },
 		{ "stt", "pending", "Queued for transcription" },
 		{ "stt", "processing", "Transcribing" },
 		{ "stt", "retry", "Transcription will be tried again" },
@@ -143,8 +146,9 @@ queue_view(json_t *sub)
 	double eta = json_number_value(json_object_get(q, "eta_s"));
 	json_int_t pos = json_integer_value(json_object_get(q, "position"));
 	bool processing = json_is_true(json_object_get(q, "processing"));
+	/* Being prepared ("prep") is still before transcription. */
 	bool stt = strcmp(json_string_value(json_object_get(q, "phase")) ?
-	    json_string_value(json_object_get(q, "phase")) : "", "stt") == 0;
+	    json_string_value(json_object_get(q, "phase")) : "", "llm") != 0;
 	char when[64];
 
 	if (!json_is_object(q))

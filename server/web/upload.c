@@ -80,12 +80,18 @@ upload_accept(struct app *app, const struct upload_file *f,
 	struct media_limits lim = { 0 };
 	struct media_info info;
 	char final[1024];
+	bool ok;
 
 	memset(out, 0, sizeof(*out));
 	lim.timeout_s = cfg->media_timeout_s;
 	lim.min_duration_s = cfg->min_duration_s;
 	lim.max_duration_s = cfg->max_duration_s;
-	if (!media_probe(f->path, &lim, &info, err, errlen)) {
+	/* One probe per media worker at a time: the first upload of a
+	   class is then checked in its own time, not in all thirty's. */
+	gate_enter(&app->probes);
+	ok = media_probe(f->path, &lim, &info, err, errlen);
+	gate_leave(&app->probes);
+	if (!ok) {
 		log_info("upload refused user=%lld bytes=%lld reason=\"%s\"",
 		    f->student_id, f->size, err);
 		unlink(f->path);
@@ -301,7 +307,7 @@ upload_submission(struct req *r)
 	}
 	close(fd);	/* the lock goes with it: the file is a submission */
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",
-	    (json_int_t)done.id, "status", "pending", "phase", "stt", "url",
+	    (json_int_t)done.id, "status", "pending", "phase", "prep", "url",
 	    done.url, "duration_s", done.duration_s));
 }
 

@@ -206,7 +206,9 @@ async function checkHealth(page, base) {
 
 async function main() {
   const started = Date.now();
-  const env = await startEnv(['--one-fake', '--token-ms', '40']);
+  // Answers streamed at 20 ms a token take a few seconds each: long
+  // enough for every row to be seen evaluating.
+  const env = await startEnv(['--one-fake', '--token-ms', '20']);
   const { info } = env;
   const base = info.base_url;
   log(`server at ${base}`);

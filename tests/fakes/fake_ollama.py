@@ -33,7 +33,10 @@ schema's bounds), so tests can make two models agree or disagree.
 takes this long to load on its first request; requests arriving during
 the load wait for it, as Ollama's do. --unload-ms: after keep_alive 0 the
 model stays listed in /api/ps this long (Ollama frees memory
-asynchronously), so clients must poll.
+asynchronously), so clients must poll. The first request after an unload
+pays the whole load again (starting once the memory is freed, if it
+comes sooner), and an unload of a model that is not loaded costs nothing
+(Ollama expires the runner without loading it).
 
 --log FILE appends one JSON line per request: start and end wall-clock
 times, method, path, model, status, fault and the number of model
@@ -209,6 +212,7 @@ class State:
         self.unload_ms = args.unload_ms
         self.loaded = {}          # name -> expiry (epoch seconds)
         self.loading = {}         # name -> end of its load (epoch seconds)
+        self.unloading = {}       # name -> when its memory is freed
         self.log_path = args.log
         self.started = time.time()
 
@@ -271,10 +275,20 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def finishing(self):
+        """Stamps the log's "end" just before the bytes that complete the
+        answer go out: a client can act on the answer only after this,
+        so a logged interval never reaches past the moment the client
+        learnt the call was over (a stamp taken after the write could
+        land after the client's next call began, on a busy machine)."""
+        if self.done_at is None:
+            self.done_at = time.time()
+
     def release(self):
         """The request stops counting as in flight. Called just before
         its last bytes go out: a client that starts its next request the
         moment this one ends must not find it still counted."""
+        self.finishing()
         if getattr(self, "counted", False):
             with self.state.lock:
                 self.state.active -= 1
@@ -282,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+        self.finishing()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -299,6 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         self.status = 200
 
     def chunk(self, data):
+        if isinstance(data, dict) and data.get("done"):
+            self.finishing()
         if isinstance(data, dict):
             data = json.dumps(data, separators=(",", ":")) + "\n"
         raw = data.encode()
@@ -345,6 +362,7 @@ class Handler(BaseHTTPRequestHandler):
         self.model = None
         self.fault_used = "none"
         self.kind = None
+        self.done_at = None
         start = time.time()
         counted = self.path in self.model_paths
         with st.lock:
@@ -358,7 +376,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             self.release()
-            st.log({"start": start, "end": time.time(), "method": method,
+            self.finishing()
+            st.log({"start": start, "end": self.done_at, "method": method,
                     "path": self.path, "model": self.model,
                     "status": self.status, "fault": self.fault_used,
                     "concurrency": concurrency,
@@ -421,6 +440,8 @@ class Handler(BaseHTTPRequestHandler):
         st, out, now = self.state, [], time.time()
         with st.lock:
             for name, expiry in sorted(st.loaded.items()):
+                if expiry < now:
+                    continue	# expired or freed: no longer listed
                 info = model_info(name)
                 info["expires_at"] = datetime.fromtimestamp(
                     expiry, timezone.utc).isoformat()
@@ -479,8 +500,14 @@ class Handler(BaseHTTPRequestHandler):
         else:
             prompt = str(body.get("prompt") or "")
         t0 = time.monotonic()
+        empty = (chat and not body.get("messages")) or (
+            not chat and not prompt)
+        if empty and keep_alive_seconds(body.get("keep_alive")) == 0:
+            # Ollama expires the runner without loading it first.
+            self.load_only(chat, name, body.get("keep_alive"), 0)
+            return
         load_ns = self.load(name, body.get("keep_alive"))
-        if (chat and not body.get("messages")) or (not chat and not prompt):
+        if empty:
             self.load_only(chat, name, body.get("keep_alive"), load_ns)
             return
         if not self.wait_client(latency / 1000.0):
@@ -516,10 +543,18 @@ class Handler(BaseHTTPRequestHandler):
         arriving meanwhile share); returns the load time in ns."""
         st, key, t0 = self.state, canonical(name), time.time()
         with st.lock:
+            start = t0
+            if key in st.unloading:
+                # Unloaded (keep_alive 0): still listed by /api/ps while
+                # its memory is freed, but not loaded; the load starts
+                # once the memory is free, and is paid in full.
+                start = max(t0, st.unloading.pop(key))
+                st.loaded.pop(key, None)
+                st.loading.pop(key, None)
             was = key in st.loaded and st.loaded[key] >= t0
             until = st.loading.get(key, 0)
             if not was and until <= t0:
-                until = t0 + st.load_ms / 1000.0
+                until = start + st.load_ms / 1000.0
                 st.loading[key] = until
             st.loaded[key] = max(until, t0) + keep_alive_seconds(keep_alive)
         if until > t0:
@@ -531,13 +566,17 @@ class Handler(BaseHTTPRequestHandler):
         reason = "load"
         if keep_alive_seconds(keep_alive) == 0:
             with st.lock:
-                # Listed by /api/ps until the memory is freed.
-                if st.unload_ms > 0:
-                    st.loaded[canonical(name)] = (time.time() +
-                                                  st.unload_ms / 1000.0)
-                else:
-                    st.loaded.pop(canonical(name), None)
-                st.loading.pop(canonical(name), None)
+                key = canonical(name)
+                # Listed by /api/ps until the memory is freed; the next
+                # request loads it again (load() sees it in unloading).
+                if key in st.loaded or key in st.loading:
+                    freed = time.time() + st.unload_ms / 1000.0
+                    st.unloading[key] = freed
+                    if st.unload_ms > 0:
+                        st.loaded[key] = freed
+                    else:
+                        st.loaded.pop(key, None)
+                st.loading.pop(key, None)
             reason = "unload"
         self.kind = reason
         out = {"model": name, "created_at": now_rfc3339()}

@@ -286,7 +286,20 @@ class Handler(BaseHTTPRequestHandler):
             raise ValueError("upload too large")
         return self.rfile.read(n) if n else b""
 
+    def release(self):
+        """The request stops counting as in flight: just before its
+        answer goes out, so a client's next request never finds it."""
+        if getattr(self, "counted", False):
+            with self.state.lock:
+                self.state.active -= 1
+            self.counted = False
+
     def send_body(self, status, data, ctype):
+        # The log's "end": before the answer goes out, so a logged call
+        # never reaches past the moment its client learnt it was over.
+        if self.done_at is None:
+            self.done_at = time.time()
+        self.release()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -353,6 +366,7 @@ class Handler(BaseHTTPRequestHandler):
         self.model = None
         self.waited_s = 0.0
         start = time.time()
+        self.done_at = None
         path = self.path.split("?")[0]
         counted = method == "POST" and path == (
             "/inference" if st.api == "whisper"
@@ -361,15 +375,15 @@ class Handler(BaseHTTPRequestHandler):
             if counted:
                 st.active += 1
             concurrency = st.active
+        self.counted = counted
         try:
             self.route(method, path, counted, concurrency)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         finally:
-            with st.lock:
-                if counted:
-                    st.active -= 1
-            st.log({"start": start, "end": time.time(), "method": method,
+            self.release()
+            end = self.done_at if self.done_at is not None else time.time()
+            st.log({"start": start, "end": end, "method": method,
                     "path": self.path, "api": st.api, "status": self.status,
                     "fault": self.fault_used, "bytes": self.bytes,
                     "audio_s": self.audio_s, "model": self.model,
