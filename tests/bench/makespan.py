@@ -58,9 +58,7 @@ def main():
                     "(/api/ps lists it meanwhile)")
     ap.add_argument("--backends", type=int, default=2)
     ap.add_argument("--slots", type=int, default=4)
-    ap.add_argument("--batch-max", type=int)
-    ap.add_argument("--batch-window-s", type=float)
-    ap.add_argument("--max-phase-s", type=float)
+    B.add_scheduler_flags(ap)
     ap.add_argument("--arrival-every-s", type=float,
                     help="steady arrival: one upload every X s")
     ap.add_argument("--duration-s", type=float, default=120,
@@ -70,13 +68,7 @@ def main():
     args = ap.parse_args()
     harness.install_signal_handlers()
 
-    settings = {}
-    for flag, key in (("batch_max", "INTROEVAL_BATCH_MAX"),
-                      ("batch_window_s", "INTROEVAL_BATCH_WINDOW_S"),
-                      ("max_phase_s", "INTROEVAL_MAX_PHASE_S")):
-        v = getattr(args, flag)
-        if v is not None:
-            settings[key] = str(v)
+    settings = B.scheduler_settings(args)
     steady = args.arrival_every_s is not None
     n = (max(1, int(args.duration_s / args.arrival_every_s)) if steady
          else args.n)

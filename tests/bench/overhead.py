@@ -98,21 +98,13 @@ def main():
     ap.add_argument("--slots", type=int, default=4)
     ap.add_argument("--upload-threads", type=int, default=4)
     ap.add_argument("--media-runs", type=int, default=30)
-    ap.add_argument("--batch-max", type=int)
-    ap.add_argument("--batch-window-s", type=float)
-    ap.add_argument("--max-phase-s", type=float)
+    B.add_scheduler_flags(ap)
     ap.add_argument("--timeout-s", type=float, default=1800)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     harness.install_signal_handlers()
 
-    settings = {}
-    for flag, key in (("batch_max", "INTROEVAL_BATCH_MAX"),
-                      ("batch_window_s", "INTROEVAL_BATCH_WINDOW_S"),
-                      ("max_phase_s", "INTROEVAL_MAX_PHASE_S")):
-        v = getattr(args, flag)
-        if v is not None:
-            settings[key] = str(v)
+    settings = B.scheduler_settings(args)
     n = args.n
     data_dir = tempfile.mkdtemp(prefix="introeval-bench-data-")
     rig = B.Rig(stt_ms=0, llm_ms=0, backends=args.backends,

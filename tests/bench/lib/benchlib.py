@@ -282,6 +282,26 @@ def results(rig):
         "extract(epoch FROM completed_at) FROM submissions")]
 
 
+def add_scheduler_flags(ap):
+    """--batch-max, --batch-window-s, --max-phase-s: other scheduler
+    settings to try (unset: the server's defaults)."""
+    ap.add_argument("--batch-max", type=int)
+    ap.add_argument("--batch-window-s", type=float)
+    ap.add_argument("--max-phase-s", type=float)
+
+
+def scheduler_settings(args):
+    """The INTROEVAL_* overrides of add_scheduler_flags' flags."""
+    settings = {}
+    for flag, key in (("batch_max", "INTROEVAL_BATCH_MAX"),
+                      ("batch_window_s", "INTROEVAL_BATCH_WINDOW_S"),
+                      ("max_phase_s", "INTROEVAL_MAX_PHASE_S")):
+        v = getattr(args, flag)
+        if v is not None:
+            settings[key] = str(v)
+    return settings
+
+
 def emit(key, value):
     if isinstance(value, float):
         value = "%.3f" % value if abs(value) < 10 else "%.2f" % value
