@@ -5,6 +5,9 @@
  */
 #include "submission.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "db.h"
 
 bool
@@ -82,4 +85,34 @@ submission_list(struct db *db, long long student_id, int limit,
 
 	*out = db_query_json(db, sql, 2, p, &found, err, errlen);
 	return *out != NULL;
+}
+
+bool
+submission_media(struct db *db, long long id, struct submission_media *out,
+    bool *found, char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(idb, id) };
+	PGconn *c;
+	PGresult *r;
+
+	memset(out, 0, sizeof(*out));
+	*found = false;
+	c = db_acquire(db);
+	r = db_query(c, "SELECT student_id, stored_name, coalesce(content_type, "
+	    "'application/octet-stream') AS content_type FROM "
+	    "submissions WHERE id = $1", 1, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 1) {
+		*found = true;
+		out->student_id = db_get_ll(r, 0, "student_id");
+		snprintf(out->stored_name, sizeof(out->stored_name), "%s",
+		    db_get(r, 0, "stored_name"));
+		snprintf(out->content_type, sizeof(out->content_type), "%s",
+		    db_get(r, 0, "content_type"));
+	}
+	PQclear(r);
+	return true;
 }

@@ -18,6 +18,15 @@ struct db;
  */
 bool	submission_json(struct db *, long long id, json_t **out,
 	    bool *found, char *err, size_t errlen);
+/* Where a submission's recording is, for serving it. */
+struct submission_media {
+	long long	 student_id;
+	char		 stored_name[128];	/* under uploads/, ours */
+	char		 content_type[64];	/* from the content */
+};
+bool	submission_media(struct db *, long long id,
+	    struct submission_media *, bool *found, char *err,
+	    size_t errlen);
 /* Newest first; student_id 0 lists everyone's. */
 bool	submission_list(struct db *, long long student_id, int limit,
 	    json_t **out, char *err, size_t errlen);

@@ -3,8 +3,13 @@
  */
 #include "api.h"
 
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "db.h"
@@ -103,6 +108,45 @@ int
 api_submission_retry(struct req *r)
 {
 	return action_answer(r, "retry", 0);
+}
+
+/*
+ * The path is built here from the row's stored name (chosen by the
+ * server at intake), never from the request; CivetWeb's file serving is
+ * not used (DESIGN.md). Another student's recording is "no such
+ * submission", as everywhere else.
+ */
+int
+api_submission_media(struct req *r)
+{
+	struct submission_media m;
+	struct stat st;
+	char err[512], path[1024];
+	bool found;
+	int fd, status;
+
+	if (!submission_media(r->app->db, r->id, &m, &found, err,
+	    sizeof(err)))
+		return http_db_error(r);
+	if (!found || (strcmp(r->user.role, "student") == 0 &&
+	    m.student_id != r->user.id))
+		return http_error(r, 404, "no such submission");
+	if (strchr(m.stored_name, '/') != NULL || m.stored_name[0] == '.' ||
+	    m.stored_name[0] == '\0')
+		return http_error(r, 404, "no such submission");
+	snprintf(path, sizeof(path), "%s/%s", r->app->uploads_dir,
+	    m.stored_name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		log_warn("submission=%lld: recording %s", r->id, path);
+		return http_error(r, 410, "this recording is no longer kept");
+	}
+	status = http_send_file(r, fd, (long long)st.st_size,
+	    m.content_type);
+	close(fd);
+	return status;
 }
 
 int

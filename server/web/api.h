@@ -17,6 +17,8 @@ int	api_submissions_list(struct req *);
 int	api_submission_get(struct req *);
 int	api_submission_cancel(struct req *);
 int	api_submission_retry(struct req *);
+/* The recording itself, for its student and staff (Range, HEAD). */
+int	api_submission_media(struct req *);
 int	api_submission_priority(struct req *);
 int	api_system(struct req *);
 

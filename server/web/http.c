@@ -7,10 +7,12 @@
  */
 #include "http.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <civetweb.h>
 
@@ -30,6 +32,7 @@ static const char security_headers[] =
     "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
     "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'\r\n";
 
+#define SEND_CHUNK	(64 * 1024)	/* bytes of a file per write */
 #define DB_BUSY		"the server is busy, try again in a moment"
 #define DB_DOWN		"the database is not answering; try again in a moment"
 
@@ -259,4 +262,112 @@ const char *
 http_header(struct req *r, const char *name)
 {
 	return mg_get_header(r->conn, name);
+}
+
+/* A non-negative decimal at *p, advancing it; false if none. */
+static bool
+range_num(const char **p, long long *out)
+{
+	long long v = 0;
+
+	if (**p < '0' || **p > '9')
+		return false;
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		if (v > (LLONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (**p - '0');
+	}
+	*out = v;
+	return true;
+}
+
+enum http_range
+http_range_parse(const char *h, long long size, long long *from,
+    long long *to)
+{
+	const char *p;
+	long long a, b;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return HTTP_RANGE_NONE;
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (*p == '-') {		/* the last N bytes */
+		p++;
+		if (!range_num(&p, &b) || (*p != '\0' && *p != ' '))
+			return HTTP_RANGE_NONE;
+		if (b == 0 || size == 0)
+			return HTTP_RANGE_BAD;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return HTTP_RANGE_OK;
+	}
+	if (!range_num(&p, &a) || *p++ != '-')
+		return HTTP_RANGE_NONE;
+	b = size - 1;
+	if (*p >= '0' && *p <= '9' && !range_num(&p, &b))
+		return HTTP_RANGE_NONE;
+	while (*p == ' ')
+		p++;
+	if (*p != '\0')		/* several ranges, or nonsense */
+		return HTTP_RANGE_NONE;
+	if (a >= size)
+		return HTTP_RANGE_BAD;
+	if (b < a)
+		return HTTP_RANGE_NONE;
+	*from = a;
+	*to = b < size ? b : size - 1;
+	return HTTP_RANGE_OK;
+}
+
+int
+http_send_file(struct req *r, int fd, long long size, const char *ctype)
+{
+	bool head = strcmp(r->ri->request_method, "HEAD") == 0;
+	long long from = 0, to = size - 1, left;
+	char *buf, range[96] = "";
+	int status = 200;
+	ssize_t n;
+
+	switch (http_range_parse(http_header(r, "Range"), size, &from, &to)) {
+	case HTTP_RANGE_BAD:
+		snprintf(range, sizeof(range), "Content-Range: bytes */%lld\r\n",
+		    size);
+		mg_printf(r->conn, "HTTP/1.1 416 %s\r\nContent-Length: 0\r\n"
+		    "Accept-Ranges: bytes\r\n%s%sCache-Control: private\r\n"
+		    "\r\n", mg_get_response_code_text(r->conn, 416), range,
+		    security_headers);
+		return 416;
+	case HTTP_RANGE_OK:
+		status = 206;
+		snprintf(range, sizeof(range), "Content-Range: bytes "
+		    "%lld-%lld/%lld\r\n", from, to, size);
+		break;
+	case HTTP_RANGE_NONE:
+		break;
+	}
+	left = size > 0 ? to - from + 1 : 0;
+	mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %lld\r\nAccept-Ranges: bytes\r\n%s%s"
+	    "Cache-Control: private\r\n\r\n", status,
+	    mg_get_response_code_text(r->conn, status), ctype, left, range,
+	    security_headers);
+	if (head)
+		return status;
+	buf = xmalloc(SEND_CHUNK);	/* request threads have small stacks */
+	while (left > 0) {
+		n = pread(fd, buf, left < SEND_CHUNK ? (size_t)left :
+		    SEND_CHUNK, from);
+		if (n <= 0) {
+			log_warn("http: reading a file to send");
+			break;		/* the length tells the client */
+		}
+		if (mg_write(r->conn, buf, (size_t)n) <= 0)
+			break;		/* the client went away */
+		from += n;
+		left -= n;
+	}
+	free(buf);
+	return status;
 }

@@ -47,6 +47,24 @@ int	http_db_status(const char **msg, const char **headers);
 int	http_db_error(struct req *);
 int	http_redirect(struct req *, const char *location,
 	    const char *extra_headers);
+/*
+ * A Range header against a file of `size` bytes (RFC 9110 14.1): one
+ * range, "bytes=A-B", "bytes=A-" or "bytes=-N", becomes [*from, *to]
+ * (inclusive). HTTP_RANGE_NONE: no header, or one to ignore (another
+ * unit, several ranges, not parsable): send the whole file.
+ * HTTP_RANGE_BAD: a range that starts past the end (416).
+ */
+enum http_range { HTTP_RANGE_NONE, HTTP_RANGE_OK, HTTP_RANGE_BAD };
+enum http_range http_range_parse(const char *header, long long size,
+	    long long *from, long long *to);
+/*
+ * Sends the open file fd (size bytes; the caller closes it) as ctype to
+ * its one reader: the whole file (200) or the Range asked for (206 with
+ * Content-Range, 416 when unsatisfiable), Accept-Ranges, nosniff,
+ * Cache-Control: private. HEAD sends the headers only.
+ */
+int	http_send_file(struct req *, int fd, long long size,
+	    const char *ctype);
 /* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */
 int	http_render(struct req *, int status, const char *name, json_t *ctx);
 

@@ -191,6 +191,7 @@ submission_view(json_t *sub)
 	json_t *criteria = json_array(), *c;
 	const char *phase = json_string_value(json_object_get(sub, "phase"));
 	const char *status = json_string_value(json_object_get(sub, "status"));
+	const char *ctype;
 	json_int_t max = json_integer_value(json_object_get(
 	    json_object_get(rubric, "scale"), "max"));
 	size_t i;
@@ -213,6 +214,10 @@ submission_view(json_t *sub)
 	    strcmp(phase, "completed") == 0 || strcmp(phase, "failed") == 0));
 	json_object_set_new(sub, "is_failed",
 	    json_boolean(strcmp(phase, "failed") == 0));
+	/* A sound-only file plays in an <audio>, the rest in a <video>. */
+	ctype = json_string_value(json_object_get(sub, "content_type"));
+	json_object_set_new(sub, "is_audio", json_boolean(ctype != NULL &&
+	    strncmp(ctype, "audio/", 6) == 0));
 	json_object_set_new(ev, "has_strengths", json_boolean(
 	    json_array_size(json_object_get(ev, "strengths")) > 0));
 	json_object_set_new(ev, "has_improvements", json_boolean(

@@ -100,6 +100,8 @@ static const struct route routes[] = {
 	  upload_submission },
 	{ "GET",  "/api/v1/submissions/:id",	R_USER,  CSRF_NONE,
 	  api_submission_get },
+	{ "GET",  "/api/v1/submissions/:id/media", R_USER, CSRF_NONE,
+	  api_submission_media },
 	{ "POST", "/api/v1/submissions/:id/cancel", R_STAFF, CSRF_HEADER,
 	  api_submission_cancel },
 	{ "POST", "/api/v1/submissions/:id/retry", R_STAFF, CSRF_HEADER,

@@ -112,6 +112,40 @@ async function waitForResult(page) {
   throw new Error(`no score after ${RESULT_TIMEOUT_MS / 1000} s; last status "${status}"`);
 }
 
+// checkPlayer(page): the result page's recording loads from the
+// authorized media route and seeks (Chromium asks for byte ranges).
+async function checkPlayer(page) {
+  check(await page.locator('video#player').count() === 1,
+    'the result page has no video#player');
+  const seen = await page.evaluate(async () => {
+    const v = document.querySelector('video#player');
+    const event = (name) => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${name} in 20 s`)), 20000);
+      v.addEventListener(name, () => { clearTimeout(t); resolve(); }, { once: true });
+      v.addEventListener('error', () => {
+        clearTimeout(t);
+        reject(new Error(`media error ${v.error && v.error.code}`));
+      }, { once: true });
+    });
+    if (v.readyState < 1) {
+      v.load();
+      await event('loadedmetadata');
+    }
+    const duration = v.duration;
+    const seeked = event('seeked');
+    v.currentTime = duration / 2;
+    await seeked;
+    return { duration, at: v.currentTime, src: v.currentSrc };
+  });
+  check(seen.duration > 5, `the recording's duration is ${seen.duration}`);
+  check(Math.abs(seen.at - seen.duration / 2) < 1,
+    `seeking to ${seen.duration / 2} s landed at ${seen.at} s`);
+  check(/\/api\/v1\/submissions\/\d+\/media$/.test(seen.src),
+    `the player plays ${seen.src}`);
+  log(`player: ${seen.duration.toFixed(1)} s long, seeked to ${seen.at.toFixed(1)} s`);
+  await shot(page, '05b-player');
+}
+
 async function main() {
   const started = Date.now();
   const env = await startEnv(['--one-fake']);
@@ -140,6 +174,7 @@ async function main() {
     const criteria = await page.locator('.criterion-score').count();
     check(criteria > 0, 'the result page shows no .criterion-score');
     log(`status "${result.status}", overall ${result.score}, ${criteria} criteria`);
+    await checkPlayer(page);
 
     await page.goto(`${info.base_url}/`);
     await shot(page, '06-home-after');
