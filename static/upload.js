@@ -197,19 +197,33 @@
     const maxBytes = Number(form.dataset.maxMb) * 1024 * 1024;
     let busy = false;
 
+    // A refusal reads as an error, not as a finished upload: no full
+    // bar under it, the alert style, and what to do next.
+    const fail = (text) => {
+      bar.hidden = true;
+      msg.className = 'alert';
+      msg.setAttribute('role', 'alert');
+      msg.textContent = text;
+    };
+    const calm = (text) => {
+      msg.className = 'hint';
+      msg.setAttribute('role', 'status');
+      msg.textContent = text;
+    };
+
     const send = async (file) => {
       if (busy) return;
-      if (!file) { msg.textContent = 'Choose a video first.'; return; }
-      if (file.size === 0) { msg.textContent = 'This file is empty.'; return; }
+      if (!file) { fail('Choose a video first.'); return; }
+      if (file.size === 0) { fail('This file is empty. Choose another recording.'); return; }
       if (file.size > maxBytes) {
-        msg.textContent = `This file is ${(file.size / 1048576).toFixed(0)} MB; the limit is ${form.dataset.maxMb} MB.`;
+        fail(`This file is ${(file.size / 1048576).toFixed(0)} MB; the limit is ${form.dataset.maxMb} MB. Choose a shorter or smaller recording.`);
         return;
       }
       busy = true;
       button.disabled = true;
       bar.hidden = false;
       bar.value = 0;
-      msg.textContent = 'Uploading… 0%';
+      calm('Uploading… 0%');
       const report = (fraction, text) => {
         if (fraction !== null) {
           bar.value = Math.round(fraction * 100);
@@ -223,7 +237,11 @@
         msg.textContent = 'Uploaded. Opening your result page…';
         window.location.assign(url);
       } catch (e) {
-        msg.textContent = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+        const words = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+        const next = e.status === 422 || e.status === 413
+          ? 'This recording was not accepted: choose another one and upload it.'
+          : 'Press Upload again: it goes on from where it stopped.';
+        fail(`${words.replace(/[.\s]*$/, '.')} ${next}`);
         button.disabled = false;
         busy = false;
       }

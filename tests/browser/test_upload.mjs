@@ -11,7 +11,8 @@
 //
 // Run: node tests/browser/test_upload.mjs (after npm ci in tests/browser).
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, log, shortIntro, shot, sleep, startEnv } from './lib.mjs';
 
@@ -45,6 +46,36 @@ async function throttle(cdp, bytesPerSecond) {
     downloadThroughput: -1,
     uploadThroughput: bytesPerSecond > 0 ? bytesPerSecond : -1,
   });
+}
+
+// refused(page): a file that is not a video reads as an error, in
+// words, with what to do next; the page stays where it is.
+async function refused(page) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'introeval-refused-'));
+  const bad = path.join(dir, 'notes.mp4');
+  writeFileSync(bad, 'these are my notes, not a video\n'.repeat(200));
+  try {
+    const before = page.url();
+    await page.setInputFiles('input#video', bad);
+    await page.click('button#upload-btn');
+    await page.waitForSelector('#upload-message.alert', { timeout: 30000 });
+    const seen = await page.evaluate(() => ({
+      text: document.querySelector('#upload-message').textContent,
+      role: document.querySelector('#upload-message').getAttribute('role'),
+      barHidden: document.querySelector('progress#upload-progress').hidden,
+    }));
+    check(/not a video we can read/i.test(seen.text),
+      `a text file was refused with "${seen.text}"`);
+    check(/choose another/i.test(seen.text),
+      `the refusal says nothing of what to do next: "${seen.text}"`);
+    check(seen.role === 'alert' && seen.barHidden,
+      `the refusal still looks like progress (role ${seen.role}, bar hidden ${seen.barHidden})`);
+    check(page.url() === before, `a refused upload left the page for ${page.url()}`);
+    await shot(page, '02b-refused');
+    log(`refused: "${seen.text}"`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function upload(page, cdp) {
@@ -166,6 +197,7 @@ async function main() {
     await cdp.send('Network.enable');
 
     await signIn(page, info.base_url, info.users.student);
+    await refused(page);
     await upload(page, cdp);
     const result = await waitForResult(page);
     await shot(page, '05-result');

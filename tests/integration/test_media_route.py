@@ -117,7 +117,13 @@ class MediaRoute(harness.TestCase):
         self.private_headers(r)
 
     def test_only_its_readers(self):
-        self.client("s2@example.com").expect("GET", self.url(self.vid), 404)
+        other = self.client("s2@example.com")
+        other.expect("GET", self.url(self.vid), 404)
+        for rng in ("bytes=0-99", "bytes=-10", "bytes=999999999-"):
+            r = other.expect("GET", self.url(self.vid), 404,
+                             headers={"Range": rng})
+            self.assertNotIn(b"ftyp", r.body)
+            self.assertIsNone(r.header("Content-Range"))
         self.client().expect("GET", self.url(self.vid), 401)
         self.client("s1@example.com").expect("GET", self.url(999999), 404)
         self.client("s1@example.com").expect(
