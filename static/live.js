@@ -421,18 +421,26 @@ function setupSubmission() {
   if (!card || !window.IntroEvalLive) return;
   const id = card.dataset.id;
   let shown = `${card.dataset.phase}/${card.dataset.status}`;
+  let review = Number(card.dataset.review || 0);
   let polling = null;
 
+  // Everything but the recording is replaced, so playback goes on while
+  // the status, the scores, the transcript or the comments change.
   const refresh = Live.debounce(async () => {
-    if (await Live.refreshParts(location.pathname, ['main'])) {
+    if (await Live.refreshParts(location.pathname, ['#submission', '#results', '#markers'])) {
       const c = document.getElementById('submission');
-      if (c) shown = `${c.dataset.phase}/${c.dataset.status}`;
+      if (c) {
+        shown = `${c.dataset.phase}/${c.dataset.status}`;
+        review = Number(c.dataset.review || 0);
+      }
+      document.dispatchEvent(new CustomEvent('introeval:refreshed'));
     }
   }, 300);
 
   function onEvent(s) {
     const c = document.getElementById('submission');
-    if (`${s.phase}/${s.status}` !== shown) {
+    // A teacher's adjustment, comment or a reply bumps review_seq.
+    if (`${s.phase}/${s.status}` !== shown || Number(s.review_seq || 0) > review) {
       refresh();
       return;
     }

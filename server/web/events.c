@@ -30,7 +30,8 @@
 	"    'phase', s.phase, 'status', s.status, 'priority', s.priority, " \
 	"    'stt_progress', s.stt_progress, 'error', s.error_message, " \
 	"    'batch_id', s.batch_id, 'node', s.node, " \
-	"    'retry_count', s.retry_count, 'overall', e.overall, " \
+	"    'retry_count', s.retry_count, 'review_seq', s.review_seq, " \
+	"    'overall', e.overall, " \
 	"    'model', e.model, 'running_on', run.backend, " \
 	"    'created_at', iso_utc(s.created_at), " \
 	"    'updated_at', iso_utc(s.updated_at), " \

@@ -202,7 +202,8 @@ submission_view(json_t *sub)
 		if (score == NULL)
 			continue;
 		json_array_append_new(criteria, json_pack("{s:O, s:O, s:O, "
-		    "s:I}", "title", json_object_get(c, "title"),
+		    "s:O, s:I}", "key", json_object_get(c, "key"),
+		    "title", json_object_get(c, "title"),
 		    "description", json_object_get(c, "description"),
 		    "score", score, "max", max));
 	}
