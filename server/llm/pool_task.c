@@ -468,8 +468,11 @@ ensemble_eval(const struct pool *p, struct task *t, struct member **first)
 		    json_integer((json_int_t)floor(sum / (double)n + 0.5)));
 	}
 	spread = fmax(spread, ohi - olo);
-	ev = json_pack("{s:o,s:o,s:f,s:O,s:O,s:O,s:s,s:b,s:f,s:o}",
+	/* The words quoted as evidence come with the feedback they
+	   support: from the first model that answered. */
+	ev = json_pack("{s:o,s:o,s:f,s:O,s:O,s:O,s:O,s:s,s:b,s:f,s:o}",
 	    "scores", scores, "mean", mean, "overall", round2(osum / (double)n),
+	    "quotes", json_object_get((*first)->eval, "quotes"),
 	    "feedback", json_object_get((*first)->eval, "feedback"),
 	    "strengths", json_object_get((*first)->eval, "strengths"),
 	    "improvements", json_object_get((*first)->eval, "improvements"),

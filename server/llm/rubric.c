@@ -20,6 +20,9 @@
 #define TEXT_MAX	2000		/* title, description, name */
 #define SCALE_LIMIT	1000		/* |min|, |max| */
 #define TRANSCRIPT_MAX	20000		/* bytes of transcript in a prompt */
+#define QUOTE_DESCRIPTION \
+	"a short quote copied word for word from the transcript that " \
+	"supports this criterion's score"
 
 struct criterion {
 	char	*key;
@@ -45,6 +48,7 @@ static json_t	*load_answer(const char *, char *, size_t);
 static bool	 check_score(const struct rubric *, size_t, json_t *,
 		    json_int_t *, char *, size_t);
 static json_t	*string_list(json_t *);
+static json_t	*quotes_of(const struct rubric *, json_t *);
 static const char *type_name(json_t *);
 static void	 put_metrics(struct buf *, json_t *);
 
@@ -325,24 +329,30 @@ json_t *
 rubric_schema(const struct rubric *r)
 {
 	json_t *props = json_object(), *req = json_array();
+	json_t *quotes = json_object();
 	size_t i;
 
 	for (i = 0; i < r->n; i++) {
 		json_object_set_new(props, r->c[i].key, json_pack(
 		    "{s:s,s:i,s:i}", "type", "integer", "minimum", r->min,
 		    "maximum", r->max));
+		json_object_set_new(quotes, r->c[i].key, json_pack(
+		    "{s:s,s:s,s:i}", "type", "string", "description",
+		    QUOTE_DESCRIPTION, "maxLength", RUBRIC_QUOTE_MAX));
 		json_array_append_new(req, json_string(r->c[i].key));
 	}
-	return json_pack("{s:s,s:{s:{s:s,s:o,s:o,s:b},s:{s:s},"
-	    "s:{s:s,s:{s:s}},s:{s:s,s:{s:s}}},s:[s,s],s:b}",
+	return json_pack("{s:s,s:{s:{s:s,s:o,s:O,s:b},s:{s:s,s:o,s:o,s:b},"
+	    "s:{s:s},s:{s:s,s:{s:s}},s:{s:s,s:{s:s}}},s:[s,s,s],s:b}",
 	    "type", "object",
 	    "properties",
 	    "scores", "type", "object", "properties", props, "required", req,
 	    "additionalProperties", 0,
+	    "evidence", "type", "object", "properties", quotes, "required",
+	    req, "additionalProperties", 0,
 	    "feedback", "type", "string",
 	    "strengths", "type", "array", "items", "type", "string",
 	    "improvements", "type", "array", "items", "type", "string",
-	    "required", "scores", "feedback",
+	    "required", "scores", "evidence", "feedback",
 	    "additionalProperties", 0);
 }
 
@@ -388,7 +398,10 @@ rubric_prompt(const struct rubric *r, const char *transcript,
 		buf_append(&b, transcript, n);
 		buf_puts(&b, " [...]");
 	}
-	buf_puts(&b, "\n\"\"\"\n\nWrite the feedback to the student in two to "
+	buf_puts(&b, "\n\"\"\"\n\nFor each criterion, give as evidence a short "
+	    "quote (three to fifteen words) copied word for word from the "
+	    "transcript that best supports its score.\n");
+	buf_puts(&b, "\nWrite the feedback to the student in two to "
 	    "four sentences: what worked and the most useful thing to improve. "
 	    "List up to three strengths and up to three improvements as short "
 	    "phrases.\n\nRespond with JSON only, no other text, in exactly "
@@ -396,6 +409,10 @@ rubric_prompt(const struct rubric *r, const char *transcript,
 	for (i = 0; i < r->n; i++)
 		buf_printf(&b, "%s\"%s\": <integer %d-%d>", i ? ", " : "",
 		    r->c[i].key, r->min, r->max);
+	buf_puts(&b, "}, \"evidence\": {");
+	for (i = 0; i < r->n; i++)
+		buf_printf(&b, "%s\"%s\": \"<quote>\"", i ? ", " : "",
+		    r->c[i].key);
 	buf_puts(&b, "}, \"feedback\": \"...\", \"strengths\": [\"...\"], "
 	    "\"improvements\": [\"...\"]}\n");
 	return buf_release(&b);
@@ -458,8 +475,10 @@ rubric_validate(const struct rubric *r, const char *content,
 		goto fail;
 	}
 	overall = round((double)sum / (double)r->n * 100.0) / 100.0;
-	*evaluation_out = json_pack("{s:o,s:f,s:s,s:o,s:o}",
-	    "scores", out_scores, "overall", overall, "feedback", feedback,
+	*evaluation_out = json_pack("{s:o,s:o,s:f,s:s,s:o,s:o}",
+	    "scores", out_scores, "quotes", quotes_of(r,
+	    json_object_get(root, "evidence")), "overall", overall,
+	    "feedback", feedback,
 	    "strengths", string_list(json_object_get(root, "strengths")),
 	    "improvements", string_list(json_object_get(root,
 	    "improvements")));
@@ -562,6 +581,40 @@ unfence(const char *s)
 }
 
 /* Non-empty strings of v: an array of them, or one string. */
+/*
+ * The evidence quotes by criterion, trimmed and cut at RUBRIC_QUOTE_MAX
+ * bytes (on a character boundary); a criterion without a usable quote is
+ * left out. A missing quote costs the answer nothing: the score stands,
+ * it just has no evidence to show.
+ */
+static json_t *
+quotes_of(const struct rubric *r, json_t *evidence)
+{
+	json_t *out = json_object();
+	const char *q;
+	size_t i, len;
+
+	for (i = 0; i < r->n; i++) {
+		q = json_string_value(json_object_get(evidence, r->c[i].key));
+		if (q == NULL)
+			continue;
+		q += strspn(q, " \t\r\n\"");
+		len = strlen(q);
+		while (len > 0 && strchr(" \t\r\n\"", q[len - 1]) != NULL)
+			len--;
+		if (len > RUBRIC_QUOTE_MAX) {
+			len = RUBRIC_QUOTE_MAX;
+			while (len > 0 && ((unsigned char)q[len] & 0xC0) ==
+			    0x80)
+				len--;
+		}
+		if (len > 0)
+			json_object_set_new(out, r->c[i].key,
+			    json_stringn(q, len));
+	}
+	return out;
+}
+
 static json_t *
 string_list(json_t *v)
 {

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #define RUBRIC_MAX_CRITERIA	20
+#define RUBRIC_QUOTE_MAX	300	/* bytes of one evidence quote */
 
 struct rubric;
 
@@ -44,8 +45,9 @@ json_t		*rubric_json(const struct rubric *);
 
 /*
  * JSON schema for the answer: {"scores": {<key>: integer min..max, ...},
+ * "evidence": {<key>: string (a verbatim quote from the transcript)},
  * "feedback": string, "strengths": [string], "improvements": [string]},
- * scores and feedback required, no other properties.
+ * scores, evidence and feedback required, no other properties.
  */
 json_t		*rubric_schema(const struct rubric *);
 
@@ -59,8 +61,10 @@ char		*rubric_prompt(const struct rubric *, const char *transcript,
 /*
  * Checks a model's answer (JSON, possibly in a ```json fence) and on
  * success sets *evaluation_out to
- *   {"scores": {...}, "overall": <mean, 2 decimals>, "feedback": "...",
- *    "strengths": [...], "improvements": [...]}
+ *   {"scores": {...}, "quotes": {<key>: "quote", ...}, "overall":
+ *    <mean, 2 decimals>, "feedback": "...", "strengths": [...],
+ *    "improvements": [...]}
+ * (a criterion without a usable quote has none in "quotes")
  * (caller decrefs). On failure err names the offending criterion.
  */
 bool		 rubric_validate(const struct rubric *, const char *content,

@@ -7,9 +7,14 @@
 
 #include <stdlib.h>
 
+#include "align.h"
 #include "db.h"
 #include "queue.h"
+#include "stt.h"
+#include "transcript.h"
 #include "util.h"
+
+static json_t	*evidence_of(json_t *quotes, json_t *words);
 
 bool
 evaluation_save(struct db *db, const struct job *job,
@@ -30,7 +35,7 @@ evaluation_save(struct db *db, const struct job *job,
 	    "  scores, overall, feedback, strengths, improvements, "
 	    "  prompt_tokens, eval_tokens, llm_s, backend_url, model_digest, "
 	    "  options, rubric_version, prompt_sha256, mode, needs_review, "
-	    "  ensemble, provenance) "
+	    "  ensemble, provenance, evidence) "
 	    "SELECT s.id, coalesce(s.rubric_id, "
 	    "    (e.v #>> '{provenance,rubric_id}')::bigint), $3, $4, "
 	    "  e.v -> 'scores', (e.v ->> 'overall')::float8, "
@@ -43,16 +48,24 @@ evaluation_save(struct db *db, const struct job *job,
 	    "  e.v #>> '{provenance,prompt_sha256}', "
 	    "  coalesce(e.v #>> '{provenance,mode}', 'single'), "
 	    "  coalesce((e.v ->> 'needs_review')::boolean, false), "
-	    "  e.v -> 'models', e.v -> 'provenance' "
+	    "  e.v -> 'models', e.v -> 'provenance', $9::jsonb "
 	    "FROM s, e RETURNING id";
 	char idb[DB_NUM_LEN], tok[DB_NUM_LEN], pt[DB_NUM_LEN], et[DB_NUM_LEN], ls[DB_NUM_LEN];
-	char *ev;
-	const char *p[8];
+	char *ev, *evid;
+	const char *p[9];
+	json_t *words, *evidence;
 	bool ok;
 
 	if (res->evaluation == NULL)
 		return util_seterr(err, errlen, "no evaluation to store "
 		    "for submission %lld", job->id);
+	if (!transcript_words(db, job->id, &words, err, errlen))
+		return false;
+	evidence = evidence_of(json_object_get(res->evaluation, "quotes"),
+	    words);
+	json_decref(words);
+	evid = json_dumps(evidence, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(evidence);
 	ev = json_dumps(res->evaluation, JSON_COMPACT |
 	    JSON_REAL_PRECISION(6));
 	p[0] = db_param_ll(idb, job->id);
@@ -63,8 +76,39 @@ evaluation_save(struct db *db, const struct job *job,
 	p[5] = db_param_ll(pt, res->prompt_tokens);
 	p[6] = db_param_ll(et, res->eval_tokens);
 	p[7] = db_param_double(ls, res->llm_s);
-	ok = ev != NULL && queue_write_owned(db, sql, 8, p, job, err,
-	    errlen);
+	p[8] = evid;
+	ok = ev != NULL && evid != NULL && queue_write_owned(db, sql, 9, p,
+	    job, err, errlen);
 	free(ev);
+	free(evid);
 	return ok;
+}
+
+/*
+ * Each criterion's quote located in the timed transcript (align.h):
+ * {key: {"quote", "start", "end", "verified": true}} when found, with
+ * start and end null and verified false when not. A quote the student
+ * did not say is kept for staff, never played as if they had.
+ */
+static json_t *
+evidence_of(json_t *quotes, json_t *words)
+{
+	struct stt_result tr = { 0 };
+	struct align_match m;
+	json_t *out = json_object(), *q;
+	const char *key;
+
+	stt_words_from_json(words, &tr);
+	json_object_foreach(quotes, key, q) {
+		if (align_quote(tr.words, tr.nwords, json_string_value(q), &m))
+			json_object_set_new(out, key, json_pack("{s:O, s:f, "
+			    "s:f, s:b}", "quote", q, "start", m.start_s,
+			    "end", m.end_s, "verified", 1));
+		else
+			json_object_set_new(out, key, json_pack("{s:O, s:n, "
+			    "s:n, s:b}", "quote", q, "start", "end",
+			    "verified", 0));
+	}
+	stt_result_free(&tr);
+	return out;
 }

@@ -76,3 +76,17 @@ out:
 	db_release(db, c);
 	return ok;
 }
+
+bool
+transcript_words(struct db *db, long long id, json_t **words, char *err,
+    size_t errlen)
+{
+	static const char sql[] = "SELECT coalesce((SELECT words FROM "
+	    "transcripts WHERE submission_id = $1), '[]')::text";
+	char idb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(idb, id) };
+	bool found;
+
+	*words = db_query_json(db, sql, 1, p, &found, err, errlen);
+	return *words != NULL;
+}

@@ -25,4 +25,8 @@ bool	transcript_save(struct db *, const struct job *, const char *engine,
 bool	transcript_get(struct db *, long long id, char **text,
 	    json_t **metrics, char *err, size_t errlen);
 
+/* The timed words of submission id's transcript ([] when it has none). */
+bool	transcript_words(struct db *, long long id, json_t **words,
+	    char *err, size_t errlen);
+
 #endif

@@ -84,6 +84,27 @@ speech_metrics_compute(const struct stt_word *w, size_t n, double audio_s,
 	free(mark);
 }
 
+json_t *
+speech_annotate(const struct stt_word *w, size_t n)
+{
+	json_t *out = json_array(), *tok;
+	bool *mark = xcalloc(n + 1, sizeof(*mark));
+	size_t i;
+
+	speech_fillers(w, n, mark);
+	for (i = 0; i < n; i++) {
+		tok = json_pack("{s:s, s:f, s:f, s:b}", "w", w[i].word,
+		    "s", w[i].start_s, "e", w[i].end_s, "filler", mark[i]);
+		if (i > 0 && w[i].start_s - w[i - 1].end_s >
+		    SPEECH_LONG_PAUSE_S)
+			json_object_set_new(tok, "pause", json_sprintf("%.1f",
+			    w[i].start_s - w[i - 1].end_s));
+		json_array_append_new(out, tok);
+	}
+	free(mark);
+	return out;
+}
+
 size_t
 speech_fillers(const struct stt_word *w, size_t n, bool *mark)
 {

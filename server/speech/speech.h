@@ -55,6 +55,13 @@ void	 speech_metrics_compute(const struct stt_word *, size_t n,
 size_t	 speech_fillers(const struct stt_word *, size_t n, bool *mark);
 
 /*
+ * The words as a reader sees them marked: [{"w", "s", "e", "filler":
+ * true|false, "pause": "1.4"}], where "pause" (the long pause before
+ * the word, one decimal, as text) is present only after a long pause.
+ */
+json_t	*speech_annotate(const struct stt_word *, size_t n);
+
+/*
  * {"duration_s":..,"speaking_s":..,"wpm":..,"fillers_per_min":..,
  *  "longest_pause_s":..,"type_token_ratio":..,"word_count":..,
  *  "filler_count":..,"long_pauses":..}; reals rounded to 2 decimals

@@ -319,6 +319,29 @@ stt_words_to_json(const struct stt_result *res)
 	return arr;
 }
 
+void
+stt_words_from_json(json_t *arr, struct stt_result *res)
+{
+	json_t *v;
+	size_t i;
+
+	res->words = xcalloc(json_array_size(arr) + 1, sizeof(*res->words));
+	res->nwords = 0;
+	json_array_foreach(arr, i, v) {
+		const char *w = json_string_value(json_object_get(v, "w"));
+
+		if (w == NULL)
+			continue;
+		res->words[res->nwords].word = xstrdup(w);
+		res->words[res->nwords].start_s = json_number_value(
+		    json_object_get(v, "s"));
+		res->words[res->nwords].end_s = json_number_value(
+		    json_object_get(v, "e"));
+		res->words[res->nwords++].confidence = json_number_value(
+		    json_object_get(v, "c"));
+	}
+}
+
 /*
  * Splits the audio at every silence of at least STT_SPLIT_GAP_S, cutting
  * in the middle of the silence so each utterance keeps some of it on

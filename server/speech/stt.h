@@ -113,5 +113,11 @@ void	 stt_engine_free(struct stt_engine *);
  * digits unless json_dumps() is given JSON_REAL_PRECISION(6) or so.
  */
 json_t	*stt_words_to_json(const struct stt_result *);
+/*
+ * The other way: res->words from such an array (entries without a word
+ * are skipped; a missing time or confidence is 0). res->text is left
+ * alone; free with stt_result_free().
+ */
+void	 stt_words_from_json(json_t *, struct stt_result *res);
 
 #endif

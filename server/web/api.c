@@ -17,6 +17,7 @@
 #include "util.h"
 
 static int	action_answer(struct req *, const char *, int);
+static void	hide_unverified(json_t *);
 #include "http.h"
 #include "node.h"
 #include "queue.h"
@@ -39,11 +40,30 @@ api_load_submission(struct req *r, json_t **out)
 		json_decref(sub);
 		return http_error(r, 404, "no such submission");
 	}
+	if (strcmp(r->user.role, "student") == 0)
+		hide_unverified(json_object_get(json_object_get(sub,
+		    "evaluation"), "evidence"));
 	/* Where it stands is a convenience: its absence is not an error. */
 	if (node_queue_json(r->app->db, r->id, &queue, err, sizeof(err)))
 		json_object_set_new(sub, "queue", queue);
 	*out = sub;
 	return 0;
+}
+
+/*
+ * A quote the model gave that was not found in the transcript is kept
+ * for staff only: a student is never told they said what they did not.
+ */
+static void
+hide_unverified(json_t *evidence)
+{
+	const char *key;
+	json_t *e;
+	void *tmp;
+
+	json_object_foreach_safe(evidence, tmp, key, e)
+		if (!json_is_true(json_object_get(e, "verified")))
+			json_object_del(evidence, key);
 }
 
 bool

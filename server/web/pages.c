@@ -15,6 +15,7 @@
 #include "config.h"
 #include "http.h"
 #include "submission.h"
+#include "transcript_view.h"
 #include "util.h"
 
 #define COOKIE_NAME "introeval_session"
@@ -249,6 +250,7 @@ pages_submission(struct req *r)
 	sub = submission_view(sub);
 	json_object_set_new(sub, "staff", json_boolean(
 	    strcmp(r->user.role, "student") != 0));
+	transcript_view(sub, strcmp(r->user.role, "student") != 0);
 	json_object_set_new(sub, "can_cancel", json_boolean(!json_is_true(
 	    json_object_get(sub, "finished"))));
 	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(

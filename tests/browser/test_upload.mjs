@@ -15,6 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, log, shortIntro, shot, sleep, startEnv } from './lib.mjs';
+import { checkTranscript } from './transcript_checks.mjs';
 
 const RESULT_TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 180) * 1000;
 // The page is the subject, not the words: intro02's first seconds.
@@ -207,6 +208,7 @@ async function main() {
     check(criteria > 0, 'the result page shows no .criterion-score');
     log(`status "${result.status}", overall ${result.score}, ${criteria} criteria`);
     await checkPlayer(page);
+    await checkTranscript(page, info.base_url);
 
     await page.goto(`${info.base_url}/`);
     await shot(page, '06-home-after');

@@ -29,6 +29,11 @@ logged with status 499.
 
 --score N makes every integer in a schema answer N (clamped to the
 schema's bounds), so tests can make two models agree or disagree.
+A schema string whose "description" asks for a quote copied "word for
+word" is answered as a model would: three to eight consecutive words
+of the text between the prompt's first two triple quotes (the transcript).
+--quotes invented (or "quotes" through /_control) answers such strings
+with words that are not in the prompt, as a model that makes a quote up.
 --load-ms: a model that is not loaded (at start, or after keep_alive 0)
 takes this long to load on its first request; requests arriving during
 the load wait for it, as Ollama's do. --unload-ms: after keep_alive 0 the
@@ -62,6 +67,7 @@ BUSY = "server busy, please try again.  maximum pending requests exceeded"
 MIDSTREAM_ERROR = ("an error was encountered while running the model: "
                    "unexpected EOF")
 HTTP500_ERROR = "llama runner process has terminated: exit status 2"
+QUOTES = ("verbatim", "invented")
 WORD_RE = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 FILLER = ("clear", "steady", "confident", "brief", "friendly", "calm",
           "natural", "specific")
@@ -94,11 +100,22 @@ class Rng:
 class Generator:
     """Builds answers from a prompt: schema-valid JSON or plain text."""
 
-    def __init__(self, prompt, model, score=None):
+    def __init__(self, prompt, model, score=None, quotes="verbatim"):
         self.rng = Rng(model + "\0" + prompt)
         words = WORD_RE.findall(prompt)
         self.words = words or ["nothing"]
         self.score = score
+        self.quotes = quotes
+        parts = prompt.split('"""')
+        self.quoted = (parts[1].split() if len(parts) >= 3 else []) \
+            or prompt.split() or ["nothing"]
+
+    def quote(self):
+        if self.quotes == "invented":
+            return "my favourite zeppelin collects purple volcanoes"
+        n = 3 + self.rng.next(6)
+        start = self.rng.next(max(1, len(self.quoted) - n + 1))
+        return " ".join(self.quoted[start:start + n])
 
     def word(self):
         return self.words[self.rng.next(len(self.words))]
@@ -150,6 +167,8 @@ class Generator:
             return self.rng.next(2) == 1
         if t == "null":
             return None
+        if "word for word" in str(schema.get("description", "")):
+            return self.quote()
         return self.sentence()
 
     def content(self, fmt, spoil):
@@ -208,6 +227,7 @@ class State:
         self.spoiled = False
         self.active = 0
         self.score = args.score
+        self.quotes = args.quotes
         self.load_ms = args.load_ms
         self.unload_ms = args.unload_ms
         self.loaded = {}          # name -> expiry (epoch seconds)
@@ -221,7 +241,8 @@ class State:
                 "token_ms": self.token_ms,
                 "max_concurrent": self.max_concurrent,
                 "models": list(self.models), "active": self.active,
-                "score": self.score, "load_ms": self.load_ms,
+                "score": self.score, "quotes": self.quotes,
+                "load_ms": self.load_ms,
                 "unload_ms": self.unload_ms}
 
     def control(self, body):
@@ -238,6 +259,10 @@ class State:
             if "score" in body:
                 self.score = (None if body["score"] is None
                               else int(body["score"]))
+            if "quotes" in body:
+                if body["quotes"] not in QUOTES:
+                    raise ValueError("unknown quotes %r" % body["quotes"])
+                self.quotes = body["quotes"]
             if "models" in body:
                 self.models = [self.canon(m) for m in body["models"]]
             return self.settings()
@@ -479,7 +504,7 @@ class Handler(BaseHTTPRequestHandler):
             busy = st.max_concurrent > 0 and concurrency > st.max_concurrent
             busy = busy or st.fault == "busy"
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
-            score = st.score
+            score, quotes = st.score, st.quotes
             spoil = False
             # Spoils the first schema-constrained answer (generate or chat).
             if fault == "invalid-json-once" and isinstance(
@@ -526,7 +551,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.status = 200
             return
-        gen = Generator(prompt, name, score)
+        gen = Generator(prompt, name, score, quotes)
         text = gen.content(body.get("format"), spoil)
         toks = pieces(text, gen.rng)
         stats = {"prompt_eval_count": max(1, len(prompt.split())),
@@ -721,6 +746,8 @@ def arg_parser(doc):
     ap.add_argument("--max-concurrent", type=int, default=0,
                     help="model requests served at once (0: no limit)")
     ap.add_argument("--fault", choices=FAULTS, default="none")
+    ap.add_argument("--quotes", choices=QUOTES, default="verbatim",
+                    help="evidence quotes: from the transcript or made up")
     ap.add_argument("--score", type=int,
                     help="every integer in a schema answer (clamped)")
     ap.add_argument("--load-ms", type=int, default=0,

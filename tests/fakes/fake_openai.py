@@ -25,7 +25,8 @@ Faults (--fault, or POST /_control, as in fake_ollama):
   status 200), http500, invalid-json-once, invalid-json, no-done (the stream ends with
   neither a finish_reason nor [DONE]), busy (503 "server busy").
 Past --max-concurrent a request gets 429 with Retry-After: 1.
---score, --latency-ms, --token-ms and --log work as in fake_ollama.
+--score, --quotes, --latency-ms, --token-ms and --log work as in
+fake_ollama.
 """
 
 import json
@@ -94,7 +95,7 @@ class OpenAIHandler(fo.Handler):
         with st.lock:
             full = st.max_concurrent > 0 and concurrency > st.max_concurrent
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
-            score, spoil = st.score, False
+            score, quotes, spoil = st.score, st.quotes, False
             if fault == "invalid-json-once" and isinstance(fmt, dict):
                 spoil, st.spoiled = not st.spoiled, True
             elif fault == "invalid-json":
@@ -118,7 +119,7 @@ class OpenAIHandler(fo.Handler):
         prompt = "\n".join(str(m.get("content", ""))
                            for m in body.get("messages") or []
                            if isinstance(m, dict))
-        gen = fo.Generator(prompt, name, score)
+        gen = fo.Generator(prompt, name, score, quotes)
         text = gen.content(fmt, spoil)
         toks = fo.pieces(text, gen.rng)
         usage = {"prompt_tokens": max(1, len(prompt.split())),

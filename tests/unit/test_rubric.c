@@ -183,7 +183,16 @@ test_schema(void **state)
 	assert_string_equal(json_string_value(json_object_get(s, "type")),
 	    "object");
 	assert_true(json_is_false(json_object_get(s, "additionalProperties")));
-	assert_int_equal(json_array_size(json_object_get(s, "required")), 2);
+	assert_int_equal(json_array_size(json_object_get(s, "required")), 3);
+	/* A quote per criterion, required, as evidence for its score. */
+	p = json_object_get(json_object_get(s, "properties"), "evidence");
+	assert_int_equal(json_array_size(json_object_get(p, "required")), 4);
+	assert_true(json_is_false(json_object_get(p, "additionalProperties")));
+	p = json_object_get(json_object_get(p, "properties"), "delivery");
+	assert_string_equal(json_string_value(json_object_get(p, "type")),
+	    "string");
+	assert_int_equal(json_integer_value(json_object_get(p, "maxLength")),
+	    RUBRIC_QUOTE_MAX);
 	scores = json_object_get(json_object_get(s, "properties"), "scores");
 	assert_true(json_is_false(json_object_get(scores,
 	    "additionalProperties")));
@@ -252,6 +261,25 @@ test_validate_ok(void **state)
 	assert_int_equal(json_array_size(json_object_get(e, "strengths")), 1);
 	assert_int_equal(json_array_size(json_object_get(e, "improvements")),
 	    1);
+	json_decref(e);
+}
+
+static void
+test_validate_quotes(void **state)
+{
+	json_t *e = expect_valid("{\"scores\":{\"content\":4,\"organization\":3,"
+	    "\"delivery\":5,\"language\":4},\"evidence\":{\"content\":"
+	    "\" \\\"I study computer science\\\" \",\"organization\":\"\","
+	    "\"delivery\":7,\"extra\":\"x\"},\"feedback\":\"Good.\"}");
+	json_t *q = json_object_get(e, "quotes");
+
+	/* Trimmed of spaces and quotation marks; an empty or non-string
+	   quote and unknown criteria are left out, the scores stand. */
+	assert_int_equal(json_object_size(q), 1);
+	assert_string_equal(json_string_value(json_object_get(q, "content")),
+	    "I study computer science");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(e,
+	    "scores"), "delivery")), 5);
 	json_decref(e);
 }
 
@@ -352,6 +380,7 @@ main(void)
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_prompt),
 		cmocka_unit_test(test_validate_ok),
+		cmocka_unit_test(test_validate_quotes),
 		cmocka_unit_test(test_validate_rounding_and_optional),
 		cmocka_unit_test(test_validate_overall_two_decimals),
 		cmocka_unit_test(test_validate_fenced),
