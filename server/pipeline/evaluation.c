@@ -112,3 +112,21 @@ evidence_of(json_t *quotes, json_t *words)
 	stt_result_free(&tr);
 	return out;
 }
+
+bool
+evaluation_evidence_stats(struct db *db, json_t **out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(json_build_object('backend', backend, "
+	    "  'quotes', quotes, 'unverified', unverified) ORDER BY backend), "
+	    "  '[]')::text FROM (SELECT e.backend, count(*) AS quotes, "
+	    "  count(*) FILTER (WHERE NOT coalesce((q.v ->> 'verified')"
+	    "    ::boolean, false)) AS unverified "
+	    "  FROM evaluations e, jsonb_each(e.evidence) q(k, v) "
+	    "  WHERE e.evidence IS NOT NULL GROUP BY e.backend) x";
+	bool found;
+
+	*out = db_query_json(db, sql, 0, NULL, &found, err, errlen);
+	return *out != NULL;
+}

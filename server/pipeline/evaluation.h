@@ -35,4 +35,12 @@ struct evaluation_result {
 bool	evaluation_save(struct db *, const struct job *,
 	    const struct evaluation_result *, char *err, size_t errlen);
 
+/*
+ * Evidence quotes per backend, over every evaluation: [{"backend",
+ * "quotes", "unverified"}] ordered by backend; "unverified" counts the
+ * quotes not found in the transcript (see align.h).
+ */
+bool	evaluation_evidence_stats(struct db *, json_t **out, char *err,
+	    size_t errlen);
+
 #endif

@@ -26,7 +26,9 @@
 #include "config.h"
 #include "dash.h"
 #include "db.h"
+#include "evaluation.h"
 #include "http.h"
+#include "log.h"
 #include "scheduler.h"
 #include "svg.h"
 #include "util.h"
@@ -55,6 +57,7 @@ static void	 add_bar(json_t *, json_t *, double, const char *, int,
 static double	 window_s(json_t *, double);
 static json_t	*timeline(json_t *);
 static void	 bucket_charts(json_t *, json_t *);
+static json_t	*evidence_view(struct app *);
 
 static const char collect_sql[] =
     "SELECT json_build_object("
@@ -540,6 +543,38 @@ health_healthz(struct req *r)
 	    "scheduler_detail", detail, "error", ok ? NULL : err));
 }
 
+/*
+ * Evidence quotes by backend, with the share not found in the
+ * transcript: a model that makes quotes up shows here. NULL (the section
+ * is left out) when there are none or they cannot be read.
+ */
+static json_t *
+evidence_view(struct app *app)
+{
+	char err[512];
+	json_t *rows, *row;
+	json_int_t q, u;
+	size_t i;
+
+	if (!evaluation_evidence_stats(app->db, &rows, err, sizeof(err))) {
+		log_warnx("health: evidence: %s", err);
+		return NULL;
+	}
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return NULL;
+	}
+	json_array_foreach(rows, i, row) {
+		q = json_integer_value(json_object_get(row, "quotes"));
+		u = json_integer_value(json_object_get(row, "unverified"));
+		json_object_set_new(row, "share", json_sprintf("%.0f%%",
+		    q > 0 ? 100.0 * (double)u / (double)q : 0.0));
+		json_object_set_new(row, "many", json_boolean(q > 0 &&
+		    u * 10 > q));
+	}
+	return json_pack("{s:o}", "rows", rows);
+}
+
 int
 health_page(struct req *r)
 {
@@ -561,6 +596,7 @@ health_page(struct req *r)
 	json_object_set_new(view, "scheduler", json_string(detail));
 	json_object_set_new(view, "scheduler_standby", json_boolean(
 	    strcmp(state, "standby") == 0));
+	json_object_set_new(view, "evidence", evidence_view(r->app));
 	json_decref(h);
 	return http_render(r, 200, "health", view);
 }

@@ -21,6 +21,9 @@
  *                                                 short by crashes, summed
  *                                                 over submissions
  *   introeval_uploads_total, introeval_upload_bytes_total  counters
+ *   introeval_evidence_quotes_total{backend}      counter: evidence quotes
+ *   introeval_evidence_unverified_total{backend}  counter: those not found
+ *                                                 in the transcript
  *   introeval_database_size_bytes                 gauge
  */
 #include "metrics.h"
@@ -32,6 +35,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
+#include "evaluation.h"
 #include "health.h"
 #include "http.h"
 #include "util.h"
@@ -43,6 +47,7 @@ static const char *const by_phase_backend[] = { "phase", "backend", NULL };
 static const char *const by_call[] = { "phase", "backend", "outcome", NULL };
 static const char *const by_node_phase[] = { "node", "phase", NULL };
 static const char *const by_node[] = { "node", NULL };
+static const char *const by_backend[] = { "backend", NULL };
 
 static bool	 allowed(struct req *);
 static void	 label(struct buf *, const char *, json_t *, bool);
@@ -57,6 +62,7 @@ static void	 histogram(struct buf *, json_t *);
 static void	 flush_series(struct buf *, const char *, const char *,
 		    const long long *, long long, double);
 static void	 counters(struct buf *, json_t *);
+static void	 evidence(struct buf *, json_t *);
 
 static bool
 allowed(struct req *r)
@@ -271,6 +277,30 @@ counters(struct buf *b, json_t *m)
 	    json_integer_value(json_object_get(up, "bytes")));
 }
 
+static void
+evidence(struct buf *b, json_t *rows)
+{
+	json_t *row;
+	size_t i;
+
+	head(b, "introeval_evidence_quotes_total", "counter", "Evidence "
+	    "quotes the scoring models gave, by backend.");
+	json_array_foreach(rows, i, row) {
+		series(b, "introeval_evidence_quotes_total", row, by_backend);
+		buf_printf(b, "} %lld\n", (long long)json_integer_value(
+		    json_object_get(row, "quotes")));
+	}
+	head(b, "introeval_evidence_unverified_total", "counter", "Evidence "
+	    "quotes not found in the transcript (shown to staff only), by "
+	    "backend.");
+	json_array_foreach(rows, i, row) {
+		series(b, "introeval_evidence_unverified_total", row,
+		    by_backend);
+		buf_printf(b, "} %lld\n", (long long)json_integer_value(
+		    json_object_get(row, "unverified")));
+	}
+}
+
 int
 metrics_handler(struct req *r)
 {
@@ -291,6 +321,12 @@ metrics_handler(struct req *r)
 	gauges(&b, r->app, m);
 	histogram(&b, m);
 	counters(&b, m);
+	json_decref(m);
+	if (!evaluation_evidence_stats(r->app->db, &m, err, sizeof(err))) {
+		buf_free(&b);
+		return http_db_error(r);
+	}
+	evidence(&b, m);
 	json_decref(m);
 	rc = http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 	    buf_cstr(&b), b.len, NULL);

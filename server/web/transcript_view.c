@@ -58,15 +58,15 @@ evidence_view(json_t *criteria, json_t *evidence, bool staff)
 		if (!json_is_string(json_object_get(e, "quote")))
 			continue;
 		if (json_is_true(json_object_get(e, "verified")))
-			json_object_set_new(c, "evidence", json_pack("{s:O, "
+			json_object_set_new(c, "proof", json_pack("{s:O, "
 			    "s:O, s:O, s:o}", "quote", json_object_get(e,
 			    "quote"), "start", json_object_get(e, "start"),
 			    "end", json_object_get(e, "end"), "at",
 			    clock_text(json_number_value(json_object_get(e,
 			    "start")))));
 		else if (staff)
-			json_object_set_new(c, "unverified", json_pack("{s:O}",
-			    "quote", json_object_get(e, "quote")));
+			json_object_set_new(c, "proof_unverified", json_pack(
+			    "{s:O}", "quote", json_object_get(e, "quote")));
 	}
 }
 

@@ -14,10 +14,11 @@
 /*
  * Adds to sub (submission_json()'s object, with "criteria" already built
  * by the page): transcript.tokens, transcript.has_words,
- * transcript.metrics.wpm_text, and per criterion "evidence" {quote,
+ * transcript.metrics.wpm_text, and per criterion "proof" {quote,
  * start, end, at} when the quote was found in the transcript, or, for
- * staff only, "unverified" {quote} when it was not. A student is never
- * shown a quote they did not say.
+ * staff only, "proof_unverified" {quote} when it was not. A student is
+ * never shown a quote they did not say. (Names no outer context has: a
+ * template section looks a missing name up in the outer ones.)
  */
 void	 transcript_view(json_t *sub, bool staff);
 

@@ -232,6 +232,9 @@ test_prompt(void **state)
 	assert_non_null(strstr(p, "JSON only"));
 	assert_non_null(strstr(p, "\"language\": <integer 1-5>"));
 	/* No metrics and no transcript still make a sensible prompt. */
+	/* The evidence: a quote per criterion, word for word. */
+	assert_non_null(strstr(p, "word for word from the transcript"));
+	assert_non_null(strstr(p, "\"evidence\": {\"content\": \"<quote>\""));
 	q = rubric_prompt(r, "", NULL);
 	assert_null(strstr(q, "Speech measurements"));
 	assert_non_null(strstr(q, "(nothing was recognised)"));

@@ -183,6 +183,40 @@ test_json(void **state)
 	json_decref(j);
 }
 
+static void
+test_annotate(void **state)
+{
+	/* The words of test_basic: "um" is a filler after a 1.3 s pause;
+	   the 0.2 s gaps are not pauses. */
+	const struct stt_word w[] = {
+		W("Hello", 0.5, 1.0), W("my", 1.2, 1.4), W("name", 1.5, 1.9),
+		W("is", 2.0, 2.2), W("um", 3.5, 3.8), W("Tom.", 4.0, 4.5),
+	};
+	json_t *t = speech_annotate(w, 6), *um;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(json_array_size(t), 6);
+	um = json_array_get(t, 4);
+	assert_string_equal(json_string_value(json_object_get(um, "w")), "um");
+	assert_true(json_is_true(json_object_get(um, "filler")));
+	assert_string_equal(json_string_value(json_object_get(um, "pause")),
+	    "1.3");
+	assert_float_equal(json_number_value(json_object_get(um, "s")), 3.5,
+	    EPS);
+	for (i = 0; i < 6; i++) {
+		if (i == 4)
+			continue;
+		assert_null(json_object_get(json_array_get(t, i), "pause"));
+		assert_true(json_is_false(json_object_get(json_array_get(t, i),
+		    "filler")));
+	}
+	json_decref(t);
+	t = speech_annotate(w, 0);
+	assert_int_equal(json_array_size(t), 0);
+	json_decref(t);
+}
+
 int
 main(void)
 {
@@ -193,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_type_token_ratio),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_annotate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
