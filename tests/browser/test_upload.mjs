@@ -208,7 +208,7 @@ async function main() {
     check(criteria > 0, 'the result page shows no .criterion-score');
     log(`status "${result.status}", overall ${result.score}, ${criteria} criteria`);
     await checkPlayer(page);
-    await checkTranscript(page, info.base_url);
+    await checkTranscript(page, info.base_url, info.users.student2);
 
     await page.goto(`${info.base_url}/`);
     await shot(page, '06-home-after');

@@ -9,6 +9,8 @@
 // - from the keyboard: ArrowRight moves to the next word, Enter seeks it;
 // - an evidence link (.evidence-link) seeks to its quote's start;
 // - without JavaScript the transcript reads as the transcript's text;
+// - another student, signed in in their own browser context, gets 404 for
+//   the recording, with and without a Range header;
 // - screenshots at 1280 px and on a phone (390 px).
 
 import { log, shot, waitUntil } from './lib.mjs';
@@ -48,7 +50,29 @@ async function seekBy(page, action, want, what) {
   return got;
 }
 
-export async function checkTranscript(page, base) {
+async function otherStudentGets404(browser, base, other, id) {
+  const ctx = await browser.newContext();
+  try {
+    const p = await ctx.newPage();
+    await p.goto(`${base}/login`);
+    await p.fill('form#login input[name=email]', other.email);
+    await p.fill('form#login input[name=password]', other.password);
+    await Promise.all([p.waitForURL(`${base}/`), p.click('form#login [type=submit]')]);
+    const statuses = await p.evaluate(async (sid) => {
+      const url = `/api/v1/submissions/${sid}/media`;
+      const whole = await fetch(url);
+      const part = await fetch(url, { headers: { Range: 'bytes=0-99' } });
+      return [whole.status, part.status];
+    }, id);
+    check(statuses[0] === 404 && statuses[1] === 404,
+      `another student got ${statuses.join(' and ')} for the recording, not 404`);
+    log('another student: 404 for the recording, with and without Range');
+  } finally {
+    await ctx.close();
+  }
+}
+
+export async function checkTranscript(page, base, other) {
   const id = await page.evaluate(() => document.getElementById('submission').dataset.id);
   const sub = await page.evaluate(async (sid) => (await fetch(`/api/v1/submissions/${sid}`)).json(), id);
   const words = page.locator('#transcript .w');
@@ -98,6 +122,8 @@ export async function checkTranscript(page, base) {
   await page.setViewportSize({ width: 390, height: 844 });
   await shot(page, '05d-result-phone');
   await page.setViewportSize({ width: 1280, height: 800 });
+
+  if (other) await otherStudentGets404(page.context().browser(), base, other, id);
 
   // Without JavaScript the words still read as the text.
   const ctx = await page.context().browser().newContext({

@@ -1043,12 +1043,15 @@ def serve_env(argv):
                   fake_kw={"token_ms": args.token_ms})
     stack.start()
     users = {}
-    for role in ("student", "teacher", "admin"):
-        email = "%s1@example.com" % role
+    # "student2" is another student, for what a student must not see.
+    for key, role, name in (("student", "student", "Test Student"),
+                            ("teacher", "teacher", "Test Teacher"),
+                            ("admin", "admin", "Test Admin"),
+                            ("student2", "student", "Other Student")):
+        email = "%s@example.com" % (key if key.endswith("2") else key + "1")
         pw = secrets.token_urlsafe(12)
-        create_user(stack.server, email, "Test %s" % role.capitalize(),
-                    role, pw)
-        users[role] = {"email": email, "password": pw}
+        create_user(stack.server, email, name, role, pw)
+        users[key] = {"email": email, "password": pw}
     info = {"base_url": stack.server.url, "users": users,
             "database_url": stack.pg.url,
             "data_dir": stack.server.data_dir,
