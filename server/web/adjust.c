@@ -9,6 +9,7 @@
 #include "adjust.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,10 +288,13 @@ adjust_view(json_t *sub, json_t *flash)
 
 	json_array_foreach(criteria, i, c)
 		criterion_view(c, sub, adjs, can, flash);
+	/* Halves round up, as PostgreSQL's round() does for the course
+	   page, the CSV and live events (printf would round 3.25 down). */
 	if (json_is_number(json_object_get(final, "overall")) &&
 	    json_is_object(ev))
 		json_object_set_new(ev, "overall_text", json_sprintf("%.1f",
-		    json_number_value(json_object_get(final, "overall"))));
+		    round(json_number_value(json_object_get(final,
+		    "overall")) * 10) / 10));
 	json_object_set_new(sub, "overall_note", json_array_size(
 	    json_object_get(final, "adjusted")) > 0 ? json_sprintf("The "
 	    "overall score includes a teacher's adjustment; the model's own "
