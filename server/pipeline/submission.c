@@ -76,9 +76,8 @@ submission_list(struct db *db, long long student_id, int limit,
 	    "    s.error_message AS error, "
 	    "    iso_utc(s.created_at) AS created_at, "
 	    "    iso_utc(s.completed_at) AS completed_at, "
-	    "    (SELECT round(e.overall::numeric, 1) FROM evaluations e "
-	    "      WHERE e.submission_id = s.id "
-	    "      ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS overall "
+	    "    round((final_scores(s.id) ->> 'overall')::numeric, 1) "
+	    "      AS overall "
 	    "  FROM submissions s JOIN users u ON u.id = s.student_id "
 	    "  WHERE $1::bigint = 0 OR s.student_id = $1::bigint "
 	    "  ORDER BY s.id DESC LIMIT $2::int) x";

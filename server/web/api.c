@@ -21,6 +21,7 @@ static void	hide_unverified(json_t *);
 #include "http.h"
 #include "node.h"
 #include "queue.h"
+#include "review.h"
 #include "submission.h"
 
 int
@@ -28,7 +29,7 @@ api_load_submission(struct req *r, json_t **out)
 {
 	char err[512];
 	bool found;
-	json_t *sub, *queue;
+	json_t *sub, *queue, *rev;
 
 	*out = NULL;
 	if (!submission_json(r->app->db, r->id, &sub, &found, err,
@@ -43,6 +44,14 @@ api_load_submission(struct req *r, json_t **out)
 	if (strcmp(r->user.role, "student") == 0)
 		hide_unverified(json_object_get(json_object_get(sub,
 		    "evaluation"), "evidence"));
+	/* Final scores and teachers' adjustments; the trail for staff. */
+	if (!review_json(r->app->db, r->id, strcmp(r->user.role, "student")
+	    != 0, &rev, err, sizeof(err))) {
+		json_decref(sub);
+		return http_db_error(r);
+	}
+	json_object_update(sub, rev);
+	json_decref(rev);
 	/* Where it stands is a convenience: its absence is not an error. */
 	if (node_queue_json(r->app->db, r->id, &queue, err, sizeof(err)))
 		json_object_set_new(sub, "queue", queue);

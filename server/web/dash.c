@@ -51,6 +51,8 @@ static json_t	*results_view(struct req *, json_t *);
 static int	 courses_page(struct req *, int, json_t *);
 static void	 csv_text(struct buf *, const char *);
 static void	 csv_number(struct buf *, json_t *);
+static bool	 listed(json_t *, const char *);
+static void	 csv_adjusted(struct buf *, json_t *);
 
 static const char *
 str(json_t *o, const char *key)
@@ -307,6 +309,20 @@ eta_view(struct req *r, json_t *view)
 	json_decref(ids);
 }
 
+/* Whether the array of strings a holds s. */
+static bool
+listed(json_t *a, const char *s)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(a, i, v)
+		if (s != NULL && json_is_string(v) &&
+		    strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
 /*
  * The gradebook rows with one cell per criterion of the current rubric,
  * in the rubric's order; *criteria gets [{key, title}].
@@ -332,9 +348,13 @@ results_view(struct req *r, json_t *criteria)
 
 		cells = json_array();
 		json_array_foreach(criteria, k, c)
-			json_array_append_new(cells, json_pack("{s:O?}", "v",
-			    json_object_get(scores, str(c, "key"))));
+			json_array_append_new(cells, json_pack("{s:O?, s:b}",
+			    "v", json_object_get(scores, str(c, "key")),
+			    "adjusted", listed(json_object_get(row,
+			    "adjusted"), str(c, "key"))));
 		json_object_set_new(row, "cells", cells);
+		json_object_set_new(row, "is_adjusted", json_boolean(
+		    json_array_size(json_object_get(row, "adjusted")) > 0));
 		json_object_set_new(row, "has_result", json_boolean(
 		    json_is_number(json_object_get(row, "overall"))));
 		json_object_set_new(row, "overall_text", json_sprintf("%.1f",
@@ -525,6 +545,21 @@ csv_number(struct buf *b, json_t *v)
 		buf_printf(b, "%.1f", json_number_value(v));
 }
 
+/* The adjusted criteria's keys, space-separated, as one field. */
+static void
+csv_adjusted(struct buf *b, json_t *keys)
+{
+	struct buf list = BUF_INIT;
+	json_t *k;
+	size_t i;
+
+	json_array_foreach(keys, i, k)
+		buf_printf(&list, "%s%s", i > 0 ? " " : "",
+		    json_string_value(k));
+	csv_text(b, buf_cstr(&list));
+	buf_free(&list);
+}
+
 int
 dash_results_csv(struct req *r)
 {
@@ -548,7 +583,8 @@ dash_results_csv(struct req *r)
 		buf_putc(&b, ',');
 		csv_text(&b, str(c, "key"));
 	}
-	buf_puts(&b, ",model,completed_at\r\n");
+	/* Final scores; "adjusted" names the criteria a teacher changed. */
+	buf_puts(&b, ",model,completed_at,adjusted\r\n");
 	json_array_foreach(rows, i, row) {
 		csv_text(&b, str(row, "name"));
 		buf_putc(&b, ',');
@@ -567,6 +603,8 @@ dash_results_csv(struct req *r)
 		csv_text(&b, str(row, "model"));
 		buf_putc(&b, ',');
 		csv_text(&b, str(row, "completed_at"));
+		buf_putc(&b, ',');
+		csv_adjusted(&b, json_object_get(row, "adjusted"));
 		buf_puts(&b, "\r\n");
 	}
 	/* The file is named after the course code, in safe characters. */

@@ -37,7 +37,8 @@
 	"    'updated_at', iso_utc(s.updated_at), " \
 	"    'completed_at', iso_utc(s.completed_at))::text AS event " \
 	"FROM submissions s JOIN users u ON u.id = s.student_id " \
-	"LEFT JOIN LATERAL (SELECT round(overall::numeric, 1) AS overall, " \
+	"LEFT JOIN LATERAL (SELECT round((final_scores(s.id) ->> " \
+	"    'overall')::numeric, 1) AS overall, " \
 	"    model FROM evaluations WHERE submission_id = s.id " \
 	"    ORDER BY created_at DESC, id DESC LIMIT 1) e ON true " \
 	"LEFT JOIN LATERAL (SELECT backend FROM phase_log " \

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adjust.h"
 #include "api.h"
 #include "app.h"
 #include "auth.h"
@@ -242,21 +243,31 @@ submission_view(json_t *sub)
 int
 pages_submission(struct req *r)
 {
+	return pages_submission_with(r, 200, NULL);
+}
+
+int
+pages_submission_with(struct req *r, int status, json_t *flash)
+{
 	json_t *sub;
 	int rc;
 
-	if ((rc = api_load_submission(r, &sub)) != 0)
+	if ((rc = api_load_submission(r, &sub)) != 0) {
+		json_decref(flash);
 		return rc;
+	}
 	sub = submission_view(sub);
 	json_object_set_new(sub, "staff", json_boolean(
 	    strcmp(r->user.role, "student") != 0));
 	transcript_view(sub, strcmp(r->user.role, "student") != 0);
+	adjust_view(sub, flash);
+	json_decref(flash);
 	json_object_set_new(sub, "can_cancel", json_boolean(!json_is_true(
 	    json_object_get(sub, "finished"))));
 	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(
 	    json_object_get(sub, "is_failed")) || strcmp(json_string_value(
 	    json_object_get(sub, "status")), "retry") == 0));
-	return http_render(r, 200, "submission", json_pack("{s:s, s:o}",
+	return http_render(r, status, "submission", json_pack("{s:s, s:o}",
 	    "title", "Your introduction", "sub", sub));
 }
 

@@ -13,6 +13,9 @@ int	pages_login(struct req *);
 int	pages_logout(struct req *);
 int	pages_home(struct req *);
 int	pages_submission(struct req *);
+/* The result page with a status; flash (stolen, may be NULL) is a
+   refused score adjustment to show again (adjust.h). */
+int	pages_submission_with(struct req *, int status, json_t *flash);
 int	pages_submission_action(struct req *);
 int	pages_users(struct req *);
 int	pages_user_create(struct req *);

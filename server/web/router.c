@@ -22,6 +22,7 @@
 
 #include <civetweb.h>
 
+#include "adjust.h"
 #include "api.h"
 #include "app.h"
 #include "config.h"
@@ -70,6 +71,8 @@ static const struct route routes[] = {
 	  pages_submission },
 	{ "POST", "/submissions/:id/action",	R_STAFF, CSRF_FORM,
 	  pages_submission_action },
+	{ "POST", "/submissions/:id/scores",	R_STAFF, CSRF_FORM,
+	  adjust_page_scores },
 	{ "GET",  "/admin/users",		R_ADMIN, CSRF_NONE,
 	  pages_users },
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
@@ -108,6 +111,10 @@ static const struct route routes[] = {
 	  api_submission_retry },
 	{ "POST", "/api/v1/submissions/:id/priority", R_STAFF, CSRF_HEADER,
 	  api_submission_priority },
+	{ "POST", "/api/v1/submissions/:id/scores", R_STAFF, CSRF_HEADER,
+	  adjust_api_scores },
+	{ "GET",  "/api/v1/submissions/:id/audit", R_STAFF, CSRF_NONE,
+	  adjust_api_audit },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
 	{ "OPTIONS", "/api/v1/uploads",		R_ANON | R_USER, CSRF_NONE,
