@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_comments.h"
 #include "app.h"
 #include "auth.h"
 #include "config.h"
@@ -254,6 +255,7 @@ pages_submission(struct req *r)
 	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(
 	    json_object_get(sub, "is_failed")) || strcmp(json_string_value(
 	    json_object_get(sub, "status")), "retry") == 0));
+	api_comments_view(r, sub);
 	return http_render(r, 200, "submission", json_pack("{s:s, s:o}",
 	    "title", "Your introduction", "sub", sub));
 }

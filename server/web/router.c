@@ -23,6 +23,7 @@
 #include <civetweb.h>
 
 #include "api.h"
+#include "api_comments.h"
 #include "app.h"
 #include "config.h"
 #include "dash.h"
@@ -70,6 +71,12 @@ static const struct route routes[] = {
 	  pages_submission },
 	{ "POST", "/submissions/:id/action",	R_STAFF, CSRF_FORM,
 	  pages_submission_action },
+	{ "POST", "/submissions/:id/comments",	R_STAFF, CSRF_FORM,
+	  api_comment_form_add },
+	{ "POST", "/comments/:id/reply",	R_USER,  CSRF_FORM,
+	  api_comment_form_reply },
+	{ "POST", "/comments/:id/delete",	R_STAFF, CSRF_FORM,
+	  api_comment_form_delete },
 	{ "GET",  "/admin/users",		R_ADMIN, CSRF_NONE,
 	  pages_users },
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
@@ -108,6 +115,14 @@ static const struct route routes[] = {
 	  api_submission_retry },
 	{ "POST", "/api/v1/submissions/:id/priority", R_STAFF, CSRF_HEADER,
 	  api_submission_priority },
+	{ "GET",  "/api/v1/submissions/:id/comments", R_USER, CSRF_NONE,
+	  api_comments_get },
+	{ "POST", "/api/v1/submissions/:id/comments", R_STAFF, CSRF_HEADER,
+	  api_comment_add },
+	{ "POST", "/api/v1/comments/:id/reply",	R_USER,  CSRF_HEADER,
+	  api_comment_reply },
+	{ "DELETE", "/api/v1/comments/:id",	R_STAFF, CSRF_HEADER,
+	  api_comment_delete },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
 	{ "OPTIONS", "/api/v1/uploads",		R_ANON | R_USER, CSRF_NONE,
