@@ -13,6 +13,7 @@
 (() => {
   const player = () => document.getElementById('player');
   const drafts = new Map(); // comment id -> unsent reply text
+  let lastFocus = null; // the id of the element that last took the focus
 
   // "1:05", as the server writes it (floor of the seconds).
   function clock(s) {
@@ -249,13 +250,16 @@
     document.querySelector(`#markers .marker[data-id="${id}"]`)?.remove();
   }
 
-  // A refresh replaces the reply forms: put back what was being written.
+  // A refresh replaces the reply forms: put back what was being written,
+  // and the focus if it was lost with the old form.
   function restoreDrafts() {
-    for (const [id, d] of drafts) {
+    for (const [id, text] of drafts) {
       const box = document.getElementById(`reply-body-${id}`);
-      if (!box) continue;
-      box.value = d.text;
-      if (d.focused) box.focus();
+      if (box) box.value = text;
+    }
+    const active = document.activeElement;
+    if (lastFocus && (!active || active === document.body)) {
+      document.getElementById(lastFocus)?.focus();
     }
   }
 
@@ -303,14 +307,22 @@
   document.addEventListener('input', (ev) => {
     const box = ev.target;
     const f = box instanceof Element ? box.closest('.reply-form') : null;
-    if (f) drafts.set(f.dataset.comment, { text: box.value, focused: true });
+    if (f) drafts.set(f.dataset.comment, box.value);
     if (box instanceof Element && box.id === 'comment-at') delete box.dataset.exact;
   });
 
+  document.addEventListener('focusin', (ev) => {
+    lastFocus = ev.target instanceof Element && ev.target.id ? ev.target.id : null;
+  });
+  // Leaving a field on purpose forgets it; a field taken away by a refresh
+  // is remembered. Chromium sends focusout before taking the node away, so
+  // whether it is still on the page is asked once the refresh is done.
   document.addEventListener('focusout', (ev) => {
-    const f = ev.target instanceof Element ? ev.target.closest('.reply-form') : null;
-    const d = f && drafts.get(f.dataset.comment);
-    if (d && f.isConnected) d.focused = false;
+    const gone = ev.target;
+    if (ev.relatedTarget || !(gone instanceof Element)) return;
+    setTimeout(() => {
+      if (gone.isConnected && lastFocus === gone.id) lastFocus = null;
+    }, 0);
   });
 
   document.addEventListener('introeval:refreshed', () => {

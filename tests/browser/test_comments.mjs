@@ -9,8 +9,11 @@
 // the teacher's own page shows the marker at once; the student's page
 // shows a marker on the timeline, placed at the moment's share of the
 // recording, and the comment in the list; clicking the marker seeks the
-// student's player to the moment; the student replies once, the reply
-// form goes away and the teacher's page shows the reply. Screenshots at
+// student's player to the moment. The student starts a reply while the
+// teacher comments again (with the button, at 0:05): the refresh keeps
+// the half-written reply and its focus, and lists both in order. The
+// reply goes out once, its form goes away and the teacher's page shows
+// the reply. Screenshots at
 // 1280x800 and 390x844 for both roles (comments-*.png); any page error
 // or console error (a refused inline style, say) fails the test.
 //
@@ -138,7 +141,8 @@ async function studentSeeks(page, at) {
     const v = document.getElementById('player');
     v.pause();
     window.__seekedAt = null;
-    v.addEventListener('seeked', () => { window.__seekedAt = v.currentTime; }, { once: true });
+    // "seeking" reports where the seek goes, before playback moves on.
+    v.addEventListener('seeking', () => { window.__seekedAt = v.currentTime; }, { once: true });
   });
   await page.click('#markers .marker');
   const landed = await waitUntil('the player to seek', () => page.evaluate(() => window.__seekedAt), 10000);
@@ -146,14 +150,52 @@ async function studentSeeks(page, at) {
   log(`clicking the marker seeked to ${landed.toFixed(2)} s`);
 }
 
-async function studentReplies(page) {
-  const form = page.locator('#comments .reply-form');
-  check(await form.count() === 1, 'the student has no reply form under the comment');
-  await form.locator('textarea').fill(REPLY);
-  await form.locator('button[type=submit]').click();
-  await waitUntil('the reply form to go', async () => await page.locator('#comments .reply-form').count() === 0, 10000);
-  const reply = await page.locator('#comments .reply').textContent();
+// The student starts a reply; meanwhile the teacher comments again, with
+// the button this time. The student's page refreshes under the half-written
+// reply, which must survive (text and focus), then goes out once.
+async function replyWhileTeacherComments(student, teacher) {
+  const first = await student.locator('#comments li.comment').first().getAttribute('data-id');
+  const box = student.locator(`#reply-body-${first}`);
+  check(await box.count() === 1, 'the student has no reply form under the comment');
+  await box.click();
+  await box.fill(REPLY);
+
+  await teacher.evaluate(async () => {
+    const v = document.getElementById('player');
+    const seeked = new Promise((resolve) => v.addEventListener('seeked', resolve, { once: true }));
+    v.currentTime = 5.1;
+    await seeked;
+  });
+  await teacher.click('#comment-btn');
+  await teacher.waitForSelector('#comment-fields', { state: 'visible', timeout: 5000 });
+  const at = await teacher.inputValue('#comment-at');
+  check(at === '0:05', `the button opened the form at "${at}", not 0:05`);
+  await teacher.fill('#comment-body', 'Clear ending.');
+  await teacher.click('#comment-save');
+  await teacher.waitForSelector('#comment-fields', { state: 'hidden', timeout: 5000 });
+
+  await waitUntil('the second comment on the student\'s page', async () =>
+    await student.locator('#comments li.comment').count() === 2, 20000);
+  const after = await student.evaluate((id) => ({
+    text: document.getElementById(`reply-body-${id}`).value,
+    focused: document.activeElement && document.activeElement.id,
+    times: [...document.querySelectorAll('#comments .comment-seek')].map((b) => b.textContent.trim()),
+    markers: document.querySelectorAll('#markers .marker').length,
+    marker: window.__marker,
+  }), first);
+  check(after.marker === 1, 'the student\'s page reloaded for the second comment');
+  check(after.text === REPLY, `the half-written reply became "${after.text}" after the refresh`);
+  check(after.focused === `reply-body-${first}`, `the focus moved to #${after.focused} after the refresh`);
+  check(after.times.join(' ') === '0:03 0:05', `the comments are listed as ${after.times.join(', ')}`);
+  check(after.markers === 2, `the timeline shows ${after.markers} markers`);
+
+  await student.locator(`#comment-${first} .reply-form button[type=submit]`).click();
+  await waitUntil('the reply form to go', async () =>
+    await student.locator(`#comment-${first} .reply-form`).count() === 0, 10000);
+  const reply = await student.locator(`#comment-${first} .reply`).textContent();
   check(reply.includes(REPLY), `the reply reads "${reply}"`);
+  check(await student.locator('#comments .reply-form').count() === 1,
+    'the second comment lost its own reply form');
 }
 
 async function main() {
@@ -193,7 +235,7 @@ async function main() {
     const at = await studentSeesIt(student);
     await studentSeeks(student, at);
     await shot(student, 'comments-02-student-desktop');
-    await studentReplies(student);
+    await replyWhileTeacherComments(student, teacher);
     await shot(student, 'comments-03-student-replied');
     await waitUntil('the reply on the teacher\'s page', () => teacher.evaluate(
       (text) => (document.querySelector('#comments .reply')?.textContent || '').includes(text), REPLY), 20000);
