@@ -233,35 +233,35 @@ comments_reply(struct db *db, long long comment_id, long long student_id,
 	p[1] = db_param_ll(ub, student_id);
 	c = db_acquire(db);
 	if (!db_exec(c, "BEGIN", 0, NULL, err, errlen))
-		goto fail;
+		goto out;
 	r = db_query(c, "UPDATE submissions s SET review_seq = "
 	    "s.review_seq + 1 FROM comments c WHERE c.id = $1 AND "
 	    "s.id = c.submission_id RETURNING s.student_id", 1, p, err,
 	    errlen);
 	if (r == NULL)
-		goto fail;
+		goto out;
 	if (PQntuples(r) == 0) {
 		rc = refuse(COMMENTS_NOT_FOUND, err, errlen, "no such comment");
-		goto fail;
+		goto out;
 	}
 	if (db_get_ll(r, 0, "student_id") != student_id) {
 		rc = refuse(COMMENTS_NOT_OWNER, err, errlen, "only the student "
 		    "whose recording this is can reply to its comments");
-		goto fail;
+		goto out;
 	}
 	PQclear(r);
 	/* The body is checked after ownership: a stranger learns nothing. */
 	r = NULL;
 	if ((text = clean_body(body, err, errlen)) == NULL) {
 		rc = COMMENTS_INVALID;
-		goto fail;
+		goto out;
 	}
 	p[2] = text;
 	r = db_query(c, "INSERT INTO comment_replies (comment_id, author_id, "
 	    "body) VALUES ($1, $2, $3) ON CONFLICT (comment_id) DO NOTHING "
 	    "RETURNING id", 3, p, err, errlen);
 	if (r == NULL)
-		goto fail;
+		goto out;
 	if (PQntuples(r) == 0)
 		rc = refuse(COMMENTS_DUPLICATE, err, errlen, "you have already "
 		    "replied to this comment");
@@ -269,7 +269,7 @@ comments_reply(struct db *db, long long comment_id, long long student_id,
 	    COMMENTS_OK)
 		log_info("comment=%lld reply by user=%lld", comment_id,
 		    student_id);
-fail:
+out:
 	PQclear(r);
 	db_release(db, c);
 	free(text);
