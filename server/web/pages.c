@@ -11,6 +11,7 @@
 
 #include "adjust.h"
 #include "api.h"
+#include "api_comments.h"
 #include "app.h"
 #include "auth.h"
 #include "config.h"
@@ -267,6 +268,7 @@ pages_submission_with(struct req *r, int status, json_t *flash)
 	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(
 	    json_object_get(sub, "is_failed")) || strcmp(json_string_value(
 	    json_object_get(sub, "status")), "retry") == 0));
+	api_comments_view(r, sub);
 	return http_render(r, status, "submission", json_pack("{s:s, s:o}",
 	    "title", "Your introduction", "sub", sub));
 }

@@ -24,6 +24,7 @@
 
 #include "adjust.h"
 #include "api.h"
+#include "api_comments.h"
 #include "app.h"
 #include "config.h"
 #include "dash.h"
@@ -73,6 +74,12 @@ static const struct route routes[] = {
 	  pages_submission_action },
 	{ "POST", "/submissions/:id/scores",	R_STAFF, CSRF_FORM,
 	  adjust_page_scores },
+	{ "POST", "/submissions/:id/comments",	R_STAFF, CSRF_FORM,
+	  api_comment_form_add },
+	{ "POST", "/comments/:id/reply",	R_USER,  CSRF_FORM,
+	  api_comment_form_reply },
+	{ "POST", "/comments/:id/delete",	R_STAFF, CSRF_FORM,
+	  api_comment_form_delete },
 	{ "GET",  "/admin/users",		R_ADMIN, CSRF_NONE,
 	  pages_users },
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
@@ -115,6 +122,14 @@ static const struct route routes[] = {
 	  adjust_api_scores },
 	{ "GET",  "/api/v1/submissions/:id/audit", R_STAFF, CSRF_NONE,
 	  adjust_api_audit },
+	{ "GET",  "/api/v1/submissions/:id/comments", R_USER, CSRF_NONE,
+	  api_comments_get },
+	{ "POST", "/api/v1/submissions/:id/comments", R_STAFF, CSRF_HEADER,
+	  api_comment_add },
+	{ "POST", "/api/v1/comments/:id/reply",	R_USER,  CSRF_HEADER,
+	  api_comment_reply },
+	{ "DELETE", "/api/v1/comments/:id",	R_STAFF, CSRF_HEADER,
+	  api_comment_delete },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
 	{ "OPTIONS", "/api/v1/uploads",		R_ANON | R_USER, CSRF_NONE,
