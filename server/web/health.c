@@ -602,6 +602,8 @@ health_page(struct req *r)
 	    "queue"), "timeline", timeline(h));
 	bucket_charts(h, view);
 	state = scheduler_state(r->app, detail, sizeof(detail));
+	json_object_set_new(view, "has_queue", json_boolean(json_array_size(
+	    json_object_get(h, "queue")) > 0));
 	json_object_set_new(view, "scheduler", json_string(detail));
 	json_object_set_new(view, "scheduler_standby", json_boolean(
 	    strcmp(state, "standby") == 0));

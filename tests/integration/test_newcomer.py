@@ -265,7 +265,7 @@ class Newcomer(harness.TestCase):
         self.assertIn('<a href="/submissions/%s">Introduction 2</a>'
                       % second, home)
         self.assertNotRegex(text(home), r"#\d")
-        self.assertIn('<td class="num">4.0</td>', home)
+        self.assertIn('<td class="num" data-label="Score">4.0</td>', home)
         page = s.expect("GET", "/submissions/%s" % first, 200).text
         self.assertIn("<title>Introduction 1 · IntroEval</title>", page)
         self.assertRegex(page, r'class="criterion-score">4</td>')
