@@ -131,7 +131,9 @@ const Live = (() => {
     if (p === 'completed') {
       return { state: 'done', group: 'done', text: s.overall != null ? `Done · ${Number(s.overall).toFixed(1)}` : 'Done' };
     }
-    return { state: 'failed', group: 'failed', text: 'Failed' };
+    // queue_cancel() writes "cancelled by NAME" (QUEUE_CANCELLED_PREFIX).
+    const cancelled = typeof s.error === 'string' && s.error.startsWith('cancelled by ');
+    return { state: 'failed', group: 'failed', text: cancelled ? 'Cancelled' : 'Failed' };
   }
 
   function el(tag, attrs, text) {
@@ -217,16 +219,43 @@ function setupCourse() {
     }
   }
 
+  // The same definitions as count_view() in server/web/dash.c: not
+  // submitted, in progress and failed by each student's newest upload;
+  // done = the students the results table shows a score for. The
+  // pipeline box's count is the in-progress tile's.
   function counts() {
-    const n = { none: 0, working: 0, done: 0, failed: 0 };
+    const n = { none: 0, working: 0, failed: 0, done: 0 };
     const rows = table.querySelectorAll('tbody tr');
     for (const tr of rows) {
       const g = tr.dataset.group;
-      if (g === 'none' || g === 'done' || g === 'failed') n[g]++;
-      else n.working++;
+      if (g === 'none' || g === 'failed') n[g]++;
+      else if (g !== 'done') n.working++;
+    }
+    for (const tr of document.querySelectorAll('#results-table tbody tr')) {
+      if (!Number.isNaN(parseFloat(tr.cells[2]?.textContent))) n.done++;
     }
     document.getElementById('n-students').textContent = rows.length;
     for (const k of Object.keys(n)) document.getElementById(`n-${k}`).textContent = n[k];
+    const etaCount = document.getElementById('eta-count');
+    if (etaCount && n.working > 0) etaCount.textContent = n.working;
+    else if (n.working === 0) document.getElementById('eta').textContent = 'Nothing of this course is in progress.';
+  }
+
+  // Cancelling takes two steps, as in the server's page: a summary that
+  // reveals the confirming form (it works without this script too).
+  function cancelConfirm(id, name) {
+    const d = Live.el('details', { class: 'confirm' });
+    const sum = Live.el('summary', { class: 'button secondary danger', 'aria-label': `Cancel ${name}'s upload…` });
+    sum.append(Live.el('span', { class: 'when-closed' }, 'Cancel…'), Live.el('span', { class: 'when-open' }, "Don't cancel"));
+    const box = Live.el('div', { class: 'confirm-box' });
+    const f = actionForm(id, 'cancel', 'Cancel', name);
+    f.append(Live.el('input', { type: 'hidden', name: 'confirm', value: '1' }));
+    const b = f.querySelector('button');
+    b.textContent = 'Yes, cancel it';
+    b.removeAttribute('aria-label');
+    box.append(Live.el('p', {}, `Stop processing ${name}'s upload? It will not be scored.`), f);
+    d.append(sum, box);
+    return d;
   }
 
   function actionForm(id, action, label, name, extra) {
@@ -267,7 +296,7 @@ function setupCourse() {
     if (c.state === 'failed' || c.state === 'retry') acts.append(actionForm(s.id, 'retry', 'Retry', name));
     if (!['none', 'done', 'failed'].includes(c.group)) {
       acts.append(actionForm(s.id, 'priority', 'Raise the priority of', name, (s.priority || 0) + 10));
-      acts.append(actionForm(s.id, 'cancel', 'Cancel', name));
+      acts.append(cancelConfirm(s.id, name));
     }
     tr.classList.remove('changed');
     void tr.offsetWidth; // restart the highlight
@@ -295,8 +324,11 @@ function setupCourse() {
           Live.el('progress', { max: String(n.batch_size), value: String(n.batch_done), 'aria-label': `Batch ${n.batch_id} progress` }));
         d.append(b);
       }
-      d.append(Live.el('p', { class: 'hint queues' }, `Waiting: ${n.queue_stt} for transcription, ${n.queue_llm} for evaluation.`));
       box.append(d);
+    }
+    if (m.queue) {
+      document.getElementById('lab-stt').textContent = m.queue.stt;
+      document.getElementById('lab-llm').textContent = m.queue.llm;
     }
     Live.startClocks();
   }
@@ -309,15 +341,15 @@ function setupCourse() {
       const eta = document.getElementById('eta');
       if (!p.eta) return;
       if (!p.eta.has_unfinished) {
-        eta.textContent = "Nothing of this course is waiting.";
+        eta.textContent = 'Nothing of this course is in progress.';
       } else if (p.eta.blocked) {
-        eta.replaceChildren(Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),
-          ` of this course's submissions are in the pipeline; some wait for ${p.eta.waiting_for}, ` +
+        eta.replaceChildren('In progress: ', Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),
+          ` of this course's students; some wait for ${p.eta.waiting_for}, ` +
           'which cannot be reached right now, so no finish time can be given.');
       } else {
         const at = new Date(p.eta.eta_at);
-        eta.replaceChildren(Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),
-          " of this course's submissions are in the pipeline; all expected done in about ",
+        eta.replaceChildren('In progress: ', Live.el('strong', { id: 'eta-count' }, String(p.eta.unfinished)),
+          " of this course's students; all expected done in about ",
           Live.el('strong', { id: 'eta-text' }, p.eta.eta_text),
           ` (by ${at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}).`);
       }
@@ -327,6 +359,7 @@ function setupCourse() {
   const refreshResults = Live.debounce(async () => {
     await Live.refreshParts(`/courses/${course}`, ['#results-table tbody']);
     sortResults();
+    counts();
   }, 1500);
 
   // Results: sortable headings (buttons, so the keyboard reaches them).
@@ -373,7 +406,9 @@ function setupCourse() {
       const q = new URLSearchParams();
       if (f.section) q.set('section', f.section);
       if (f.group) q.set('status', f.group);
-      history.replaceState(null, '', `${location.pathname}${q.toString() ? `?${q}` : ''}`);
+      // The course's own address: after a form post the page may be at
+      // /courses/ID/members, which answers POST only.
+      history.replaceState(null, '', `/courses/${course}${q.toString() ? `?${q}` : ''}`);
     });
   }
 
@@ -395,6 +430,8 @@ function setupCourse() {
       const body = await res.json().catch(() => ({}));
       msg.textContent = res.ok ? `#${id}: ${action === 'priority' ? 'priority raised' : action === 'cancel' ? 'cancelled' : 'queued again'}.`
         : (body.error || `The server answered ${res.status}.`);
+      const open = form.closest('details[open]');
+      if (open) open.open = false;
     } catch (e) {
       msg.textContent = 'The server did not answer; try again.';
     }
@@ -427,7 +464,11 @@ function setupSubmission() {
   // Everything but the recording is replaced, so playback goes on while
   // the status, the scores, the transcript or the comments change.
   const refresh = Live.debounce(async () => {
+    // A cancel confirmation being read stays open through a refresh.
+    const confirming = document.getElementById('cancel-confirm')?.open;
     if (await Live.refreshParts(location.pathname, ['#submission', '#results', '#markers'])) {
+      const open = document.getElementById('cancel-confirm');
+      if (open && confirming) open.open = true;
       const c = document.getElementById('submission');
       if (c) {
         shown = `${c.dataset.phase}/${c.dataset.status}`;

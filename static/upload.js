@@ -317,6 +317,8 @@
         sendBtn.disabled = false;
         note.textContent = `Recorded ${clock.textContent}. Watch it back, then upload it or record again.`;
       });
+      // The preview has nothing to show before the camera starts.
+      preview.hidden = false;
       preview.srcObject = stream;
       preview.muted = true;
       preview.controls = false;

@@ -62,7 +62,11 @@ y_ticks(double ymax, double base_y, double plot_h, const char *unit)
 	return ticks;
 }
 
-/* Every other bucket's label under its column centre. */
+/*
+ * Every other bucket's label under its column centre, the last one
+ * included; every second of those is "minor", for a narrow screen to
+ * leave out (a phone shows the labels larger).
+ */
 static json_t *
 x_labels(json_t *items, double plot_x, double col_w)
 {
@@ -72,9 +76,10 @@ x_labels(json_t *items, double plot_x, double col_w)
 	json_array_foreach(items, i, it)
 		if (i % 2 == (n - 1) % 2 && json_is_string(json_object_get(it,
 		    "label")))
-			json_array_append_new(labels, json_pack("{s:f, s:O}",
-			    "x", r1(plot_x + col_w * ((double)i + 0.5)),
-			    "label", json_object_get(it, "label")));
+			json_array_append_new(labels, json_pack("{s:f, s:O, "
+			    "s:b}", "x", r1(plot_x + col_w * ((double)i +
+			    0.5)), "label", json_object_get(it, "label"),
+			    "minor", (n - 1 - i) % 4 == 2));
 	return labels;
 }
 

@@ -28,7 +28,8 @@ json_t	*svg_gantt(json_t *lanes, double t0, double t1);
  * Stacked columns, one per bucket: buckets: [{label, parts: [{v, kind,
  * tip}]}], on a y axis up to at least ymax_min. Returns {width, height,
  * cols: [{x, y, w, h, kind, tip}], yticks: [{y, label}], xlabels: [{x,
- * label}], plot_x, plot_w, base_y}.
+ * label, minor}], plot_x, plot_w, base_y}; a minor label may be left out
+ * where there is little room.
  */
 json_t	*svg_columns(json_t *buckets, double ymax_min);
 /*

@@ -385,7 +385,7 @@ queue_cancel(struct db *db, long long id, const char *who, bool *found,
 	char idb[DB_NUM_LEN], msg[300];
 	const char *p[2] = { db_param_ll(idb, id), msg };
 
-	snprintf(msg, sizeof(msg), "cancelled by %s", who);
+	snprintf(msg, sizeof(msg), QUEUE_CANCELLED_PREFIX "%s", who);
 	/* Clearing the claim makes the holder's outcome write a no-op. */
 	return exec_action(db, "UPDATE submissions SET phase = 'failed', "
 	    "status = 'failed', error_message = $2, " QUEUE_UNHELD ", "

@@ -21,6 +21,12 @@ struct db;
 	"worker_id = NULL, claim_token = NULL, lease_expires_at = NULL, " \
 	"work_started_at = NULL"
 
+/*
+ * queue_cancel's error_message starts with this, then names who
+ * cancelled: pages tell a cancellation from a failure by it.
+ */
+#define QUEUE_CANCELLED_PREFIX	"cancelled by "
+
 /* A claimed submission, as a worker holds it. */
 struct job {
 	long long	 id;

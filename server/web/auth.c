@@ -297,3 +297,17 @@ auth_users_json(struct db *db, json_t **out, char *err, size_t errlen)
 		return util_seterr(err, errlen, "bad JSON: %s", jerr.text);
 	return true;
 }
+
+bool
+auth_role_counts(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object("
+	    "  'student', count(*) FILTER (WHERE role = 'student'), "
+	    "  'teacher', count(*) FILTER (WHERE role = 'teacher'), "
+	    "  'admin', count(*) FILTER (WHERE role = 'admin')) "
+	    "FROM users WHERE NOT disabled";
+
+	*out = db_query_json(db, sql, 0, NULL, NULL, err, errlen);
+	return *out != NULL;
+}

@@ -47,6 +47,9 @@ bool	 auth_session(struct db *, const char *token, struct user *,
 void	 auth_logout(struct db *, const char *token);
 /* Every user, newest first: [{id, email, name, role, disabled, created_at}]. */
 bool	 auth_users_json(struct db *, json_t **out, char *err, size_t errlen);
+/* Accounts that can sign in, by role: {student: n, teacher: n, admin: n}. */
+bool	 auth_role_counts(struct db *, json_t **out, char *err,
+	    size_t errlen);
 /* Constant-time string comparison for tokens. */
 bool	 auth_token_equal(const char *, const char *);
 

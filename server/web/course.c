@@ -75,26 +75,44 @@ course_create(struct db *db, const char *code, const char *title,
 
 bool
 course_enrol(struct db *db, long long course, const char *email,
-    const char *role, const char *section, char *err, size_t errlen)
+    const char *role, const char *section, bool move,
+    struct course_enrolment *out, char *err, size_t errlen)
 {
+	/*
+	 * One statement: who the email names, whether and how they are
+	 * enrolled already, and the write, which changes an existing
+	 * membership only when a move was asked for.
+	 */
+	static const char sql[] =
+	    "WITH u AS (SELECT id, name FROM users "
+	    "  WHERE lower(email) = lower($2) AND (role = $3 "
+	    "  OR ($3 = 'teacher' AND role = 'admin')) "
+	    "  AND EXISTS (SELECT 1 FROM courses WHERE id = $1::bigint)), "
+	    "old AS (SELECT m.role, m.section FROM course_members m, u "
+	    "  WHERE m.course_id = $1::bigint AND m.user_id = u.id), "
+	    "w AS (INSERT INTO course_members (course_id, user_id, role, "
+	    "  section) SELECT $1::bigint, u.id, $3, $4 FROM u "
+	    "  WHERE $5::boolean OR NOT EXISTS (SELECT 1 FROM old) "
+	    "  ON CONFLICT (course_id, user_id) DO UPDATE SET role = $3, "
+	    "  section = $4 RETURNING user_id) "
+	    "SELECT u.id, u.name, old.role AS was_role, "
+	    "  old.section AS was_section, "
+	    "  (SELECT count(*) FROM w) AS written "
+	    "FROM u LEFT JOIN old ON true";
 	char cb[DB_NUM_LEN];
-	const char *p[4] = { db_param_ll(cb, course), email, role, section };
+	const char *p[5] = { db_param_ll(cb, course), email, role, section,
+	    move ? "true" : "false" };
 	PGconn *c;
 	PGresult *r;
 
+	memset(out, 0, sizeof(*out));
 	if (strcmp(role, "student") != 0 && strcmp(role, "teacher") != 0)
 		return util_seterr(err, errlen, "the role is student or "
 		    "teacher");
 	if (!text_ok(section, SECTION_MAX, "section", err, errlen))
 		return false;
 	c = db_acquire(db);
-	r = db_query(c, "INSERT INTO course_members (course_id, user_id, "
-	    "role, section) SELECT $1::bigint, u.id, $3, $4 FROM users u "
-	    "WHERE lower(u.email) = lower($2) AND (u.role = $3 "
-	    "OR ($3 = 'teacher' AND u.role = 'admin')) "
-	    "AND EXISTS (SELECT 1 FROM courses WHERE id = $1::bigint) "
-	    "ON CONFLICT (course_id, user_id) DO UPDATE SET role = $3, "
-	    "section = $4 RETURNING user_id", 4, p, err, errlen);
+	r = db_query(c, sql, 5, p, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return false;
@@ -103,10 +121,54 @@ course_enrol(struct db *db, long long course, const char *email,
 		return util_seterr(err, errlen, "there is no %s account with "
 		    "the email %s", role, email);
 	}
-	log_info("course=%lld enrolled user=%lld role=%s", course,
-	    db_get_ll(r, 0, "user_id"), role);
+	out->user_id = db_get_ll(r, 0, "id");
+	util_strlcpy(out->name, db_get(r, 0, "name"), sizeof(out->name));
+	util_strlcpy(out->was_section, db_get(r, 0, "was_section") ?
+	    db_get(r, 0, "was_section") : "", sizeof(out->was_section));
+	if (PQgetisnull(r, 0, PQfnumber(r, "was_role")))
+		out->outcome = COURSE_ADDED;
+	else if (strcmp(db_get(r, 0, "was_role"), role) == 0 &&
+	    strcmp(out->was_section, section) == 0)
+		out->outcome = COURSE_SAME;
+	else
+		out->outcome = db_get_ll(r, 0, "written") > 0 ? COURSE_MOVED :
+		    COURSE_ELSEWHERE;
 	PQclear(r);
+	log_info("course=%lld enrol user=%lld role=%s outcome=%d", course,
+	    out->user_id, role, (int)out->outcome);
 	return true;
+}
+
+bool
+course_member(struct db *db, long long course, long long user,
+    json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object('user_id', u.id, 'name', u.name, "
+	    "  'role', m.role, 'section', m.section) "
+	    "FROM course_members m JOIN users u ON u.id = m.user_id "
+	    "WHERE m.course_id = $1::bigint AND m.user_id = $2::bigint";
+	char cb[DB_NUM_LEN], ub[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course), db_param_ll(ub, user) };
+	bool found;
+
+	*out = db_query_json(db, sql, 2, p, &found, err, errlen);
+	return *out != NULL || !found;
+}
+
+bool
+course_setup_counts(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT json_build_object('courses', count(*), "
+	    "  'staffed', count(*) FILTER (WHERE EXISTS (SELECT 1 "
+	    "    FROM course_members m WHERE m.course_id = c.id "
+	    "    AND m.role = 'teacher') AND EXISTS (SELECT 1 "
+	    "    FROM course_members m WHERE m.course_id = c.id "
+	    "    AND m.role = 'student'))) FROM courses c";
+
+	*out = db_query_json(db, sql, 0, NULL, NULL, err, errlen);
+	return *out != NULL;
 }
 
 bool
@@ -238,20 +300,4 @@ course_results(struct db *db, long long course, json_t **rows, char *err,
 
 	*rows = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *rows != NULL;
-}
-
-bool
-course_unfinished(struct db *db, long long course, json_t **ids, char *err,
-    size_t errlen)
-{
-	static const char sql[] =
-	    "SELECT coalesce(json_agg(s.id), '[]') "
-	    "FROM course_members m " LATEST_SUBMISSION
-	    "WHERE m.course_id = $1::bigint AND m.role = 'student' "
-	    "AND s.phase IN ('prep', 'stt', 'llm')";
-	char cb[DB_NUM_LEN];
-	const char *p[1] = { db_param_ll(cb, course) };
-
-	*ids = db_query_json(db, sql, 1, p, NULL, err, errlen);
-	return *ids != NULL;
 }

@@ -21,12 +21,34 @@ struct user;
 /* err is a plain sentence for the form (a taken code, say). */
 bool	course_create(struct db *, const char *code, const char *title,
 	    long long *id, char *err, size_t errlen);
+/* What enrolling someone did (course_enrol). */
+enum course_outcome {
+	COURSE_ADDED,		/* enrolled now */
+	COURSE_SAME,		/* already enrolled so: nothing changed */
+	COURSE_MOVED,		/* was elsewhere (was_section); moved */
+	COURSE_ELSEWHERE	/* is elsewhere and no move was asked for */
+};
+struct course_enrolment {
+	enum course_outcome	 outcome;
+	long long		 user_id;
+	char			 name[256];
+	char			 was_section[64];	/* before, if enrolled */
+};
 /*
- * Enrols the account with this email (or changes its role and section
- * when it is enrolled already). role: "student" or "teacher".
+ * Enrols the account with this email (role: "student" or "teacher"). Of
+ * someone enrolled already, the role and section change only when move
+ * is true; otherwise the outcome says where they are (COURSE_ELSEWHERE)
+ * and nothing is written. false (err) for an unknown account.
  */
 bool	course_enrol(struct db *, long long course, const char *email,
-	    const char *role, const char *section, char *err, size_t errlen);
+	    const char *role, const char *section, bool move,
+	    struct course_enrolment *, char *err, size_t errlen);
+/* {user_id, name, role, section} of a member, or *out NULL. */
+bool	course_member(struct db *, long long course, long long user,
+	    json_t **out, char *err, size_t errlen);
+/* {courses, staffed}: how many courses, and with a teacher and a student. */
+bool	course_setup_counts(struct db *, json_t **out, char *err,
+	    size_t errlen);
 /*
  * [{id, code, title, students, teachers, sections}] of the courses
  * teacher_id teaches, or of every course for 0.
@@ -54,9 +76,6 @@ bool	course_progress(struct db *, long long course, json_t **rows,
  * {criterion: n}, model, completed_at}] (null fields without one).
  */
 bool	course_results(struct db *, long long course, json_t **rows,
-	    char *err, size_t errlen);
-/* The unfinished submissions of a course: [id, ...]. */
-bool	course_unfinished(struct db *, long long course, json_t **ids,
 	    char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "dash.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "node.h"
+#include "queue.h"
 #include "rubrics.h"
 #include "util.h"
 
@@ -44,10 +46,14 @@ static int	 db_down(struct req *);
 static bool	 load_course(struct req *, json_t **, int *);
 static int	 course_page(struct req *, int, json_t *);
 static void	 filter_rows(json_t *, json_t *, const char *, const char *);
+static void	 count_view(json_t *, json_t *, json_t *);
 static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
-static void	 eta_view(struct req *, json_t *);
+static void	 eta_view(struct req *, json_t *, json_t *);
 static json_t	*results_view(struct req *, json_t *);
+static json_t	*score_cell(json_t *);
+static void	 enrol_message(struct req *, json_t *);
+static const char *in_section(const char *, char *, size_t);
 static int	 courses_page(struct req *, int, json_t *);
 static void	 csv_text(struct buf *, const char *);
 static void	 csv_number(struct buf *, json_t *);
@@ -132,8 +138,12 @@ dash_chip(json_t *row)
 		    json_sprintf("Done · %.1f", json_number_value(
 		    json_object_get(row, "overall"))) : json_string("Done");
 	} else {
+		const char *err = str(row, "error");
+
 		state = group = "failed";
-		text = json_string("Failed");
+		text = json_string(err != NULL && strncmp(err,
+		    QUEUE_CANCELLED_PREFIX, strlen(QUEUE_CANCELLED_PREFIX)) ==
+		    0 ? "Cancelled" : "Failed");
 	}
 	json_object_set_new(row, "state", json_string(state));
 	json_object_set_new(row, "group", json_string(group));
@@ -170,12 +180,11 @@ load_course(struct req *r, json_t **course, int *status)
 	return true;
 }
 
-/* Marks rows hidden by the filters and counts what the summary shows. */
+/* Adds the chips and marks the rows the filters hide. */
 static void
 filter_rows(json_t *view, json_t *rows, const char *section,
     const char *group)
 {
-	json_int_t n[4] = { 0, 0, 0, 0 };	/* none working done failed */
 	json_t *row;
 	size_t i;
 
@@ -189,13 +198,41 @@ filter_rows(json_t *view, json_t *rows, const char *section,
 		json_object_set_new(row, "hidden", json_boolean((section[0] &&
 		    strcmp(section, sec != NULL ? sec : "") != 0) ||
 		    (group[0] && strcmp(group, g) != 0)));
-		n[strcmp(g, "none") == 0 ? 0 : strcmp(g, "done") == 0 ? 2 :
-		    strcmp(g, "failed") == 0 ? 3 : 1]++;
 	}
+	json_object_set(view, "rows", rows);
+}
+
+/*
+ * The summary's counts, one definition each, so the tiles, the pipeline
+ * box and the results table agree (static/live.js counts() does the
+ * same): by their newest upload a student has not submitted, is in
+ * progress (anywhere in the pipeline, a wait before a retry included:
+ * the pipeline box counts these) or failed; "done" counts the students
+ * the results table shows a score for, which may be an older upload.
+ */
+static void
+count_view(json_t *view, json_t *rows, json_t *results)
+{
+	json_int_t none = 0, working = 0, failed = 0, done = 0;
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(rows, i, row) {
+		const char *g = str(row, "group");
+
+		if (strcmp(g, "none") == 0)
+			none++;
+		else if (strcmp(g, "failed") == 0)
+			failed++;
+		else if (strcmp(g, "done") != 0)
+			working++;
+	}
+	json_array_foreach(results, i, row)
+		if (json_is_true(json_object_get(row, "has_result")))
+			done++;
 	json_object_set_new(view, "counts", json_pack("{s:I, s:I, s:I, s:I, "
 	    "s:I}", "students", (json_int_t)json_array_size(rows), "none",
-	    n[0], "working", n[1], "done", n[2], "failed", n[3]));
-	json_object_set(view, "rows", rows);
+	    none, "working", working, "done", done, "failed", failed));
 }
 
 static json_t *
@@ -253,7 +290,7 @@ node_labels(json_t *nodes)
 }
 
 json_t *
-dash_nodes(struct db *db)
+dash_nodes(struct db *db, json_t **lab)
 {
 	char err[512], *text;
 	PGconn *c = db_acquire(db);
@@ -264,6 +301,13 @@ dash_nodes(struct db *db)
 	sys = text != NULL ? json_loads(text, 0, NULL) : NULL;
 	free(text);
 	nodes = json_incref(json_object_get(sys, "nodes"));
+	if (lab != NULL) {
+		*lab = json_incref(json_object_get(sys, "queue"));
+		if (!json_is_object(*lab)) {
+			json_decref(*lab);
+			*lab = json_pack("{s:i, s:i}", "stt", 0, "llm", 0);
+		}
+	}
 	json_decref(sys);
 	if (!json_is_array(nodes)) {
 		json_decref(nodes);
@@ -273,19 +317,26 @@ dash_nodes(struct db *db)
 	return nodes;
 }
 
-/* When the course's unfinished work should be done, from node.c. */
+/*
+ * When the course's unfinished work should be done, from node.c. The
+ * unfinished uploads are the rows count_view counts as in progress.
+ */
 static void
-eta_view(struct req *r, json_t *view)
+eta_view(struct req *r, json_t *view, json_t *rows)
 {
 	char err[512], when[64], dur[32];
-	json_t *ids, *id, *q;
+	json_t *ids = json_array(), *id, *q, *row;
 	double eta = 0, e;
-	const char *waiting = NULL;
+	const char *waiting = NULL, *g;
 	size_t i;
 	time_t at;
 
-	if (!course_unfinished(r->app->db, r->id, &ids, err, sizeof(err)))
-		return;
+	json_array_foreach(rows, i, row) {
+		g = str(row, "group");
+		if (strcmp(g, "none") != 0 && strcmp(g, "done") != 0 &&
+		    strcmp(g, "failed") != 0)
+			json_array_append(ids, json_object_get(row, "id"));
+	}
 	json_array_foreach(ids, i, id) {
 		if (i >= ETA_MAX_ROWS || !node_queue_json(r->app->db,
 		    json_integer_value(id), &q, err, sizeof(err)))
@@ -348,9 +399,9 @@ results_view(struct req *r, json_t *criteria)
 
 		cells = json_array();
 		json_array_foreach(criteria, k, c)
-			json_array_append_new(cells, json_pack("{s:O?, s:b}",
-			    "v", json_object_get(scores, str(c, "key")),
-			    "adjusted", listed(json_object_get(row,
+			json_array_append_new(cells, json_pack("{s:o?, s:b}",
+			    "v", score_cell(json_object_get(scores, str(c,
+			    "key"))), "adjusted", listed(json_object_get(row,
 			    "adjusted"), str(c, "key"))));
 		json_object_set_new(row, "cells", cells);
 		json_object_set_new(row, "is_adjusted", json_boolean(
@@ -363,12 +414,21 @@ results_view(struct req *r, json_t *criteria)
 	return rows;
 }
 
+/* A criterion's score as everywhere else: a whole number. */
+static json_t *
+score_cell(json_t *v)
+{
+	if (!json_is_number(v))
+		return NULL;
+	return json_integer((json_int_t)floor(json_number_value(v) + 0.5));
+}
+
 static int
 course_page(struct req *r, int status, json_t *view)
 {
 	char section[64] = "", group[32] = "", err[512];
 	const char *qs = r->ri->query_string;
-	json_t *course, *rows, *results, *criteria = json_array();
+	json_t *course, *rows, *results, *criteria = json_array(), *lab;
 	long long version;
 	int rc;
 
@@ -390,18 +450,21 @@ course_page(struct req *r, int status, json_t *view)
 		return db_down(r);
 	}
 	filter_rows(view, rows, section, group);
+	count_view(view, rows, results);
+	enrol_message(r, view);
 	json_object_set_new(view, "filters", filter_options(
 	    json_object_get(course, "sections"), section, group));
 	json_object_set_new(view, "title", json_sprintf("%s · progress",
 	    str(course, "code")));
 	json_object_set_new(view, "course", course);
 	json_object_set_new(view, "version", json_integer(version));
-	json_object_set_new(view, "nodes", dash_nodes(r->app->db));
+	json_object_set_new(view, "nodes", dash_nodes(r->app->db, &lab));
+	json_object_set_new(view, "lab", lab);
 	json_object_set_new(view, "results", results);
 	json_object_set_new(view, "criteria", criteria);
 	json_object_set_new(view, "can_enrol_teacher", json_boolean(
 	    strcmp(r->user.role, "admin") == 0));
-	eta_view(r, view);
+	eta_view(r, view, rows);
 	json_decref(rows);
 	return http_render(r, status, "teacher", view);
 }
@@ -412,11 +475,64 @@ dash_course(struct req *r)
 	return course_page(r, 200, json_object());
 }
 
+/* "in section B", "without a section": where someone is enrolled. */
+static const char *
+in_section(const char *section, char *out, size_t len)
+{
+	if (section == NULL || section[0] == '\0')
+		snprintf(out, len, "without a section");
+	else
+		snprintf(out, len, "in section %s", section);
+	return out;
+}
+
+/*
+ * After an enrolment the page says what happened. The address names
+ * the member (enrolled=ID) and what the form did (change, and for a
+ * move the section they came from); the name and where they are now
+ * are read from the database, so the sentence is true of it.
+ */
+static void
+enrol_message(struct req *r, json_t *view)
+{
+	char id[32] = "", change[16] = "", from[64] = "", err[512];
+	char now_in[96], was_in[96];
+	const char *qs = r->ri->query_string, *name, *role;
+	json_t *m = NULL, *msg;
+
+	if (qs == NULL || !http_form_get(qs, "enrolled", id, sizeof(id)) ||
+	    !course_member(r->app->db, r->id, atoll(id), &m, err,
+	    sizeof(err)) || m == NULL)
+		return;
+	http_form_get(qs, "change", change, sizeof(change));
+	http_form_get(qs, "from", from, sizeof(from));
+	name = str(m, "name");
+	role = str(m, "role");
+	in_section(str(m, "section"), now_in, sizeof(now_in));
+	in_section(from, was_in, sizeof(was_in));
+	if (strcmp(change, "same") == 0)
+		msg = json_sprintf("%s is already enrolled %s as a %s; nothing "
+		    "changed.", name, now_in, role);
+	else if (strcmp(change, "moved") == 0)
+		msg = json_sprintf("%s was enrolled %s; now %s as a %s.", name,
+		    was_in, now_in, role);
+	else if (strcmp(role, "teacher") == 0)
+		msg = json_sprintf("Added %s as a teacher of this course.",
+		    name);
+	else
+		msg = json_sprintf("Added %s as a student, %s.", name, now_in);
+	json_object_set_new(view, "enrol_message", msg);
+	json_decref(m);
+}
+
 int
 dash_course_enrol(struct req *r)
 {
+	static const char *const change[] = { "added", "same", "moved" };
 	char email[256] = "", role[16] = "student", section[64] = "";
-	char err[512], loc[64];
+	char move[8] = "", err[512], loc[256], from[200] = "";
+	char was_in[96];
+	struct course_enrolment e;
 	json_t *course;
 	char *body;
 	int rc;
@@ -426,6 +542,7 @@ dash_course_enrol(struct req *r)
 	http_form_get(body, "email", email, sizeof(email));
 	http_form_get(body, "role", role, sizeof(role));
 	http_form_get(body, "section", section, sizeof(section));
+	http_form_get(body, "move", move, sizeof(move));
 	free(body);
 	if (!load_course(r, &course, &rc))
 		return rc;
@@ -433,12 +550,26 @@ dash_course_enrol(struct req *r)
 	if (strcmp(role, "student") != 0 && strcmp(r->user.role, "admin") != 0)
 		return course_page(r, 403, json_pack("{s:s}", "enrol_error",
 		    "only an admin enrols teachers"));
-	if (!course_enrol(r->app->db, r->id, email, role, section, err,
-	    sizeof(err)))
+	if (!course_enrol(r->app->db, r->id, email, role, section,
+	    strcmp(move, "1") == 0, &e, err, sizeof(err)))
 		return course_page(r, 422, json_pack("{s:s, s:s, s:s}",
 		    "enrol_error", err, "enrol_email", email, "enrol_section",
 		    section));
-	snprintf(loc, sizeof(loc), "/courses/%lld#members", r->id);
+	/* Enrolled elsewhere: nothing changed until the move is confirmed. */
+	if (e.outcome == COURSE_ELSEWHERE)
+		return course_page(r, 409, json_pack("{s:{s:s, s:s, s:o, s:s, "
+		    "s:s, s:s}, s:s, s:s}", "enrol_confirm", "name", e.name,
+		    "was_in", in_section(e.was_section, was_in,
+		    sizeof(was_in)), "move_text", section[0] != '\0' ?
+		    json_sprintf("Move %s to section %s", e.name, section) :
+		    json_sprintf("Take %s out of section %s", e.name,
+		    e.was_section), "email", email, "role", role, "section",
+		    section, "enrol_email", email, "enrol_section", section));
+	if (e.outcome == COURSE_MOVED)
+		mg_url_encode(e.was_section, from, sizeof(from));
+	snprintf(loc, sizeof(loc), "/courses/%lld?enrolled=%lld&change=%s%s%s"
+	    "#members", r->id, e.user_id, change[e.outcome],
+	    e.outcome == COURSE_MOVED ? "&from=" : "", from);
 	return http_redirect(r, loc, NULL);
 }
 
@@ -446,26 +577,34 @@ int
 dash_course_progress(struct req *r)
 {
 	char err[512];
-	json_t *course, *rows, *view = json_object();
+	json_t *course, *rows, *view = json_object(), *results, *lab;
+	json_t *criteria = json_array();
 	long long version;
 	int rc;
 
 	if (!load_course(r, &course, &rc)) {
 		json_decref(view);
+		json_decref(criteria);
 		return rc;
 	}
 	if (!course_progress(r->app->db, r->id, &rows, &version, err,
-	    sizeof(err))) {
+	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+		json_decref(rows);
 		json_decref(course);
 		json_decref(view);
+		json_decref(criteria);
 		return db_down(r);
 	}
 	filter_rows(view, rows, "", "");
+	count_view(view, rows, results);
+	eta_view(r, view, rows);
 	json_decref(rows);
+	json_decref(results);
+	json_decref(criteria);
 	json_object_set_new(view, "course", course);
 	json_object_set_new(view, "version", json_integer(version));
-	json_object_set_new(view, "nodes", dash_nodes(r->app->db));
-	eta_view(r, view);
+	json_object_set_new(view, "nodes", dash_nodes(r->app->db, &lab));
+	json_object_set_new(view, "lab", lab);
 	return http_json(r, 200, view);
 }
 

@@ -33,9 +33,10 @@ void	dash_chip(json_t *row);
  * Every node's phase, how long it has run and its batch, as
  * events_system gives them, with display fields (phase_label, phase_for,
  * has_batch, batch_pct, stale). An empty array when the database does not
- * answer.
+ * answer. *lab (when lab is not NULL) gets the lab-wide count of
+ * unfinished submissions, {stt, llm}, as the system event carries it.
  */
-json_t	*dash_nodes(struct db *);
+json_t	*dash_nodes(struct db *, json_t **lab);
 /* "1 min 20 s", "3 h 5 min": a duration for people. */
 void	dash_duration(double seconds, char *out, size_t outlen);
 

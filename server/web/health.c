@@ -50,6 +50,7 @@ static void	 add_disk(struct app *, json_t *);
 static void	 bytes_text(double, char *, size_t);
 static json_t	*summary(json_t *);
 static void	 backend_states(json_t *);
+static void	 queue_labels(json_t *);
 static json_t	*lane(json_t *, const char *, const char *);
 static void	 tip_ago(json_t *, double, const char *);
 static void	 add_bar(json_t *, json_t *, double, const char *, int,
@@ -70,10 +71,14 @@ static const char collect_sql[] =
     "   'replicas', (SELECT count(*) FROM pg_stat_replication), "
     "   'standby', pg_is_in_recovery(), "
     "   'server', current_setting('server_version'))), "
-    " 'queue', (SELECT coalesce(json_agg(json_build_object('phase', phase, "
-    "   'status', status, 'n', n) ORDER BY phase, status), '[]') "
-    "   FROM (SELECT phase, status, count(*) AS n FROM submissions "
-    "   GROUP BY 1, 2) q), "
+    " 'queue', (SELECT coalesce(json_agg(q ORDER BY array_position("
+    "   ARRAY['prep', 'stt', 'llm'], q.phase)), '[]') "
+    "   FROM (SELECT phase, "
+    "   count(*) FILTER (WHERE status = 'pending') AS waiting, "
+    "   count(*) FILTER (WHERE status = 'retry') AS retrying, "
+    "   count(*) FILTER (WHERE status = 'processing') AS processing, "
+    "   count(*) AS n FROM submissions "
+    "   WHERE phase IN ('prep', 'stt', 'llm') GROUP BY phase) q), "
     " 'backends', (SELECT coalesce(json_agg(x ORDER BY x.kind DESC, "
     "   x.name), '[]') FROM (SELECT l.phase AS kind, "
     "   coalesce(l.backend, l.phase) AS name, count(*) AS calls, "
@@ -180,8 +185,6 @@ backends(struct app *app, json_t *from_log)
 		json_object_set_new(b, "kind", json_string("llm"));
 		json_object_set_new(b, "calls", json_incref(json_object_get(b,
 		    "requests")));
-		json_object_set_new(b, "circuit", json_incref(json_object_get(b,
-		    "state")));
 		json_object_set_new(b, "source", json_string("pool"));
 		json_array_append(out, b);
 	}
@@ -217,9 +220,9 @@ add_disk(struct app *app, json_t *out)
  *  db: {size_bytes, connections, max_connections, replicas, standby,
  *       server},
  *  disk: {path, free_bytes, total_bytes},
- *  queue: [{phase, status, n}],
+ *  queue: [{phase, waiting, retrying, processing, n}]  (unfinished only)
  *  backends: [{name, kind ("stt"/"llm"), state, in_flight, calls, errors,
- *              p50_ms, p95_ms, tokens_per_s, last_error, circuit, source}],
+ *              p50_ms, p95_ms, tokens_per_s, last_error, source}],
  *  runs: [{node, phase, s, e, items, batch_id}]       (the last hour)
  *  calls: [{node, phase, backend, s, e, outcome}]     (the last hour)
  *  buckets: [{t, done, failed, calls, errors}]         (12 × 5 min)
@@ -331,14 +334,34 @@ summary(json_t *h)
 	    json_object_get(disk, "path"));
 }
 
-/* A chip class for every state the pool or the phase log reports. */
+/*
+ * A chip class for every state the pool or the phase log reports. A
+ * backend without (successful) calls has no latency or speed to show,
+ * where the pool says 0; its model is named only when it differs from
+ * its name.
+ */
 static void
 backend_states(json_t *list)
 {
+	static const char *const measured[] = { "p50_ms", "p95_ms",
+	    "tokens_per_s" };
 	json_t *b;
-	size_t i;
+	size_t i, k;
 
 	json_array_foreach(list, i, b) {
+		const char *model = json_string_value(json_object_get(b,
+		    "model"));
+
+		bool calls = json_integer_value(json_object_get(b, "calls")) > 0;
+
+		for (k = 0; k < ARRAY_LEN(measured); k++)
+			if (!calls || json_number_value(json_object_get(b,
+			    measured[k])) <= 0)
+				json_object_del(b, measured[k]);
+		if (model != NULL && json_is_string(json_object_get(b,
+		    "name")) && strcmp(model, json_string_value(
+		    json_object_get(b, "name"))) == 0)
+			json_object_del(b, "model");
 		const char *st = json_string_value(json_object_get(b,
 		    "state"));
 		bool good = st != NULL && (strcmp(st, "up") == 0 ||
@@ -352,6 +375,26 @@ backend_states(json_t *list)
 		    json_string_value(json_object_get(b, "kind")), "llm") ==
 		    0));
 	}
+}
+
+/* The queue card's words for each phase of the unfinished work. */
+static void
+queue_labels(json_t *queue)
+{
+	static const struct { const char *phase, *label; } labels[] = {
+		{ "prep", "Preparing the sound" },
+		{ "stt", "Transcription" },
+		{ "llm", "Evaluation" },
+	};
+	json_t *q;
+	size_t i, k;
+
+	json_array_foreach(queue, i, q)
+		for (k = 0; k < ARRAY_LEN(labels); k++)
+			if (strcmp(json_string_value(json_object_get(q,
+			    "phase")), labels[k].phase) == 0)
+				json_object_set_new(q, "label", json_string(
+				    labels[k].label));
 }
 
 static json_t *
@@ -584,8 +627,9 @@ health_page(struct req *r)
 
 	if (!collect(r->app, &h, err, sizeof(err)))
 		return http_db_error(r);
-	nodes = dash_nodes(r->app->db);
+	nodes = dash_nodes(r->app->db, NULL);
 	backend_states(json_object_get(h, "backends"));
+	queue_labels(json_object_get(h, "queue"));
 	view = json_pack("{s:s, s:o, s:b, s:o, s:O, s:O, s:o}", "title",
 	    "Health", "summary", summary(h), "has_nodes",
 	    json_array_size(nodes) > 0, "nodes", nodes, "backends",
@@ -593,6 +637,8 @@ health_page(struct req *r)
 	    "queue"), "timeline", timeline(h));
 	bucket_charts(h, view);
 	state = scheduler_state(r->app, detail, sizeof(detail));
+	json_object_set_new(view, "has_queue", json_boolean(json_array_size(
+	    json_object_get(h, "queue")) > 0));
 	json_object_set_new(view, "scheduler", json_string(detail));
 	json_object_set_new(view, "scheduler_standby", json_boolean(
 	    strcmp(state, "standby") == 0));

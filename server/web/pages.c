@@ -9,23 +9,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <civetweb.h>
+
 #include "adjust.h"
 #include "api.h"
 #include "api_comments.h"
 #include "app.h"
 #include "auth.h"
 #include "config.h"
+#include "course.h"
+#include "dash.h"
 #include "http.h"
+#include "queue.h"
 #include "submission.h"
 #include "transcript_view.h"
 #include "util.h"
 
 #define COOKIE_NAME "introeval_session"
 
-static json_t	*submission_view(json_t *);
-static json_t	*list_view(json_t *);
+static const char *str(json_t *, const char *);
+static void	 outcome_view(json_t *, bool);
+static json_t	*submission_view(json_t *, bool);
+static json_t	*list_view(json_t *, bool);
+static bool	 checklist_view(struct req *, json_t *);
 static void	 queue_view(json_t *);
 static int	 users_page(struct req *, int, json_t *);
+
+static const char *
+str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
 
 const char *
 pages_status_label(const char *phase, const char *status)
@@ -102,24 +116,127 @@ pages_logout(struct req *r)
 	    "Path=/; HttpOnly; SameSite=Lax; Max-Age=0\r\n");
 }
 
+/*
+ * What a reader is told of a submission's status: status_label,
+ * is_failed, cancelled and, for a failure, reason (what happened, in
+ * words for this reader) and advice (what to do next). A student reads
+ * a teacher's cancellation without the teacher's name or our wording of
+ * it (queue_cancel's "cancelled by NAME").
+ */
+static void
+outcome_view(json_t *row, bool student)
+{
+	const char *phase = str(row, "phase"), *status = str(row, "status");
+	const char *err = str(row, "error");
+	size_t plen = strlen(QUEUE_CANCELLED_PREFIX);
+	bool failed = phase != NULL && strcmp(phase, "failed") == 0;
+	bool cancelled = failed && err != NULL && strncmp(err,
+	    QUEUE_CANCELLED_PREFIX, plen) == 0;
+
+	json_object_set_new(row, "status_label", json_string(cancelled ?
+	    "Cancelled" : pages_status_label(phase != NULL ? phase : "",
+	    status != NULL ? status : "")));
+	json_object_set_new(row, "is_failed", json_boolean(failed));
+	json_object_set_new(row, "cancelled", json_boolean(cancelled));
+	if (!failed)
+		return;
+	if (cancelled && student) {
+		json_object_set_new(row, "reason", json_string("Your teacher "
+		    "cancelled the processing of this recording."));
+		json_object_set_new(row, "advice", json_string("If you did "
+		    "not expect this, ask them, or upload it again."));
+	} else if (cancelled) {
+		json_object_set_new(row, "reason", json_sprintf("Cancelled by "
+		    "%s.", err + plen));
+		json_object_set_new(row, "advice", json_string("The student "
+		    "is told their teacher cancelled it. Retry processes it "
+		    "again."));
+	} else {
+		json_object_set_new(row, "reason", json_string(err != NULL ?
+		    err : "the processing failed"));
+		if (student)
+			json_object_set_new(row, "advice", json_string(
+			    "Upload the recording again; if it fails again, "
+			    "ask your teacher."));
+	}
+}
+
 /* Adds display fields to each row of a submissions list. */
 static json_t *
-list_view(json_t *list)
+list_view(json_t *list, bool student)
 {
 	size_t i;
-	json_t *row;
+	json_t *row, *overall;
 
 	json_array_foreach(list, i, row) {
-		const char *phase = json_string_value(json_object_get(row,
-		    "phase"));
-		const char *status = json_string_value(json_object_get(row,
-		    "status"));
-		json_object_set_new(row, "status_label", json_string(
-		    pages_status_label(phase, status)));
-		json_object_set_new(row, "is_failed",
-		    json_boolean(strcmp(status, "failed") == 0));
+		outcome_view(row, student);
+		/* Overall scores read with one decimal everywhere. */
+		overall = json_object_get(row, "overall");
+		if (json_is_number(overall))
+			json_object_set_new(row, "overall_text", json_sprintf(
+			    "%.1f", json_number_value(overall)));
 	}
 	return list;
+}
+
+/*
+ * The admin's first steps, each ticked once done: a course, teacher and
+ * student accounts, a course with both enrolled, and backends that
+ * answer (a node lately heard from, with its speech recogniser ready
+ * and a scoring model up).
+ */
+static bool
+checklist_view(struct req *r, json_t *view)
+{
+	char err[512];
+	json_t *roles, *setup, *nodes, *n, *steps;
+	json_int_t courses, staffed, teachers, students;
+	bool backends = false, all;
+	size_t i;
+
+	if (!auth_role_counts(r->app->db, &roles, err, sizeof(err)))
+		return false;
+	if (!course_setup_counts(r->app->db, &setup, err, sizeof(err))) {
+		json_decref(roles);
+		return false;
+	}
+	courses = json_integer_value(json_object_get(setup, "courses"));
+	staffed = json_integer_value(json_object_get(setup, "staffed"));
+	teachers = json_integer_value(json_object_get(roles, "teacher"));
+	students = json_integer_value(json_object_get(roles, "student"));
+	json_decref(roles);
+	json_decref(setup);
+	nodes = dash_nodes(r->app->db, NULL);
+	json_array_foreach(nodes, i, n)
+		if (!json_is_true(json_object_get(n, "stale")) &&
+		    json_is_true(json_object_get(n, "stt_available")) &&
+		    json_integer_value(json_object_get(n, "llm_healthy")) > 0)
+			backends = true;
+	json_decref(nodes);
+	steps = json_pack("[{s:s, s:s, s:b, s:o}, {s:s, s:s, s:b, s:o}, "
+	    "{s:s, s:s, s:b, s:o}, {s:s, s:s, s:b, s:o}, {s:s, s:s, s:b, s:s}]",
+	    "text", "Create a course", "href", "/courses", "done",
+	    courses > 0, "detail", json_sprintf("%lld so far",
+	    (long long)courses),
+	    "text", "Add teacher accounts", "href", "/admin/users", "done",
+	    teachers > 0, "detail", json_sprintf("%lld so far",
+	    (long long)teachers),
+	    "text", "Add student accounts", "href", "/admin/users", "done",
+	    students > 0, "detail", json_sprintf("%lld so far",
+	    (long long)students),
+	    "text", "Enrol a teacher and students in a course", "href",
+	    "/courses", "done", staffed > 0, "detail", json_sprintf("%lld "
+	    "course%s ready", (long long)staffed, staffed == 1 ? "" : "s"),
+	    "text", "Check the backends on the health page", "href",
+	    "/admin/health", "done", backends, "detail", backends ?
+	    "speech recogniser and a scoring model up" : "not all up yet");
+	all = courses > 0 && teachers > 0 && students > 0 && staffed > 0 &&
+	    backends;
+	json_object_set_new(view, "checklist", steps);
+	json_object_set_new(view, "setup_done", json_boolean(all));
+	json_object_set_new(view, "show_checklist", json_boolean(!all ||
+	    !json_is_true(json_object_get(view, "has_submissions"))));
+	return true;
 }
 
 int
@@ -127,18 +244,23 @@ pages_home(struct req *r)
 {
 	bool student = strcmp(r->user.role, "student") == 0;
 	char err[512];
-	json_t *list;
+	json_t *list, *view;
 
 	if (!submission_list(r->app->db, student ? r->user.id : 0, 200,
 	    &list, err, sizeof(err)))
 		return http_db_error(r);
-	return http_render(r, 200, student ? "student_home" : "staff_home",
-	    json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?
-	    "My introductions" : "Submissions", "submissions", list_view(list),
-	    "has_submissions", json_array_size(list) > 0,
-	    "show_student", !student,
+	view = json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?
+	    "My introductions" : "Submissions", "submissions",
+	    list_view(list, student), "has_submissions",
+	    json_array_size(list) > 0, "show_student", !student,
 	    "upload_max_mb", r->app->cfg->upload_max_mb,
-	    "max_duration_s", r->app->cfg->max_duration_s));
+	    "max_duration_s", r->app->cfg->max_duration_s);
+	if (strcmp(r->user.role, "admin") == 0 && !checklist_view(r, view)) {
+		json_decref(view);
+		return http_db_error(r);
+	}
+	return http_render(r, 200, student ? "student_home" : "staff_home",
+	    view);
 }
 
 /* "Position 3 in the queue; feedback expected in about 4 minutes". */
@@ -186,14 +308,13 @@ queue_view(json_t *sub)
 
 /* The result page's view: scores joined with the rubric's titles. */
 static json_t *
-submission_view(json_t *sub)
+submission_view(json_t *sub, bool student)
 {
 	json_t *rubric = json_object_get(sub, "rubric");
 	json_t *ev = json_object_get(sub, "evaluation");
 	json_t *scores = json_object_get(ev, "scores");
 	json_t *criteria = json_array(), *c;
 	const char *phase = json_string_value(json_object_get(sub, "phase"));
-	const char *status = json_string_value(json_object_get(sub, "status"));
 	const char *ctype;
 	json_int_t max = json_integer_value(json_object_get(
 	    json_object_get(rubric, "scale"), "max"));
@@ -204,20 +325,19 @@ submission_view(json_t *sub)
 		    json_object_get(c, "key")));
 		if (score == NULL)
 			continue;
+		/* A criterion's score is a whole number everywhere. */
 		json_array_append_new(criteria, json_pack("{s:O, s:O, s:O, "
-		    "s:O, s:I}", "key", json_object_get(c, "key"),
+		    "s:I, s:I}", "key", json_object_get(c, "key"),
 		    "title", json_object_get(c, "title"),
 		    "description", json_object_get(c, "description"),
-		    "score", score, "max", max));
+		    "score", (json_int_t)(json_number_value(score) + 0.5),
+		    "max", max));
 	}
 	json_object_set_new(sub, "criteria", criteria);
 	json_object_set_new(sub, "scale_max", json_integer(max));
-	json_object_set_new(sub, "status_label",
-	    json_string(pages_status_label(phase, status)));
+	outcome_view(sub, student);
 	json_object_set_new(sub, "finished", json_boolean(
 	    strcmp(phase, "completed") == 0 || strcmp(phase, "failed") == 0));
-	json_object_set_new(sub, "is_failed",
-	    json_boolean(strcmp(phase, "failed") == 0));
 	/* A sound-only file plays in an <audio>, the rest in a <video>. */
 	ctype = json_string_value(json_object_get(sub, "content_type"));
 	json_object_set_new(sub, "is_audio", json_boolean(ctype != NULL &&
@@ -250,33 +370,46 @@ pages_submission(struct req *r)
 int
 pages_submission_with(struct req *r, int status, json_t *flash)
 {
-	json_t *sub;
+	bool student = strcmp(r->user.role, "student") == 0;
+	char confirm[16] = "";
+	json_t *sub, *title;
 	int rc;
 
 	if ((rc = api_load_submission(r, &sub)) != 0) {
 		json_decref(flash);
 		return rc;
 	}
-	sub = submission_view(sub);
-	json_object_set_new(sub, "staff", json_boolean(
-	    strcmp(r->user.role, "student") != 0));
-	transcript_view(sub, strcmp(r->user.role, "student") != 0);
+	sub = submission_view(sub, student);
+	if (r->ri->query_string != NULL)
+		http_form_get(r->ri->query_string, "confirm", confirm,
+		    sizeof(confirm));
+	json_object_set_new(sub, "staff", json_boolean(!student));
+	transcript_view(sub, !student);
 	adjust_view(sub, flash);
 	json_decref(flash);
 	json_object_set_new(sub, "can_cancel", json_boolean(!json_is_true(
 	    json_object_get(sub, "finished"))));
+	json_object_set_new(sub, "confirm_cancel", json_boolean(strcmp(
+	    confirm, "cancel") == 0));
 	json_object_set_new(sub, "can_retry", json_boolean(json_is_true(
 	    json_object_get(sub, "is_failed")) || strcmp(json_string_value(
 	    json_object_get(sub, "status")), "retry") == 0));
 	api_comments_view(r, sub);
-	return http_render(r, status, "submission", json_pack("{s:s, s:o}",
-	    "title", "Your introduction", "sub", sub));
+	/* A student reads their own count; staff see whose it is. */
+	title = student ? json_sprintf("Introduction %lld", (long long)
+	    json_integer_value(json_object_get(sub, "ordinal"))) :
+	    json_sprintf("Introduction %lld · %s", (long long)
+	    json_integer_value(json_object_get(sub, "ordinal")),
+	    str(sub, "student_name"));
+	return http_render(r, status, "submission", json_pack("{s:o, s:o}",
+	    "title", title, "sub", sub));
 }
 
 int
 pages_submission_action(struct req *r)
 {
-	char action[16] = "", prio[16] = "0", msg[512], loc[64];
+	char action[16] = "", prio[16] = "0", confirm[8] = "", msg[512];
+	char loc[96];
 	char *body;
 	int status;
 
@@ -284,7 +417,17 @@ pages_submission_action(struct req *r)
 		return 403;
 	http_form_get(body, "action", action, sizeof(action));
 	http_form_get(body, "priority", prio, sizeof(prio));
+	http_form_get(body, "confirm", confirm, sizeof(confirm));
 	free(body);
+	/*
+	 * Cancelling cannot be undone by the student's side: a form that
+	 * has not been through the confirmation step lands on it.
+	 */
+	if (strcmp(action, "cancel") == 0 && strcmp(confirm, "1") != 0) {
+		snprintf(loc, sizeof(loc), "/submissions/%lld?confirm=cancel"
+		    "#cancel-confirm", r->id);
+		return http_redirect(r, loc, NULL);
+	}
 	if (!api_apply_action(r, action, atoi(prio), &status, msg,
 	    sizeof(msg)))
 		return status == 503 ? http_db_error(r) :
@@ -321,6 +464,7 @@ pages_user_create(struct req *r)
 	char err[512];
 	char *body, *generated = NULL;
 	json_t *view;
+	bool made;
 
 	if (!http_read_form(r, &body))
 		return 403;
@@ -333,12 +477,17 @@ pages_user_create(struct req *r)
 		generated = auth_generate_password();
 		util_strlcpy(password, generated, sizeof(password));
 	}
-	if (!auth_user_create(r->app->db, email, name, role, password, NULL,
-	    err, sizeof(err)))
-		view = json_pack("{s:s}", "error", err);
+	made = auth_user_create(r->app->db, email, name, role, password, NULL,
+	    err, sizeof(err));
+	/* A refused form comes back as typed, but for the password. */
+	if (!made)
+		view = json_pack("{s:s, s:{s:s, s:s, s:b, s:b, s:b}}", "error",
+		    err, "form", "email", email, "name", name, "student",
+		    strcmp(role, "student") == 0, "teacher", strcmp(role,
+		    "teacher") == 0, "admin", strcmp(role, "admin") == 0);
 	else
 		view = json_pack("{s:s, s:s, s:s?}", "created", email,
 		    "created_role", role, "created_password", generated);
 	free(generated);
-	return users_page(r, 200, view);
+	return users_page(r, made ? 200 : 422, view);
 }

@@ -13,11 +13,21 @@
 // charts) and a phone-sized view are checked. Screenshots of each page go
 // to tests/browser/screenshots/ (dash-*.png).
 //
+// What a newcomer tripped over (issue 12) is checked on the way: the
+// admin's first page is a checklist; a refused new user keeps what was
+// typed; enrolling says what it did and asks before moving someone; the
+// results table fits a 1280-px screen; the course's counts agree with
+// the results table and the pipeline box; cancelling a row takes a
+// confirmation, and the student then reads why in plain words; students
+// read "Introduction N"; the health page reads on a phone. Pages are
+// photographed at 1280×800 and 390×844 (dash-1*.png).
+//
 // Run: node tests/browser/test_dashboards.mjs (after npm ci in tests/browser).
 
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { launchBrowser, log, shortIntro, shot, sleep, startEnv, waitUntil } from './lib.mjs';
+import { SCREENSHOTS, launchBrowser, log, shortIntro, shot, sleep, startEnv, waitUntil } from './lib.mjs';
 
 const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 240) * 1000;
 // The pages are the subject, not the words: the fixtures' first seconds.
@@ -27,6 +37,31 @@ const LLM_STATES = ['waiting', 'evaluating'];
 
 function check(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+// One SQL statement on the environment's database (the rows a test
+// needs in a given state, as the integration tests write them).
+function sql(info, statement) {
+  const bin = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
+  const r = spawnSync(path.join(bin, 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-tAc', statement, info.database_url],
+    { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+  return r.stdout.trim().split('\n')[0];
+}
+
+// The page at both sizes: shots NAME-desktop.png and NAME-phone.png;
+// neither may scroll sideways. The page is left at 1200 × 900.
+async function bothSizes(page, name) {
+  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(viewport);
+    await shot(page, `${name}-${size}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= viewport.width + 2, `${page.url()} is ${wide} px wide at ${viewport.width} px`);
+  }
+  await page.setViewportSize({ width: 1200, height: 900 });
 }
 
 async function signIn(page, base, user) {
@@ -41,6 +76,12 @@ async function signIn(page, base, user) {
 
 // The admin's part: four more students, a course, its members.
 async function setUpCourse(page, base, info) {
+  // Before anything is set up: a checklist, each step a link.
+  await page.goto(`${base}/`);
+  const steps = await page.$$eval('#first-run li', (lis) => lis.map((li) => `${li.className}:${li.querySelector('a').getAttribute('href')}`));
+  check(steps.includes('todo:/courses') && steps.includes('done:/admin/users') &&
+    steps.some((st) => st.endsWith(':/admin/health')), `the admin's checklist: ${steps}`);
+  await bothSizes(page, 'dash-09-admin-first');
   const students = [info.users.student];
   for (let i = 2; i <= 5; i++) {
     const email = `student${i}@example.com`;
@@ -52,6 +93,18 @@ async function setUpCourse(page, base, info) {
     const pw = (await page.locator('#new-password').textContent()).trim();
     students.push({ email, password: pw });
   }
+  // The same email again: refused, and the form keeps what was typed.
+  await page.fill('input[name=email]', 'student2@example.com');
+  await page.fill('input[name=name]', 'Someone Else');
+  await page.selectOption('select[name=role]', 'teacher');
+  await page.fill('input[name=password]', 'typed-secret-1');
+  await page.click('form.grid button[type=submit]');
+  check(await page.locator('p.alert').count() === 1, 'a duplicate email is not refused');
+  check(await page.inputValue('input[name=email]') === 'student2@example.com', 'the refused form lost the email');
+  check(await page.inputValue('input[name=name]') === 'Someone Else', 'the refused form lost the name');
+  check(await page.inputValue('select[name=role]') === 'teacher', 'the refused form lost the role');
+  check(await page.inputValue('input[name=password]') === '', 'the refused form kept the password');
+  await bothSizes(page, 'dash-10-users-refused');
   await page.goto(`${base}/courses`);
   await page.fill('#course-form input[name=code]', 'ENG101');
   await page.fill('#course-form input[name=title]', 'Speaking lab, spring');
@@ -62,11 +115,19 @@ async function setUpCourse(page, base, info) {
     await page.selectOption('#enrol-form select[name=role]', role);
     await page.fill('#enrol-form input[name=section]', section);
     await Promise.all([page.waitForURL(/\/courses\/\d+/), page.click('#enrol-form button')]);
+    return (await page.locator('#enrol-message, #enrol-confirm').first().textContent()).trim();
   };
   await enrol(info.users.teacher.email, 'teacher', '');
   for (let i = 0; i < students.length; i++) {
-    await enrol(students[i].email, 'student', i < 3 ? 'A' : 'B');
+    const said = await enrol(students[i].email, 'student', i < 3 ? 'A' : 'B');
+    check(said === `Added ${i === 0 ? 'Test Student' : `Student ${String.fromCharCode(65 + i)}`} as a student, in section ${i < 3 ? 'A' : 'B'}.`,
+      `enrolling said: ${said}`);
   }
+  // Enrolling someone again elsewhere asks first and moves nobody.
+  const asked = await enrol(students[4].email, 'student', 'A');
+  check(/already enrolled in section B\. Nothing has changed\./.test(asked), `enrolling again said: ${asked}`);
+  check(/Move Student E to section A/.test(await page.locator('#enrol-move').textContent()), 'no move button');
+  await page.locator('#members').screenshot({ path: path.join(SCREENSHOTS, 'dash-11-enrol-confirm.png') });
   check(await page.locator('#progress tbody tr').count() === 5,
     'the course page does not list the five enrolled students');
   await shot(page, 'dash-01-course-admin');
@@ -144,6 +205,68 @@ async function checkTeacherPage(page, midShot) {
     .catch(() => {});
   const scored = await countScored();
   check(scored === 5, `the results table shows ${scored} scores, not 5`);
+  // The tiles say what the table and the pipeline box say.
+  const tiles = await page.$$eval('#summary dd', (dds) => Object.fromEntries(dds.map((d) => [d.id, d.textContent.trim()])));
+  check(tiles['n-done'] === '5' && tiles['n-working'] === '0' && tiles['n-failed'] === '0',
+    `the tiles disagree with the results: ${JSON.stringify(tiles)}`);
+  await waitUntil('the pipeline box to say nothing is in progress', async () =>
+    /Nothing of this course is in progress/.test(await page.locator('#eta').textContent()), 10000);
+}
+
+// At 1280 px the results table fits its card: no column is cut.
+async function checkResultsFit(page) {
+  await page.setViewportSize(DESKTOP);
+  const fit = await page.$eval('#results .scroll', (d) => [d.scrollWidth, d.clientWidth]);
+  check(fit[0] <= fit[1], `the results table is cut at 1280 px (${fit[0]} > ${fit[1]} px)`);
+  const sizes = await page.$eval('#results-table tbody tr', (tr) =>
+    [getComputedStyle(tr.cells[0]).fontSize, getComputedStyle(tr.cells[1]).fontSize]);
+  check(sizes[0] === sizes[1], `student names (${sizes[0]}) and sections (${sizes[1]}) differ in size`);
+  await shot(page, 'dash-12-course-desktop');
+  await page.setViewportSize({ width: 1200, height: 900 });
+}
+
+// A teacher cancels a row: a first press only asks; the student then
+// reads in plain words what happened and what to do.
+async function checkCancel(browser, base, info, tpage, spage, student) {
+  const sid = Number(sql(info, `INSERT INTO submissions (student_id, stored_name, size_bytes, original_name, phase, status,
+    error_message, next_attempt_at) SELECT id, 'x-' || gen_random_uuid(), 1000, 'again.mp4', 'llm', 'retry',
+    'the model did not answer', now() + interval '1 day' FROM users WHERE email = '${student.email}' RETURNING id`));
+  const row = tpage.locator(`#progress tbody tr[data-id="${sid}"]`);
+  await row.waitFor({ timeout: 15000 });
+  const tiles = async () => tpage.$$eval('#summary dd', (dds) => dds.map((d) => d.textContent.trim()).join(','));
+  // Students 5, not submitted 0, in progress 1, failed 0, done 5: the
+  // retry waits in progress, and the older score still counts as done.
+  await waitUntil('the tiles to count the retry as in progress', async () => (await tiles()) === '5,0,1,0,5', 10000)
+    .catch(async () => { throw new Error(`tiles ${await tiles()}`); });
+  check((await tpage.locator('#eta-count').textContent()).trim() === '1', 'the pipeline box does not count the retry');
+  await row.locator('details.confirm summary').click();
+  check(await row.locator('.confirm-box button[data-action=cancel]').isVisible(), 'the first press shows no confirmation');
+  check(sql(info, `SELECT phase FROM submissions WHERE id = ${sid}`) === 'llm', 'the first press cancelled already');
+  await tpage.locator('#progress').screenshot({ path: path.join(SCREENSHOTS, 'dash-13-cancel-confirm.png') });
+  await row.locator('.confirm-box button[data-action=cancel]').click();
+  await waitUntil('the row to read Cancelled', async () =>
+    (await row.locator('.chip').textContent()).trim() === 'Cancelled', 15000);
+  await waitUntil('the tiles to count it as failed', async () => (await tiles()) === '5,0,0,1,5', 10000);
+  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await spage.setViewportSize(viewport);
+    await spage.goto(`${base}/submissions/${sid}`);
+    check(await spage.evaluate(() => document.documentElement.scrollWidth) <= viewport.width + 2,
+      `the result page scrolls sideways at ${viewport.width} px`);
+    check((await spage.locator('#status').textContent()).trim() === 'Cancelled', 'the student does not read Cancelled');
+    check((await spage.locator('#error').textContent()).trim() === 'Your teacher cancelled the processing of this recording.',
+      'the student does not read who cancelled it');
+    check(/ask them, or upload it again/.test(await spage.locator('#advice').textContent()), 'no advice for the student');
+    check(await spage.title() === 'Introduction 2 · IntroEval', `the title is ${await spage.title()}`);
+    await shot(spage, `dash-14-student-cancelled-${size}`);
+    await spage.goto(`${base}/`);
+    const links = await spage.$$eval('table.list a', (as) => as.map((a) => a.textContent.trim()));
+    check(links.includes('Introduction 1') && links.includes('Introduction 2'), `the student's list reads ${links}`);
+    check(!/#\d/.test(await spage.locator('table.list').textContent()), 'the student reads a global number');
+    check(await spage.locator('#record-preview').isHidden(), 'the recorder shows an empty preview');
+    await shot(spage, `dash-15-student-home-${size}`);
+    check(await spage.evaluate(() => document.documentElement.scrollWidth) <= viewport.width + 2,
+      `the student's home scrolls sideways at ${viewport.width} px`);
+  }
 }
 
 async function checkResultsTools(page, base, courseUrl) {
@@ -186,6 +309,7 @@ async function checkStudentPage(spage) {
 }
 
 async function checkHealth(page, base) {
+  await page.setViewportSize(DESKTOP);
   await page.goto(`${base}/admin/health`);
   check(await page.locator('#health-summary').count() === 1, 'no health summary');
   check(await page.locator('#backends tbody tr').count() >= 1, 'no backends on the health page');
@@ -197,6 +321,18 @@ async function checkHealth(page, base) {
     .catch(() => {});
   check((await page.locator('#live-status').getAttribute('data-state')) === 'live', 'the health page is not live');
   await shot(page, 'dash-06-health');
+  check(await page.locator('#queue tbody tr').count() === 0, 'finished work is listed in the queue');
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await shot(page, 'dash-16-health-phone');
+  const wide = await page.evaluate(() => [document.documentElement.scrollWidth,
+    [...document.querySelectorAll('main *')].filter((e) => e.getBoundingClientRect().right > 392)
+      .slice(0, 3).map((e) => `${e.tagName}#${e.id}.${e.className}`).join(' ')]);
+  check(wide[0] <= 392, `the health page scrolls sideways on a phone: ${wide}`);
+  // Chart labels at least 10 px high on a phone.
+  const px = await page.$eval('#charts svg.chart text.tick', (t) => t.getBoundingClientRect().height);
+  check(px >= 10, `chart labels are ${px} px high on a phone`);
+  await page.setViewportSize({ width: 1200, height: 900 });
   const metrics = await page.request.get(`${base}/metrics`);
   check(metrics.status() === 200, `/metrics answered ${metrics.status()} to an admin`);
   const text = await metrics.text();
@@ -259,6 +395,7 @@ async function main() {
     await shot(spage, 'dash-05-student-done');
     await shot(tpage, 'dash-07-teacher-done');
     await checkResultsTools(tpage, base, courseUrl);
+    await checkResultsFit(tpage);
 
     await checkHealth(admin, base);
 
@@ -275,6 +412,10 @@ async function main() {
     await signIn(nojs, base, info.users.teacher).catch(() => {});
     await nojs.goto(courseUrl);
     check(await nojs.locator('#progress tbody tr .chip.state-done').count() === 5, 'without JavaScript the rows are not shown as done');
+
+    await checkCancel(browser, base, info, tpage, spage, students[0]);
+    await admin.goto(`${base}/`);
+    await bothSizes(admin, 'dash-17-admin-home');
 
     if (problems.length) throw new Error(`the browser reported:\n  ${problems.join('\n  ')}`);
     log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
