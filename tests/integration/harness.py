@@ -1048,7 +1048,8 @@ def serve_env(argv):
                             ("teacher", "teacher", "Test Teacher"),
                             ("admin", "admin", "Test Admin"),
                             ("student2", "student", "Other Student")):
-        email = "%s@example.com" % (key if key.endswith("2") else key + "1")
+        email = ("other.student@example.com" if key == "student2"
+                 else "%s1@example.com" % key)
         pw = secrets.token_urlsafe(12)
         create_user(stack.server, email, name, role, pw)
         users[key] = {"email": email, "password": pw}
