@@ -643,6 +643,9 @@ health_page(struct req *r)
 	json_object_set_new(view, "scheduler_standby", json_boolean(
 	    strcmp(state, "standby") == 0));
 	json_object_set_new(view, "evidence", evidence_view(r->app));
+	/* Where the figures come from: the first backend says it for all. */
+	json_object_set(view, "figures_source", json_object_get(json_array_get(
+	    json_object_get(h, "backends"), 0), "source"));
 	json_decref(h);
 	return http_render(r, 200, "health", view);
 }

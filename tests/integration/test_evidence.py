@@ -128,6 +128,9 @@ class Evidence(harness.TestCase):
         self.assertIsNotNone(row, "no evidence row on the health page")
         cells = re.findall(r'<td class="num[^"]*">(\d+)', row.group(1))
         self.assertEqual(cells, ["8", "4"])
+        # The backends' figures say where they come from.
+        self.assertRegex(page, r"Figures cover the last hour \((pool|phase "
+                         r"log|configuration)\)")
 
 
 if __name__ == "__main__":
