@@ -186,6 +186,18 @@ account_code_create(PGconn *c, long long user, const char *purpose,
 	return true;
 }
 
+bool
+account_reset_code(struct db *db, long long user, long long by, int ttl_h,
+    char **code, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	bool ok = account_code_create(c, user, "reset", by, ttl_h, code, err,
+	    errlen);
+
+	db_release(db, c);
+	return ok;
+}
+
 enum account_fail
 account_code_redeem(struct db *db, const char *code, const char *password,
     char *err, size_t errlen)

@@ -55,6 +55,9 @@ enum account_fail account_set_disabled(struct db *, long long id,
 bool	 account_code_create(PGconn *c, long long user, const char *purpose,
 	    long long created_by, int ttl_h, char **code, char *err,
 	    size_t errlen);
+/* A staff member's reset code for user (account_code_create). */
+bool	 account_reset_code(struct db *, long long user, long long by,
+	    int ttl_h, char **code, char *err, size_t errlen);
 /*
  * Sets the password of the code's account and uses the code up; every
  * session of the account ends. ACCOUNT_INVALID for a bad password, or a

@@ -27,12 +27,14 @@
 #include "api_comments.h"
 #include "app.h"
 #include "config.h"
+#include "course_admin.h"
 #include "dash.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
+#include "people.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -98,6 +100,45 @@ static const struct route routes[] = {
 	  dash_results_csv },
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
+	/* Accounts and course administration (people.c, course_admin.c). */
+	{ "GET",  "/signup",			R_ANON | R_USER, CSRF_NONE,
+	  people_signup_form },
+	{ "POST", "/signup",			R_ANON | R_USER, CSRF_NONE,
+	  people_signup },
+	{ "GET",  "/reset",			R_ANON | R_USER, CSRF_NONE,
+	  people_reset_form },
+	{ "POST", "/reset",			R_ANON | R_USER, CSRF_NONE,
+	  people_reset },
+	{ "GET",  "/account",			R_USER,  CSRF_NONE,
+	  people_account },
+	{ "POST", "/account/password",		R_USER,  CSRF_FORM,
+	  people_account_password },
+	{ "POST", "/account/signout-all",	R_USER,  CSRF_FORM,
+	  people_account_signout_all },
+	{ "GET",  "/users/:id",			R_STAFF, CSRF_NONE,
+	  people_user },
+	{ "POST", "/users/:id",			R_STAFF, CSRF_FORM,
+	  people_user_update },
+	{ "GET",  "/courses/:id/manage",	R_STAFF, CSRF_NONE,
+	  course_admin_page },
+	{ "POST", "/courses/:id/manage",	R_STAFF, CSRF_FORM,
+	  course_admin_update },
+	{ "POST", "/courses/:id/roster",	R_STAFF, CSRF_FORM,
+	  course_admin_roster },
+	{ "PATCH", "/api/v1/users/:id",		R_STAFF, CSRF_HEADER,
+	  people_api_user_patch },
+	{ "POST", "/api/v1/users/:id/reset",	R_STAFF, CSRF_HEADER,
+	  people_api_user_reset },
+	{ "POST", "/api/v1/me/password",	R_USER,  CSRF_HEADER,
+	  people_api_me_password },
+	{ "POST", "/api/v1/me/signout-all",	R_USER,  CSRF_HEADER,
+	  people_api_me_signout_all },
+	{ "PATCH", "/api/v1/courses/:id",	R_STAFF, CSRF_HEADER,
+	  course_admin_api_patch },
+	{ "DELETE", "/api/v1/courses/:id/members/:uid", R_STAFF, CSRF_HEADER,
+	  course_admin_api_unenrol },
+	{ "POST", "/api/v1/courses/:id/roster",	R_STAFF, CSRF_HEADER,
+	  course_admin_api_roster },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
