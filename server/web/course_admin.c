@@ -264,6 +264,12 @@ course_admin_roster(struct req *r)
 	    ro.imported ? "" : csv);
 	json_object_set_new(view, "roster_ok", json_boolean(ro.nerrors == 0 &&
 	    !ro.imported));
+	/* Numbers are truthy in templates: absent when there are none. */
+	if (ro.nrows > 0)
+		json_object_set_new(view, "roster_n", json_integer(ro.nrows));
+	if (ro.nerrors > 0 && ro.file_error[0] == '\0')
+		json_object_set_new(view, "roster_row_errors", json_integer(
+		    ro.nerrors));
 	if (ro.imported)
 		json_object_set_new(view, "codes_href", codes_csv(&ro));
 	rc = ro.nerrors > 0 ? 422 : 200;

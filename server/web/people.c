@@ -108,6 +108,8 @@ user_page(struct req *r, int status, json_t *view)
 	    json_object_get(u, "id")) == r->user.id));
 	json_object_set_new(view, "ttl_h", json_integer(
 	    r->app->cfg->reset_code_ttl_h));
+	json_object_set_new(view, "has_courses", json_boolean(
+	    json_array_size(json_object_get(u, "courses")) > 0));
 	json_object_set_new(view, "account", u);
 	return http_render(r, status, "user", view);
 }
