@@ -87,8 +87,9 @@ static int
 manage_page(struct req *r, int status, json_t *view)
 {
 	char err[512], done[16] = "";
-	json_t *course, *members;
+	json_t *course, *members, *m;
 	const char *qs = r->ri->query_string;
+	size_t i;
 	int rc;
 
 	if (!load(r, &course, &rc)) {
@@ -107,6 +108,11 @@ manage_page(struct req *r, int status, json_t *view)
 	json_object_set_new(view, "title", json_sprintf("%s · manage",
 	    json_string_value(json_object_get(course, "code"))));
 	json_object_set_new(view, "course", course);
+	/* A teacher takes out students; an admin anyone. */
+	json_array_foreach(members, i, m)
+		json_object_set_new(m, "may_take_out", json_boolean(is_admin(r)
+		    || strcmp(json_string_value(json_object_get(m, "role")),
+		    "student") == 0));
 	json_object_set_new(view, "members", members);
 	json_object_set_new(view, "has_members", json_boolean(
 	    json_array_size(members) > 0));
