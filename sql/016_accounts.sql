@@ -39,7 +39,9 @@ CREATE TABLE account_codes (
 CREATE INDEX account_codes_user ON account_codes (user_id);
 
 -- Ended sessions and disabled accounts wake the WebSocket hub, which
--- then looks its sockets' sessions up again (ws_check_sessions).
+-- then looks its sockets' sessions up again (ws_check_sessions). A
+-- DELETE that removed nothing (the sweep at each sign-in, mostly) stays
+-- quiet; notifications within one transaction are sent once.
 CREATE FUNCTION notify_sessions() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -47,8 +49,18 @@ BEGIN
     RETURN NULL;
 END $$;
 
+CREATE FUNCTION notify_sessions_ended() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM gone) THEN
+        PERFORM pg_notify('sessions', '');
+    END IF;
+    RETURN NULL;
+END $$;
+
 CREATE TRIGGER sessions_ended AFTER DELETE ON sessions
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_sessions();
+    REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_sessions_ended();
 CREATE TRIGGER users_disabled AFTER UPDATE OF disabled ON users
     FOR EACH ROW WHEN (NEW.disabled AND NOT OLD.disabled)
     EXECUTE FUNCTION notify_sessions();

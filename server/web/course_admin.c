@@ -24,7 +24,7 @@
 #include "roster.h"
 #include "util.h"
 
-#define CSV_FORM_MAX	(60 * 1024)
+#define CSV_FORM_MAX	(64 * 1024)	/* http.c's form limit */
 #define ARCHIVED_MSG	"this course is archived, so it is read-only; " \
 	"unarchive it first"
 
