@@ -17,7 +17,7 @@
 // Run: node tests/browser/test_accounts.mjs (after npm ci in tests/browser).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, log, shot, startEnv } from './lib.mjs';
@@ -66,7 +66,7 @@ async function main() {
   const browser = await launchBrowser();
   try {
     const admin = await (await browser.newContext({ viewport: DESKTOP })).newPage();
-    const teacher = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+    const teacher = await (await browser.newContext({ viewport: DESKTOP, acceptDownloads: true })).newPage();
     const newcomer = await (await browser.newContext({ viewport: DESKTOP })).newPage();
     const roster = await (await browser.newContext({ viewport: DESKTOP })).newPage();
 
@@ -150,7 +150,12 @@ async function main() {
     check(done.includes('3 new accounts'), `import result: ${done}`);
     const codes = await teacher.locator('#roster-table code').allTextContents();
     check(codes.length === 3, `three codes shown, got ${codes.length}`);
-    check((await teacher.getAttribute('#codes-csv', 'href')).startsWith('data:text/csv'), 'no CSV of the codes');
+    const [download] = await Promise.all([teacher.waitForEvent('download'), teacher.click('#codes-csv')]);
+    const saved = path.join(tmp, 'codes.csv');
+    await download.saveAs(saved);
+    const csv = readFileSync(saved, 'utf8');
+    check(csv.startsWith('email,name,section,student_number,code\r\n') && csv.includes('"Roe, Rita"') &&
+      codes.every((c) => csv.includes(c)), `the codes' CSV: ${csv}`);
     await bothSizes(teacher, 'acc-08-roster-imported');
     check(sql(info, `SELECT count(*) FROM course_members WHERE course_id = ${cid} AND role = 'student'`) === '4',
       'the import did not enrol the three (and the newcomer)');
