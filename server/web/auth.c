@@ -15,9 +15,16 @@
 #include "log.h"
 #include "util.h"
 
+_Static_assert(AUTH_HASH_LEN == crypto_pwhash_STRBYTES, "AUTH_HASH_LEN");
+
+/*
+ * Generated passwords and one-time codes: no 0/O, 1/l/I, so they are
+ * read aloud or copied from a screen without doubt.
+ */
+static const char easy_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+
 static void	random_hex(char *, size_t);
 static void	token_hash(const char *, char [65]);
-_Static_assert(AUTH_HASH_LEN == crypto_pwhash_STRBYTES, "AUTH_HASH_LEN");
 
 /* A real argon2id hash of a random string: checked against when the
  * email is unknown, so that the reply takes as long as a wrong password. */
@@ -113,11 +120,10 @@ auth_password_check(const char *hash, const char *password)
 }
 
 /*
- * One-time codes: AUTH_CODE_CHARS characters from the alphabet of
- * auth_generate_password (31 symbols, so about 139 random bits), shown
- * in groups of four. Only their SHA-256 is stored.
+ * One-time codes: AUTH_CODE_CHARS characters of easy_alphabet (31
+ * symbols, so about 139 random bits), shown in groups of four. Only
+ * their SHA-256 is stored.
  */
-static const char code_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 
 char *
 auth_code_new(void)
@@ -128,8 +134,8 @@ auth_code_new(void)
 	for (i = 0; i < AUTH_CODE_CHARS; i++) {
 		if (i > 0 && i % 4 == 0)
 			code[o++] = '-';
-		code[o++] = code_alphabet[randombytes_uniform(
-		    sizeof(code_alphabet) - 1)];
+		code[o++] = easy_alphabet[randombytes_uniform(
+		    sizeof(easy_alphabet) - 1)];
 	}
 	code[o] = '\0';
 	return code;
@@ -148,7 +154,7 @@ auth_code_hash(const char *typed, char out[65])
 
 		if (ch == '-' || ch == ' ')
 			continue;
-		if (n == AUTH_CODE_CHARS || strchr(code_alphabet, ch) == NULL)
+		if (n == AUTH_CODE_CHARS || strchr(easy_alphabet, ch) == NULL)
 			return false;
 		norm[n++] = ch;
 	}
@@ -163,13 +169,12 @@ auth_code_hash(const char *typed, char out[65])
 char *
 auth_generate_password(void)
 {
-	/* No 0/O, 1/l/I: read aloud or copied from a screen without doubt. */
-	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 	char *pw = xmalloc(17);
 	int i;
 
 	for (i = 0; i < 16; i++)
-		pw[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+		pw[i] = easy_alphabet[randombytes_uniform(
+		    sizeof(easy_alphabet) - 1)];
 	pw[16] = '\0';
 	return pw;
 }
