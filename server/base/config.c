@@ -71,6 +71,9 @@ static const struct key keys[] = {
 	  "debug, info or warn" },
 	{ "session_ttl_h", KEY_INT, F(session_ttl_h), "12", 1, 24 * 90, false,
 	  NULL, "hours a sign-in lasts" },
+	{ "reset_code_ttl_h", KEY_INT, F(reset_code_ttl_h), "72", 1, 24 * 90,
+	  false, NULL, "hours a one-time code that sets a password (a staff "
+	  "reset or a roster import's welcome) stays valid" },
 	{ "cookie_secure", KEY_BOOL, F(cookie_secure), "false", 0, 0, false,
 	  NULL, "mark the session cookie Secure (set behind HTTPS)" },
 	{ "stt_engine", KEY_STRING, F(stt_engine), "pocketsphinx", 0, 0, false,

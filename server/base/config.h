@@ -25,6 +25,7 @@ struct config {
 	int	 upload_expire_h;
 	char	*log_level;
 	int	 session_ttl_h;
+	int	 reset_code_ttl_h;	/* one-time password codes */
 	bool	 cookie_secure;
 	char	*stt_engine;
 	char	*pocketsphinx_model_dir;

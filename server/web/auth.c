@@ -15,9 +15,16 @@
 #include "log.h"
 #include "util.h"
 
+_Static_assert(AUTH_HASH_LEN == crypto_pwhash_STRBYTES, "AUTH_HASH_LEN");
+
+/*
+ * Generated passwords and one-time codes: no 0/O, 1/l/I, so they are
+ * read aloud or copied from a screen without doubt.
+ */
+static const char easy_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
+
 static void	random_hex(char *, size_t);
 static void	token_hash(const char *, char [65]);
-static bool	valid_email(const char *);
 
 /* A real argon2id hash of a random string: checked against when the
  * email is unknown, so that the reply takes as long as a wrong password. */
@@ -74,8 +81,8 @@ auth_role_valid(const char *role)
 	    strcmp(role, "admin") == 0;
 }
 
-static bool
-valid_email(const char *email)
+bool
+auth_email_valid(const char *email)
 {
 	const char *at = strchr(email, '@');
 	size_t n = strlen(email);
@@ -88,16 +95,86 @@ valid_email(const char *email)
 	return true;
 }
 
+bool
+auth_password_hash(const char *password, char out[AUTH_HASH_LEN], char *err,
+    size_t errlen)
+{
+	size_t n = strlen(password);
+
+	if (n < AUTH_PASSWORD_MIN || n > AUTH_PASSWORD_MAX)
+		return util_seterr(err, errlen, "a password needs at least %d "
+		    "characters (and at most %d)", AUTH_PASSWORD_MIN,
+		    AUTH_PASSWORD_MAX);
+	if (crypto_pwhash_str(out, password, n,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return util_seterr(err, errlen, "out of memory hashing the "
+		    "password");
+	return true;
+}
+
+bool
+auth_password_check(const char *hash, const char *password)
+{
+	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+/*
+ * One-time codes: AUTH_CODE_CHARS characters of easy_alphabet (31
+ * symbols, so about 139 random bits), shown in groups of four. Only
+ * their SHA-256 is stored.
+ */
+
+char *
+auth_code_new(void)
+{
+	char *code = xmalloc(AUTH_CODE_TEXT_LEN + 1);
+	int i, o = 0;
+
+	for (i = 0; i < AUTH_CODE_CHARS; i++) {
+		if (i > 0 && i % 4 == 0)
+			code[o++] = '-';
+		code[o++] = easy_alphabet[randombytes_uniform(
+		    sizeof(easy_alphabet) - 1)];
+	}
+	code[o] = '\0';
+	return code;
+}
+
+bool
+auth_code_hash(const char *typed, char out[65])
+{
+	char norm[AUTH_CODE_CHARS + 1];
+	unsigned char h[crypto_hash_sha256_BYTES];
+	int n = 0;
+
+	/* Dashes, spaces and capitals are how people copy codes. */
+	for (; *typed != '\0'; typed++) {
+		char ch = (char)tolower((unsigned char)*typed);
+
+		if (ch == '-' || ch == ' ')
+			continue;
+		if (n == AUTH_CODE_CHARS || strchr(easy_alphabet, ch) == NULL)
+			return false;
+		norm[n++] = ch;
+	}
+	if (n != AUTH_CODE_CHARS)
+		return false;
+	norm[n] = '\0';
+	crypto_hash_sha256(h, (const unsigned char *)norm, (size_t)n);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+	return true;
+}
+
 char *
 auth_generate_password(void)
 {
-	/* No 0/O, 1/l/I: read aloud or copied from a screen without doubt. */
-	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 	char *pw = xmalloc(17);
 	int i;
 
 	for (i = 0; i < 16; i++)
-		pw[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+		pw[i] = easy_alphabet[randombytes_uniform(
+		    sizeof(easy_alphabet) - 1)];
 	pw[16] = '\0';
 	return pw;
 }
@@ -107,12 +184,12 @@ auth_user_create(struct db *db, const char *email, const char *name,
     const char *role, const char *password, long long *id, char *err,
     size_t errlen)
 {
-	char hash[crypto_pwhash_STRBYTES];
+	char hash[AUTH_HASH_LEN];
 	const char *params[4];
 	PGconn *c;
 	PGresult *r;
 
-	if (!valid_email(email))
+	if (!auth_email_valid(email))
 		return util_seterr(err, errlen, "\"%s\" is not an email "
 		    "address", email);
 	if (name[0] == '\0' || strlen(name) > 200)
@@ -121,14 +198,8 @@ auth_user_create(struct db *db, const char *email, const char *name,
 	if (!auth_role_valid(role))
 		return util_seterr(err, errlen, "role must be student, "
 		    "teacher or admin");
-	if (strlen(password) < 8 || strlen(password) > 256)
-		return util_seterr(err, errlen, "a password needs 8 to 256 "
-		    "characters");
-	if (crypto_pwhash_str(hash, password, strlen(password),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-		return util_seterr(err, errlen, "out of memory hashing the "
-		    "password");
+	if (!auth_password_hash(password, hash, err, errlen))
+		return false;
 
 	params[0] = email;
 	params[1] = name;
@@ -172,14 +243,13 @@ auth_login(struct db *db, const char *email, const char *password,
 	const char *params[4] = { email };
 	PGconn *c;
 	PGresult *r;
-	bool known, ok = false;
+	bool known, disabled, ok = false;
 
 	*token = NULL;
 	*dbfail = true;
 	c = db_acquire(db);
-	r = db_query(c, "SELECT id, password_hash FROM users WHERE "
-	    "lower(email) = lower($1) AND NOT disabled", 1, params, err,
-	    errlen);
+	r = db_query(c, "SELECT id, password_hash, disabled FROM users "
+	    "WHERE lower(email) = lower($1)", 1, params, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return false;
@@ -188,11 +258,15 @@ auth_login(struct db *db, const char *email, const char *password,
 	util_strlcpy(stored, known ? db_get(r, 0, "password_hash") :
 	    dummy_hash, sizeof(stored));
 	db_param_ll(uid, known ? db_get_ll(r, 0, "id") : 0);
+	disabled = known && strcmp(db_get(r, 0, "disabled"), "t") == 0;
 	PQclear(r);
 	*dbfail = false;
 	if (crypto_pwhash_str_verify(stored, password, strlen(password)) != 0 ||
 	    !known)
 		return util_seterr(err, errlen, "wrong email or password");
+	/* Said only to whoever knows the password. */
+	if (disabled)
+		return util_seterr(err, errlen, "%s", AUTH_DISABLED_MSG);
 
 	random_hex(tok, AUTH_TOKEN_LEN / 2);
 	random_hex(csrf, 32);

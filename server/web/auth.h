@@ -20,10 +20,33 @@ struct user {
 };
 
 #define AUTH_TOKEN_LEN 64	/* hex characters in a session token */
+#define AUTH_HASH_LEN	128	/* an argon2id hash string, with its NUL */
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 256
+#define AUTH_CODE_CHARS	28	/* a one-time code, without its dashes */
+#define AUTH_CODE_TEXT_LEN (AUTH_CODE_CHARS + AUTH_CODE_CHARS / 4 - 1)
+#define AUTH_DISABLED_MSG "This account is disabled. Ask your teacher or " \
+	"the lab's admin."
 
 /* Initialises libsodium; false if it cannot. */
 bool	 auth_init(void);
 bool	 auth_role_valid(const char *);
+bool	 auth_email_valid(const char *);
+/*
+ * Checks the length policy (AUTH_PASSWORD_MIN..MAX characters, said in
+ * err) and hashes the password with argon2id into out.
+ */
+bool	 auth_password_hash(const char *password, char out[AUTH_HASH_LEN],
+	    char *err, size_t errlen);
+/* Whether password matches the stored hash (false for a malformed one). */
+bool	 auth_password_check(const char *hash, const char *password);
+/* A new random one-time code, "abcd-efgh-...". Caller frees. */
+char	*auth_code_new(void);
+/*
+ * The stored form of a code as typed (any case, dashes and spaces
+ * ignored): SHA-256 in hex. False when it cannot be a code.
+ */
+bool	 auth_code_hash(const char *typed, char out[65]);
 /* A random password of 16 characters that is easy to type. Caller frees. */
 char	*auth_generate_password(void);
 bool	 auth_user_create(struct db *, const char *email, const char *name,

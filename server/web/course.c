@@ -5,6 +5,7 @@
  */
 #include "course.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,8 @@
 	"  ORDER BY s.id DESC LIMIT 1) s ON true "
 
 static bool	 text_ok(const char *, size_t, const char *, char *, size_t);
+static bool	 update_course(struct db *, const char *, int,
+		    const char *const *, bool *, char *, size_t);
 
 static bool
 text_ok(const char *s, size_t max, const char *what, char *err,
@@ -87,7 +90,8 @@ course_enrol(struct db *db, long long course, const char *email,
 	    "WITH u AS (SELECT id, name FROM users "
 	    "  WHERE lower(email) = lower($2) AND (role = $3 "
 	    "  OR ($3 = 'teacher' AND role = 'admin')) "
-	    "  AND EXISTS (SELECT 1 FROM courses WHERE id = $1::bigint)), "
+	    "  AND EXISTS (SELECT 1 FROM courses WHERE id = $1::bigint "
+	    "  AND NOT archived)), "
 	    "old AS (SELECT m.role, m.section FROM course_members m, u "
 	    "  WHERE m.course_id = $1::bigint AND m.user_id = u.id), "
 	    "w AS (INSERT INTO course_members (course_id, user_id, role, "
@@ -119,7 +123,7 @@ course_enrol(struct db *db, long long course, const char *email,
 	if (PQntuples(r) == 0) {
 		PQclear(r);
 		return util_seterr(err, errlen, "there is no %s account with "
-		    "the email %s", role, email);
+		    "the email %s (or the course is archived)", role, email);
 	}
 	out->user_id = db_get_ll(r, 0, "id");
 	util_strlcpy(out->name, db_get(r, 0, "name"), sizeof(out->name));
@@ -177,7 +181,7 @@ course_list(struct db *db, long long teacher_id, json_t **out, char *err,
 {
 	static const char sql[] =
 	    "SELECT coalesce(json_agg(json_build_object('id', c.id, "
-	    "  'code', c.code, 'title', c.title, "
+	    "  'code', c.code, 'title', c.title, 'archived', c.archived, "
 	    "  'students', (SELECT count(*) FROM course_members m "
 	    "    WHERE m.course_id = c.id AND m.role = 'student'), "
 	    "  'teachers', (SELECT coalesce(string_agg(u.name, ', ' "
@@ -200,7 +204,8 @@ course_get(struct db *db, long long id, json_t **out, char *err,
 {
 	static const char sql[] =
 	    "SELECT json_build_object('id', c.id, 'code', c.code, "
-	    "  'title', c.title, "
+	    "  'title', c.title, 'join_code', c.join_code, "
+	    "  'archived', c.archived, "
 	    "  'sections', coalesce((SELECT json_agg(DISTINCT m.section "
 	    "    ORDER BY m.section) "
 	    "    FROM course_members m WHERE m.course_id = c.id "
@@ -300,4 +305,156 @@ course_results(struct db *db, long long course, json_t **rows, char *err,
 
 	*rows = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *rows != NULL;
+}
+
+/* An UPDATE of one course; *found false when no row matched. */
+static bool
+update_course(struct db *db, const char *sql, int n, const char *const *p,
+    bool *found, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query_idempotent(c, sql, n, p, err, errlen);
+
+	db_release(db, c);
+	*found = false;
+	if (r == NULL)
+		return false;
+	*found = PQntuples(r) > 0;
+	PQclear(r);
+	return *found || util_seterr(err, errlen, "no such course");
+}
+
+bool
+course_rename(struct db *db, long long course, const char *title,
+    bool *found, char *err, size_t errlen)
+{
+	char cb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course), title };
+
+	*found = true;
+	if (title[0] == '\0')
+		return util_seterr(err, errlen, "a course needs a title");
+	if (!text_ok(title, TITLE_MAX, "title", err, errlen))
+		return false;
+	if (!update_course(db, "UPDATE courses SET title = $2 WHERE id = "
+	    "$1::bigint RETURNING id", 2, p, found, err, errlen))
+		return false;
+	log_info("course=%lld renamed", course);
+	return true;
+}
+
+bool
+course_set_archived(struct db *db, long long course, bool archived,
+    bool *found, char *err, size_t errlen)
+{
+	char cb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course), archived ? "true" :
+	    "false" };
+
+	if (!update_course(db, "UPDATE courses SET archived = $2::boolean "
+	    "WHERE id = $1::bigint RETURNING id", 2, p, found, err, errlen))
+		return false;
+	log_info("course=%lld %s", course, archived ? "archived" :
+	    "unarchived");
+	return true;
+}
+
+bool
+course_new_join_code(struct db *db, long long course, bool *found,
+    char *err, size_t errlen)
+{
+	char cb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(cb, course) };
+
+	/* new_join_code() (016) is the one source of codes. */
+	if (!update_course(db, "UPDATE courses SET join_code = "
+	    "new_join_code() WHERE id = $1::bigint RETURNING id", 1, p, found,
+	    err, errlen))
+		return false;
+	log_info("course=%lld new join code", course);
+	return true;
+}
+
+bool
+course_unenrol(struct db *db, long long course, long long user,
+    bool students_only, bool *found, char *err, size_t errlen)
+{
+	char cb[DB_NUM_LEN], ub[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(cb, course), db_param_ll(ub, user),
+	    students_only ? "true" : "false" };
+	PGconn *c;
+	PGresult *r;
+	bool teacher;
+
+	c = db_acquire(db);
+	r = db_query(c, "WITH m AS (SELECT role FROM course_members "
+	    "  WHERE course_id = $1::bigint AND user_id = $2::bigint), "
+	    "d AS (DELETE FROM course_members WHERE course_id = $1::bigint "
+	    "  AND user_id = $2::bigint AND (NOT $3::boolean "
+	    "  OR role = 'student') RETURNING 1) "
+	    "SELECT m.role, (SELECT count(*) FROM d) AS deleted FROM m", 3, p,
+	    err, errlen);
+	db_release(db, c);
+	*found = false;
+	if (r == NULL)
+		return false;
+	*found = PQntuples(r) == 1;
+	teacher = *found && db_get_ll(r, 0, "deleted") == 0;
+	PQclear(r);
+	if (!*found)
+		return util_seterr(err, errlen, "that account is not a member "
+		    "of this course");
+	if (teacher)
+		return util_seterr(err, errlen, "only an admin takes a "
+		    "teacher out of a course");
+	log_info("course=%lld unenrol user=%lld", course, user);
+	return true;
+}
+
+bool
+course_by_join_code(struct db *db, const char *code, long long *course,
+    char *err, size_t errlen)
+{
+	char norm[CODE_MAX + 1];
+	const char *p[1] = { norm };
+	PGconn *c;
+	PGresult *r;
+	size_t n = 0;
+
+	*course = 0;
+	for (; *code != '\0' && n < sizeof(norm) - 1; code++)
+		if (*code != ' ' && *code != '-')
+			norm[n++] = (char)toupper((unsigned char)*code);
+	norm[n] = '\0';
+	if (n == 0)
+		return true;
+	c = db_acquire(db);
+	r = db_query(c, "SELECT id FROM courses WHERE join_code = $1 AND NOT "
+	    "archived", 1, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (PQntuples(r) == 1)
+		*course = db_get_ll(r, 0, "id");
+	PQclear(r);
+	return true;
+}
+
+bool
+course_members(struct db *db, long long course, json_t **out, char *err,
+    size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(json_build_object('user_id', u.id, "
+	    "  'name', u.name, 'email', u.email, 'role', m.role, "
+	    "  'section', m.section, 'student_number', m.student_number, "
+	    "  'disabled', u.disabled) ORDER BY m.role DESC, m.section, "
+	    "  u.name), '[]') "
+	    "FROM course_members m JOIN users u ON u.id = m.user_id "
+	    "WHERE m.course_id = $1::bigint";
+	char cb[DB_NUM_LEN];
+	const char *p[1] = { db_param_ll(cb, course) };
+
+	*out = db_query_json(db, sql, 1, p, NULL, err, errlen);
+	return *out != NULL;
 }

@@ -50,12 +50,15 @@ bool	course_member(struct db *, long long course, long long user,
 bool	course_setup_counts(struct db *, json_t **out, char *err,
 	    size_t errlen);
 /*
- * [{id, code, title, students, teachers, sections}] of the courses
+ * [{id, code, title, archived, students, teachers}] of the courses
  * teacher_id teaches, or of every course for 0.
  */
 bool	course_list(struct db *, long long teacher_id, json_t **out,
 	    char *err, size_t errlen);
-/* {id, code, title, sections: [..], teachers: [..]}, or *out NULL. */
+/*
+ * {id, code, title, join_code, archived, sections: [..], teachers: [..]},
+ * or *out NULL.
+ */
 bool	course_get(struct db *, long long id, json_t **out, char *err,
 	    size_t errlen);
 /* Admins watch every course, teachers theirs, students none. */
@@ -76,6 +79,38 @@ bool	course_progress(struct db *, long long course, json_t **rows,
  * {criterion: n}, model, completed_at}] (null fields without one).
  */
 bool	course_results(struct db *, long long course, json_t **rows,
+	    char *err, size_t errlen);
+
+/*
+ * Course administration (016): a new title; archiving (an archived
+ * course takes no enrolments, its join code does not work, and staff
+ * list it under "Archived"); a new join code; taking a member out (their
+ * submissions stay). Each false with err in words; *found false when
+ * there is no such course or member.
+ */
+bool	course_rename(struct db *, long long course, const char *title,
+	    bool *found, char *err, size_t errlen);
+bool	course_set_archived(struct db *, long long course, bool archived,
+	    bool *found, char *err, size_t errlen);
+bool	course_new_join_code(struct db *, long long course, bool *found,
+	    char *err, size_t errlen);
+/*
+ * Takes user out of the course. A teacher (not admin) may take out
+ * students only: teacher_only_students refuses a teacher member.
+ */
+bool	course_unenrol(struct db *, long long course, long long user,
+	    bool students_only, bool *found, char *err, size_t errlen);
+/*
+ * The open (not archived) course whose join code this is, typed in any
+ * case with spaces or dashes: *course 0 when none.
+ */
+bool	course_by_join_code(struct db *, const char *code, long long *course,
+	    char *err, size_t errlen);
+/*
+ * [{user_id, name, email, role, section, student_number, disabled}] of
+ * a course, teachers first, then by section and name.
+ */
+bool	course_members(struct db *, long long course, json_t **out,
 	    char *err, size_t errlen);
 
 #endif

@@ -613,7 +613,8 @@ courses_page(struct req *r, int status, json_t *view)
 {
 	bool admin = strcmp(r->user.role, "admin") == 0;
 	char err[512];
-	json_t *list;
+	json_t *list, *c;
+	size_t i, archived = 0;
 
 	if (!course_list(r->app->db, admin ? 0 : r->user.id, &list, err,
 	    sizeof(err))) {
@@ -622,8 +623,12 @@ courses_page(struct req *r, int status, json_t *view)
 	}
 	json_object_set_new(view, "title", json_string("Courses"));
 	json_object_set_new(view, "courses", list);
+	/* Archived courses (016) are listed apart, under "Archived". */
+	json_array_foreach(list, i, c)
+		archived += json_is_true(json_object_get(c, "archived"));
 	json_object_set_new(view, "has_courses", json_boolean(
-	    json_array_size(list) > 0));
+	    json_array_size(list) > archived));
+	json_object_set_new(view, "has_archived", json_boolean(archived > 0));
 	json_object_set_new(view, "can_create", json_boolean(admin));
 	return http_render(r, status, "courses", view);
 }

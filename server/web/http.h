@@ -26,6 +26,7 @@ struct req {
 	bool				 authed;
 	bool				 api;		/* under /api/: JSON errors */
 	long long			 id;		/* the :id in the path */
+	long long			 id2;		/* the :uid in the path */
 	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
 };
 

@@ -25,7 +25,7 @@
 #include "transcript_view.h"
 #include "util.h"
 
-#define COOKIE_NAME "introeval_session"
+#define COOKIE_NAME PAGES_COOKIE
 
 static const char *str(json_t *, const char *);
 static void	 outcome_view(json_t *, bool);
@@ -96,11 +96,20 @@ pages_login(struct req *r)
 	if (token == NULL)
 		return http_render(r, 401, "login", json_pack("{s:s, s:s, s:s}",
 		    "title", "Sign in", "error", err, "email", email));
-	snprintf(cookie, sizeof(cookie), "Set-Cookie: %s=%s; Path=/; HttpOnly; "
-	    "SameSite=Lax; Max-Age=%d%s\r\n", COOKIE_NAME, token,
-	    cfg->session_ttl_h * 3600, cfg->cookie_secure ? "; Secure" : "");
+	pages_session_cookie(r, token, cookie, sizeof(cookie));
 	free(token);
 	return http_redirect(r, "/", cookie);
+}
+
+void
+pages_session_cookie(struct req *r, const char *token, char *out,
+    size_t outlen)
+{
+	const struct config *cfg = r->app->cfg;
+
+	snprintf(out, outlen, "Set-Cookie: %s=%s; Path=/; HttpOnly; "
+	    "SameSite=Lax; Max-Age=%d%s\r\n", COOKIE_NAME, token,
+	    cfg->session_ttl_h * 3600, cfg->cookie_secure ? "; Secure" : "");
 }
 
 int

@@ -10,6 +10,10 @@ struct req;
 
 int	pages_login_form(struct req *);
 int	pages_login(struct req *);
+#define PAGES_COOKIE	"introeval_session"
+/* The Set-Cookie header line that holds a new session's token. */
+void	pages_session_cookie(struct req *, const char *token, char *out,
+	    size_t outlen);
 int	pages_logout(struct req *);
 int	pages_home(struct req *);
 int	pages_submission(struct req *);

@@ -27,12 +27,14 @@
 #include "api_comments.h"
 #include "app.h"
 #include "config.h"
+#include "course_admin.h"
 #include "dash.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
+#include "people.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -53,7 +55,7 @@ enum csrf { CSRF_NONE, CSRF_HEADER, CSRF_FORM };
 
 struct route {
 	const char	*method;
-	const char	*pattern;	/* ":id" matches a positive integer */
+	const char	*pattern;	/* ":id", ":uid": positive integers */
 	int		 roles;
 	enum csrf	 csrf;
 	int		(*handler)(struct req *);
@@ -98,6 +100,45 @@ static const struct route routes[] = {
 	  dash_results_csv },
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
+	/* Accounts and course administration (people.c, course_admin.c). */
+	{ "GET",  "/signup",			R_ANON | R_USER, CSRF_NONE,
+	  people_signup_form },
+	{ "POST", "/signup",			R_ANON | R_USER, CSRF_NONE,
+	  people_signup },
+	{ "GET",  "/reset",			R_ANON | R_USER, CSRF_NONE,
+	  people_reset_form },
+	{ "POST", "/reset",			R_ANON | R_USER, CSRF_NONE,
+	  people_reset },
+	{ "GET",  "/account",			R_USER,  CSRF_NONE,
+	  people_account },
+	{ "POST", "/account/password",		R_USER,  CSRF_FORM,
+	  people_account_password },
+	{ "POST", "/account/signout-all",	R_USER,  CSRF_FORM,
+	  people_account_signout_all },
+	{ "GET",  "/users/:id",			R_STAFF, CSRF_NONE,
+	  people_user },
+	{ "POST", "/users/:id",			R_STAFF, CSRF_FORM,
+	  people_user_update },
+	{ "GET",  "/courses/:id/manage",	R_STAFF, CSRF_NONE,
+	  course_admin_page },
+	{ "POST", "/courses/:id/manage",	R_STAFF, CSRF_FORM,
+	  course_admin_update },
+	{ "POST", "/courses/:id/roster",	R_STAFF, CSRF_FORM,
+	  course_admin_roster },
+	{ "PATCH", "/api/v1/users/:id",		R_STAFF, CSRF_HEADER,
+	  people_api_user_patch },
+	{ "POST", "/api/v1/users/:id/reset",	R_STAFF, CSRF_HEADER,
+	  people_api_user_reset },
+	{ "POST", "/api/v1/me/password",	R_USER,  CSRF_HEADER,
+	  people_api_me_password },
+	{ "POST", "/api/v1/me/signout-all",	R_USER,  CSRF_HEADER,
+	  people_api_me_signout_all },
+	{ "PATCH", "/api/v1/courses/:id",	R_STAFF, CSRF_HEADER,
+	  course_admin_api_patch },
+	{ "DELETE", "/api/v1/courses/:id/members/:uid", R_STAFF, CSRF_HEADER,
+	  course_admin_api_unenrol },
+	{ "POST", "/api/v1/courses/:id/roster",	R_STAFF, CSRF_HEADER,
+	  course_admin_api_roster },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
@@ -154,7 +195,7 @@ struct router {
 };
 
 static int	 dispatch(struct mg_connection *, void *);
-static bool	 match(const char *, const char *, long long *);
+static bool	 match(const char *, const char *, struct req *);
 static bool	 health_path(const char *);
 static int	 role_bit(const char *);
 static bool	 find_session(struct req *);
@@ -223,23 +264,39 @@ log_civetweb(const struct mg_connection *conn, const char *message)
 	return 1;
 }
 
-/* Matches path against pattern; a ":id" segment fills *id. */
+/*
+ * Matches path against pattern segment by segment; a ":id" segment
+ * (a positive integer) fills r->id, a ":uid" segment r->id2.
+ */
 static bool
-match(const char *pattern, const char *path, long long *id)
+match(const char *pattern, const char *path, struct req *r)
 {
-	const char *p = strstr(pattern, ":id");
-	size_t pre;
+	size_t pl, sl;
+	long long *slot, v;
 	char *end;
 
-	if (p == NULL)
-		return strcmp(pattern, path) == 0;
-	pre = (size_t)(p - pattern);
-	if (strncmp(pattern, path, pre) != 0 || path[pre] < '1' ||
-	    path[pre] > '9' || strspn(path + pre, "0123456789") > 15)
-		return false;
-	errno = 0;
-	*id = strtoll(path + pre, &end, 10);
-	return errno == 0 && strcmp(end, p + 3) == 0;
+	for (;;) {
+		pl = strcspn(pattern, "/");
+		sl = strcspn(path, "/");
+		slot = pl == 3 && strncmp(pattern, ":id", 3) == 0 ? &r->id :
+		    pl == 4 && strncmp(pattern, ":uid", 4) == 0 ? &r->id2 :
+		    NULL;
+		if (slot != NULL) {
+			if (sl == 0 || sl > 15 || path[0] < '1' ||
+			    path[0] > '9' || strspn(path, "0123456789") != sl)
+				return false;
+			errno = 0;
+			v = strtoll(path, &end, 10);
+			if (errno != 0)
+				return false;
+			*slot = v;
+		} else if (pl != sl || strncmp(pattern, path, pl) != 0)
+			return false;
+		if (pattern[pl] == '\0' || path[sl] == '\0')
+			return pattern[pl] == path[sl];
+		pattern += pl + 1;
+		path += sl + 1;
+	}
 }
 
 static bool
@@ -323,7 +380,7 @@ dispatch(struct mg_connection *conn, void *arg)
 	}
 	/* HEAD takes a HEAD route if there is one, else the GET route. */
 	for (i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
-		if (!match(routes[i].pattern, path, &r.id))
+		if (!match(routes[i].pattern, path, &r))
 			continue;
 		path_known = true;
 		if (strcmp(routes[i].method, method) == 0)

@@ -1,8 +1,8 @@
 /*
  * ws_listen: the hub's LISTEN thread. It holds its own libpq connection
- * (LISTEN submissions, system), collects notifications, and pushes them
- * at most once per WS_WINDOW_S: an isolated change goes out at once, a
- * burst (a batch claimed, progress ticks) is coalesced into one event per
+ * (LISTEN submissions, system, sessions), collects notifications, and
+ * pushes them at most once per WS_WINDOW_S: an isolated change goes out
+ * at once, a burst (a batch claimed, progress ticks) is coalesced into one event per
  * submission carrying its newest state, read back from the database.
  *
  * When the connection breaks (a database restart) it reconnects with
@@ -37,7 +37,7 @@ bool
 ws_listen_start(struct ws_hub *hub, char *err, size_t errlen)
 {
 	static const char *const channels[] = { "submissions", "system",
-	    NULL };
+	    "sessions", NULL };
 	int rc;
 
 	hub->listen = pglisten_new(hub->app->cfg->database_url, "introeval-ws",
@@ -152,6 +152,9 @@ on_notify(const char *channel, const char *extra, void *arg)
 
 	if (strcmp(channel, "system") == 0)
 		hub->system_dirty = true;
+	else if (strcmp(channel, "sessions") == 0)
+		/* A session ended or an account was disabled: check now. */
+		hub->last_session_check = -SESSION_CHECK_S;
 	else if (strcmp(channel, "submissions") == 0) {
 		payload = json_loads(extra, 0, NULL);
 		if (json_is_integer(json_object_get(payload, "id")))
