@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <civetweb.h>
+#include <jansson.h>
 
 #include "adjust.h"
 #include "api.h"
@@ -198,6 +199,34 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	}
 	mg_set_request_handler(s->ctx, "/", dispatch, s);
 	return s;
+}
+
+bool
+router_print_routes(FILE *f)
+{
+	static const char *const csrf_names[] = { "none", "header", "form" };
+	static const struct { int bit; const char *name; } bits[] = {
+		{ R_ANON, "anonymous" }, { R_STUDENT, "student" },
+		{ R_TEACHER, "teacher" }, { R_ADMIN, "admin" },
+	};
+	json_t *line, *roles;
+	size_t i, j;
+	bool ok = true;
+
+	for (i = 0; i < ARRAY_LEN(routes) && ok; i++) {
+		roles = json_array();
+		for (j = 0; j < ARRAY_LEN(bits); j++)
+			if (routes[i].roles & bits[j].bit)
+				json_array_append_new(roles,
+				    json_string(bits[j].name));
+		line = json_pack("{s:s, s:s, s:o, s:s}", "method",
+		    routes[i].method, "pattern", routes[i].pattern, "roles",
+		    roles, "csrf", csrf_names[routes[i].csrf]);
+		ok = line != NULL && json_dumpf(line, f, JSON_COMPACT |
+		    JSON_SORT_KEYS) == 0 && fputc('\n', f) != EOF;
+		json_decref(line);
+	}
+	return ok && fflush(f) == 0;
 }
 
 void
