@@ -56,7 +56,7 @@ static int		 cmd_migrate(const struct config *);
 static int		 cmd_user_add(const struct config *, int, char **);
 static int		 cmd_has_admin(const struct config *);
 
-/* var/pg-private.url when the URL came from there (or was looked for). */
+/* var/pg-private.url when no URL was configured (use_private_cluster). */
 static char		*private_url_file;
 
 #define PRIVATE_NOT_RUNNING "the private database is not running: start " \
@@ -100,6 +100,7 @@ static char *
 checkout_dir(const struct config *cfg)
 {
 	char exe[PATH_MAX], *slash, *probe;
+	bool found = false;
 	ssize_t n;
 	int i;
 
@@ -109,12 +110,10 @@ checkout_dir(const struct config *cfg)
 		for (i = 0; i < 2 && (slash = strrchr(exe, '/')) != NULL; i++)
 			*slash = '\0';
 		probe = xasprintf("%s/deploy/pg-private", exe);
-		i = exe[0] != '\0' && access(probe, F_OK) == 0;
+		found = exe[0] != '\0' && access(probe, F_OK) == 0;
 		free(probe);
-		if (i)
-			return xstrdup(exe);
 	}
-	return xstrdup(cfg->share_dir);
+	return xstrdup(found ? exe : cfg->share_dir);
 }
 
 /*
@@ -148,8 +147,6 @@ static const char *
 db_problem(const struct config *cfg, const char *err, char *buf,
     size_t len)
 {
-	if (cfg->database_url[0] == '\0' && private_url_file == NULL)
-		return "no database: set DATABASE_URL";
 	if (cfg->database_url[0] == '\0')
 		return PRIVATE_NOT_RUNNING;
 	if (private_url_file == NULL)
