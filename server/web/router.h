@@ -26,8 +26,9 @@ void			 router_stop(struct router *);
 /*
  * Prints the route table, one JSON object a line: {method, pattern,
  * roles: ["anonymous", "student", "teacher", "admin"], csrf: "none",
- * "header" or "form"}. The WebSocket (/ws) and /static/ are served
- * outside it. False when writing failed.
+ * "header" or "form"}, then the WebSocket (/ws, csrf "origin"), which
+ * ws.c serves outside the table. /static/ (anyone) is left out. False
+ * when writing failed.
  */
 bool			 router_print_routes(FILE *);
 /* The CivetWeb context, for modules that add handlers (WebSockets). */

@@ -44,7 +44,8 @@ HOW TO ADD A ROUTE: add ONE line to MATRIX:
   object is needed.
   BODY names a function in BODIES(ctx, role, client) -> (body, headers):
   forms carry the client's CSRF token as a browser would; None sends
-  no body.
+  no body; "websocket" opens the WebSocket (101 when it opens) instead of
+  sending a request.
 
 Run: python3 tests/integration/test_authz_matrix.py (INTROEVAL_BIN names
 the binary).
@@ -59,6 +60,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from wsclient import HandshakeError, WsClient  # noqa: E402
 
 LOGIN = "login"
 ROLES = ("anon", "s_in", "s_out", "t_in", "t_out", "admin", "dis")
@@ -152,6 +154,8 @@ MATRIX = [
       (401, 204, 404, 404, 404, 404, 401)),
     R("GET", "/api/v1/uploads/:id", "upload", None,
       (401, 200, 404, 404, 404, 404, 401)),
+    R("GET", "/ws", None, "websocket",
+      (401, 101, 101, 101, 101, 101, 401)),
 ]
 
 
@@ -332,11 +336,23 @@ class AuthzMatrix(harness.TestCase):
 
     def send(self, row, role, client):
         path = self.resolve(row, role)
+        if row.body == "websocket":
+            return path, self.open_websocket(path, client)
         body, headers = (None, {})
         if row.body is not None:
             body, headers = BODIES[row.body](self, role, client)
         return path, client.request(row.method, path, body=body,
                                     headers=headers)
+
+    def open_websocket(self, path, client):
+        """The handshake's status, as a Response without a body."""
+        cookie = "; ".join("%s=%s" % kv for kv in client.cookies.items())
+        try:
+            WsClient.connect(self.server.url, path, cookie=cookie or None,
+                             token=client.token).close()
+            return harness.Response(101, [], b"")
+        except HandshakeError as e:
+            return harness.Response(e.status, [], e.text.encode())
 
     @staticmethod
     def verdict(resp, expected):
