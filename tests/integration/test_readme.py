@@ -88,10 +88,15 @@ def fresh_clone(dest):
     """What a clone of this checkout holds: tracked files and new ones
     git does not ignore, as they are in the working tree."""
     repo = harness.repo_dir()
-    out = subprocess.run(
+    p = subprocess.run(
         ["git", "-C", repo, "ls-files", "-z", "--cached", "--others",
-         "--exclude-standard"], check=True, capture_output=True).stdout
-    for rel in sorted(set(out.decode().split("\0")) - {""}):
+         "--exclude-standard"], capture_output=True)
+    if p.returncode != 0:	# not a git checkout (an unpacked archive)
+        shutil.copytree(repo, dest, dirs_exist_ok=True, ignore=lambda d, n: [
+            x for x in n if x in (".git", "var", "node_modules") or
+            x == "build" or x.startswith("build-")])
+        return
+    for rel in sorted(set(p.stdout.decode().split("\0")) - {""}):
         src = os.path.join(repo, rel)
         if not os.path.isfile(src):	# deleted, not yet committed
             continue
