@@ -27,6 +27,11 @@ The roles, in the order of every row's statuses:
 A status is a number, or LOGIN: a 303 to /login (what a page answers
 without a session; the API answers 401).
 
+What the rows say today (main at a4012d2): any teacher may see and act
+on any submission (t_out's 200s on "sub"); only courses are scoped (a
+teacher of another course gets 404 there). When submissions become
+scoped to courses, t_out's column on those rows becomes 404.
+
 HOW TO ADD A ROUTE: add ONE line to MATRIX:
 
     R("METHOD", "/pattern/:id", OBJECT, BODY, (anon, s_in, s_out, t_in,
@@ -40,8 +45,9 @@ HOW TO ADD A ROUTE: add ONE line to MATRIX:
   "fresh_queued" (a submission of s_in waiting in the queue),
   "fresh_failed" (a failed one of s_in), "fresh_session" (the route
   is sent from a session signed in for it alone: sign-out). None when
-  the pattern has no :id. Add a factory to FRESH when a new kind of
-  object is needed.
+  the pattern has no :id. For a new kind of object, add a method
+  fresh_KIND(self, role) -> id to AuthzMatrix (or a fixed one made in
+  setUpClass, named in resolve()).
   BODY names a function in BODIES(ctx, role, client) -> (body, headers):
   forms carry the client's CSRF token as a browser would; None sends
   no body; "websocket" opens the WebSocket (101 when it opens) instead of
@@ -54,7 +60,6 @@ the binary).
 import collections
 import json
 import os
-import subprocess
 import sys
 import urllib.parse
 
