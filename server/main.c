@@ -8,12 +8,18 @@
  *                                   [--password-stdin]
  *   introeval [options] has-admin   exit 0 if an admin exists, 1 if not,
  *                                   2 if the database cannot tell
+ *   introeval routes                the HTTP route table as JSON lines
+ *
+ * Without a database URL in the configuration, every command uses the
+ * private cluster that deploy/pg-private started, whose URL that script
+ * writes to var/pg-private.url in the checkout (use_private_cluster).
  *
  * Start-up failures are fatal with one line saying what to fix; once
  * serving, nothing a request or a job does can stop the process.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +44,10 @@
 #include "util.h"
 
 static void		 usage(FILE *);
+static void		 use_private_cluster(struct config *);
+static char		*checkout_dir(const struct config *);
+static const char	*db_problem(const struct config *, const char *,
+			    char *, size_t);
 static struct db	*open_db(const struct config *, bool);
 static struct db	*open_sched_db(const struct config *);
 static void		 make_dir(const char *);
@@ -45,6 +55,12 @@ static int		 cmd_serve(const struct config *);
 static int		 cmd_migrate(const struct config *);
 static int		 cmd_user_add(const struct config *, int, char **);
 static int		 cmd_has_admin(const struct config *);
+
+/* var/pg-private.url when no URL was configured (use_private_cluster). */
+static char		*private_url_file;
+
+#define PRIVATE_NOT_RUNNING "the private database is not running: start " \
+	"it with deploy/run or deploy/pg-private start, or set DATABASE_URL"
 
 static void
 usage(FILE *f)
@@ -64,11 +80,81 @@ usage(FILE *f)
 	    "              generated and printed as \"password: X\"\n"
 	    "  has-admin   exit 0 if an admin account exists, 1 if not, 2 on "
 	    "error\n"
+	    "  routes      print the HTTP route table, one JSON object a line\n"
 	    "\n"
 	    "Every configuration key can be set in the JSON file or as "
 	    "INTROEVAL_<KEY>\n"
 	    "in the environment (DATABASE_URL too); --config-keys lists "
-	    "them.\n");
+	    "them.\n"
+	    "Without a database URL, the private cluster of deploy/run is used "
+	    "(its URL is\n"
+	    "in var/pg-private.url, written by deploy/pg-private start).\n");
+}
+
+/*
+ * The checkout this binary was built in: the folder above its own
+ * (build/introeval) when that holds deploy/pg-private, else share_dir
+ * (which defaults to the source folder the binary was built from).
+ */
+static char *
+checkout_dir(const struct config *cfg)
+{
+	char exe[PATH_MAX], *slash, *probe;
+	bool found = false;
+	ssize_t n;
+	int i;
+
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		/* Drop the file name and its folder: .../build/introeval. */
+		for (i = 0; i < 2 && (slash = strrchr(exe, '/')) != NULL; i++)
+			*slash = '\0';
+		probe = xasprintf("%s/deploy/pg-private", exe);
+		found = exe[0] != '\0' && access(probe, F_OK) == 0;
+		free(probe);
+	}
+	return xstrdup(found ? exe : cfg->share_dir);
+}
+
+/*
+ * With no database URL configured, takes the one deploy/pg-private start
+ * wrote (the script is the only place it is computed). A missing file
+ * leaves the URL empty, which open_db reports as the cluster not running.
+ */
+static void
+use_private_cluster(struct config *cfg)
+{
+	char line[2048], *dir;
+	FILE *f;
+
+	if (cfg->database_url[0] != '\0')
+		return;
+	dir = checkout_dir(cfg);
+	private_url_file = xasprintf("%s/var/pg-private.url", dir);
+	free(dir);
+	if ((f = fopen(private_url_file, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		free(cfg->database_url);
+		cfg->database_url = xstrdup(line);
+	}
+	fclose(f);
+}
+
+/* What to say when there is no URL, or connecting failed with err. */
+static const char *
+db_problem(const struct config *cfg, const char *err, char *buf,
+    size_t len)
+{
+	if (cfg->database_url[0] == '\0')
+		return PRIVATE_NOT_RUNNING;
+	if (private_url_file == NULL)
+		return err;
+	/* libpq's message ends with a newline; the line goes on after it. */
+	snprintf(buf, len, "%s (%s names %s: %.*s)", PRIVATE_NOT_RUNNING,
+	    private_url_file, cfg->database_url, (int)strcspn(err, "\n"), err);
+	return buf;
 }
 
 static void
@@ -85,15 +171,14 @@ open_db(const struct config *cfg, bool migrate)
 	    .size = cfg->db_pool_size,
 	    .acquire_timeout_s = cfg->db_acquire_timeout_s,
 	    .application_name = "introeval-web" };
-	char err[1024], *dir;
+	char err[1024], msg[3072], *dir;
 	struct db *db;
 	int applied;
 
 	if (cfg->database_url[0] == '\0')
-		fatalx("no database: set DATABASE_URL (deploy/run starts a "
-		    "private cluster and sets it for you)");
+		fatalx("%s", db_problem(cfg, "", msg, sizeof(msg)));
 	if ((db = db_open_with(&o, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+		fatalx("%s", db_problem(cfg, err, msg, sizeof(msg)));
 	if (migrate) {
 		dir = xasprintf("%s/sql", cfg->share_dir);
 		if (!db_migrate(db, dir, &applied, err, sizeof(err)))
@@ -136,13 +221,14 @@ static int
 cmd_has_admin(const struct config *cfg)
 {
 	struct db *db;
-	char err[512];
+	char err[512], msg[3072];
 	bool has;
 
+	err[0] = '\0';
 	if (cfg->database_url[0] == '\0' ||
 	    (db = db_open(cfg->database_url, 1, err, sizeof(err))) == NULL) {
-		log_warnx("has-admin: %s", cfg->database_url[0] == '\0' ?
-		    "DATABASE_URL is not set" : err);
+		log_warnx("has-admin: %s", db_problem(cfg, err, msg,
+		    sizeof(msg)));
 		return 2;
 	}
 	if (!auth_has_admin(db, &has, err, sizeof(err))) {
@@ -318,6 +404,7 @@ main(int argc, char **argv)
 		fatalx("configuration: %s", err);
 	if (log_parse_level(cfg.log_level, &level))
 		log_set_level(level);
+	use_private_cluster(&cfg);
 	if (print) {
 		json_t *j = config_to_json(&cfg);
 
@@ -325,6 +412,7 @@ main(int argc, char **argv)
 		putchar('\n');
 		json_decref(j);
 		config_free(&cfg);
+		free(private_url_file);
 		return 0;
 	}
 	if (optind >= argc) {
@@ -335,7 +423,9 @@ main(int argc, char **argv)
 		fatalx("libsodium cannot be initialised");
 	llm_global_init();
 	cmd = argv[optind];
-	if (strcmp(cmd, "serve") == 0)
+	if (strcmp(cmd, "routes") == 0)
+		rc = router_print_routes(stdout) ? 0 : 1;
+	else if (strcmp(cmd, "serve") == 0)
 		rc = cmd_serve(&cfg);
 	else if (strcmp(cmd, "migrate") == 0)
 		rc = cmd_migrate(&cfg);
@@ -350,5 +440,6 @@ main(int argc, char **argv)
 	}
 	llm_global_cleanup();
 	config_free(&cfg);
+	free(private_url_file);
 	return rc;
 }

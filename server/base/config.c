@@ -42,8 +42,9 @@ static const struct key keys[] = {
 	{ "threads", KEY_INT, F(threads), "64", 4, 4096, false, NULL,
 	  "HTTP worker threads (one per open connection or WebSocket)" },
 	{ "database_url", KEY_STRING, F(database_url), "", 0, 0, true,
-	  "DATABASE_URL", "libpq connection URL (deploy/run sets it to the "
-	  "private cluster under var/ when unset)" },
+	  "DATABASE_URL", "libpq connection URL (unset: the private cluster "
+	  "that deploy/run started, whose URL deploy/pg-private writes to "
+	  "var/pg-private.url in the checkout)" },
 	{ "db_pool_size", KEY_INT, F(db_pool_size), "8", 1, 256, false, NULL,
 	  "database connections kept open for requests (the scheduler has "
 	  "its own)" },

@@ -152,6 +152,19 @@ util_wallclock(void)
 }
 
 void
+util_iso8601(double t, char *buf, size_t len)
+{
+	time_t secs = (time_t)(t + 0.5);
+	struct tm tm;
+
+	if (len == 0)
+		return;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		buf[0] = '\0';
+}
+
+void
 util_sleep(double seconds)
 {
 	struct timespec ts, rem;

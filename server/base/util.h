@@ -30,6 +30,8 @@ bool	 util_write_all(int fd, const void *, size_t n);
 
 double	 util_monotonic(void);	/* seconds, CLOCK_MONOTONIC */
 double	 util_wallclock(void);	/* seconds since the epoch */
+/* t (seconds since the epoch) as ISO 8601 in UTC: 2026-12-06T02:00:00Z. */
+void	 util_iso8601(double t, char *buf, size_t len);
 void	 util_sleep(double);	/* seconds; restarts on EINTR */
 
 /*

@@ -240,6 +240,7 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	PGconn *c;
 	PGresult *r;
 	double eta;
+	char eta_at[32];
 	size_t i;
 
 	*out = NULL;
@@ -277,10 +278,11 @@ node_queue_json(struct db *db, long long id, json_t **out, char *err,
 	if (now == PHASE_IDLE)
 		pos.window_left_s = db_get_double(r, 0, "window_left_s");
 	eta = phase_eta(&rates, now, db_get_double(r, 0, "elapsed_s"), &pos);
-	*out = json_pack("{s:s, s:b, s:i, s:i, s:f, s:f, s:s}", "phase", phase,
+	util_iso8601(util_wallclock() + eta, eta_at, sizeof(eta_at));
+	*out = json_pack("{s:s, s:b, s:i, s:i, s:f, s:s, s:s}", "phase", phase,
 	    "processing", pos.processing, "position", pos.ahead + 1,
 	    "ahead", pos.ahead, "eta_s", (double)(long long)(eta + 0.5),
-	    "eta_at", util_wallclock() + eta, "node_phase", node_phase);
+	    "eta_at", eta_at, "node_phase", node_phase);
 	/* No estimate while what it waits for is down: say so instead. */
 	if ((!pos.in_stt && db_get_ll(r, 0, "llm_healthy") == 0) ||
 	    (pos.in_stt && strcmp(db_get(r, 0, "stt_ok"), "f") == 0)) {

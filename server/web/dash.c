@@ -329,7 +329,6 @@ eta_view(struct req *r, json_t *view, json_t *rows)
 	double eta = 0, e;
 	const char *waiting = NULL, *g;
 	size_t i;
-	time_t at;
 
 	json_array_foreach(rows, i, row) {
 		g = str(row, "group");
@@ -349,8 +348,7 @@ eta_view(struct req *r, json_t *view, json_t *rows)
 			    "the speech recogniser" : "a scoring model";
 		json_decref(q);
 	}
-	at = (time_t)(util_wallclock() + eta);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&at));
+	util_iso8601(util_wallclock() + eta, when, sizeof(when));
 	dash_duration(eta, dur, sizeof(dur));
 	json_object_set_new(view, "eta", json_pack("{s:I, s:b, s:f, s:s, s:s, "
 	    "s:b, s:s?}", "unfinished", (json_int_t)json_array_size(ids),

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <civetweb.h>
+#include <jansson.h>
 
 #include "adjust.h"
 #include "api.h"
@@ -38,6 +39,7 @@
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
+#include "ws.h"
 
 #define COOKIE_NAME	"introeval_session"
 #define STATIC_MAX	(4 * 1024 * 1024)
@@ -202,6 +204,8 @@ static bool	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
+static bool	 print_route(FILE *, const char *, const char *, int,
+		    const char *);
 
 struct router *
 router_start(struct app *app, bool health_only, char *err, size_t errlen)
@@ -239,6 +243,48 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	}
 	mg_set_request_handler(s->ctx, "/", dispatch, s);
 	return s;
+}
+
+/* One line of "introeval routes". */
+static bool
+print_route(FILE *f, const char *method, const char *pattern, int roles,
+    const char *csrf)
+{
+	static const struct { int bit; const char *name; } bits[] = {
+		{ R_ANON, "anonymous" }, { R_STUDENT, "student" },
+		{ R_TEACHER, "teacher" }, { R_ADMIN, "admin" },
+	};
+	json_t *line, *names = json_array();
+	size_t i;
+	bool ok;
+
+	for (i = 0; i < ARRAY_LEN(bits); i++)
+		if (roles & bits[i].bit)
+			json_array_append_new(names, json_string(bits[i].name));
+	line = json_pack("{s:s, s:s, s:o, s:s}", "method", method, "pattern",
+	    pattern, "roles", names, "csrf", csrf);
+	ok = line != NULL && json_dumpf(line, f, JSON_COMPACT |
+	    JSON_SORT_KEYS) == 0 && fputc('\n', f) != EOF;
+	json_decref(line);
+	return ok;
+}
+
+bool
+router_print_routes(FILE *f)
+{
+	static const char *const csrf_names[] = { "none", "header", "form" };
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; i < ARRAY_LEN(routes) && ok; i++)
+		ok = print_route(f, routes[i].method, routes[i].pattern,
+		    routes[i].roles, csrf_names[routes[i].csrf]);
+	/*
+	 * The WebSocket is CivetWeb's own handler (ws.c), outside the
+	 * table: any session, and an Origin of this host instead of a token.
+	 */
+	return ok && print_route(f, "GET", WS_PATH, R_USER, "origin") &&
+	    fflush(f) == 0;
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct app;
 struct mg_context;
@@ -22,6 +23,14 @@ struct router;
 struct router		*router_start(struct app *, bool health_only,
 			    char *err, size_t errlen);
 void			 router_stop(struct router *);
+/*
+ * Prints the route table, one JSON object a line: {method, pattern,
+ * roles: ["anonymous", "student", "teacher", "admin"], csrf: "none",
+ * "header" or "form"}, then the WebSocket (/ws, csrf "origin"), which
+ * ws.c serves outside the table. /static/ (anyone) is left out. False
+ * when writing failed.
+ */
+bool			 router_print_routes(FILE *);
 /* The CivetWeb context, for modules that add handlers (WebSockets). */
 struct mg_context	*router_context(struct router *);
 

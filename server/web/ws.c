@@ -73,10 +73,10 @@ ws_start(struct app *app, struct mg_context *ctx, char *err, size_t errlen)
 		free(hub);
 		return NULL;
 	}
-	mg_set_websocket_handler(ctx, "/ws$", on_connect, on_ready, on_data,
+	mg_set_websocket_handler(ctx, WS_PATH "$", on_connect, on_ready, on_data,
 	    on_close, hub);
 	__atomic_store_n(&app->ws, hub, __ATOMIC_RELEASE);
-	log_info("ws: hub at /ws");
+	log_info("ws: hub at %s", WS_PATH);
 	return hub;
 }
 

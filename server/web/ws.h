@@ -23,6 +23,9 @@ struct app;
 struct mg_context;
 struct ws_hub;
 
+/* Where the hub answers: any signed-in user, from a page of this host. */
+#define WS_PATH	"/ws"
+
 /*
  * Registers the /ws handler on ctx and starts the LISTEN thread, which
  * connects (and reconnects, with backoff) by itself: a database that is
