@@ -161,6 +161,46 @@ MATRIX = [
       (401, 200, 404, 404, 404, 404, 401)),
     R("GET", "/ws", None, "websocket",
       (401, 101, 101, 101, 101, 101, 401)),
+    # Accounts, join codes, roster, course administration.
+    R("GET", "/signup", None, None,
+      (200, 200, 200, 200, 200, 200, 200)),
+    R("POST", "/signup", None, "signup_bad_code",
+      (422, 422, 422, 422, 422, 422, 422)),
+    R("GET", "/reset", None, None,
+      (200, 200, 200, 200, 200, 200, 200)),
+    R("POST", "/reset", None, "reset_bad_code",
+      (422, 422, 422, 422, 422, 422, 422)),
+    R("GET", "/account", None, None,
+      (LOGIN, 200, 200, 200, 200, 200, LOGIN)),
+    R("POST", "/account/password", None, "password_wrong_form",
+      (LOGIN, 422, 422, 422, 422, 422, LOGIN)),
+    R("GET", "/users/:id", "student", None,
+      (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
+    R("POST", "/users/:id", "student", "user_save_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("PATCH", "/api/v1/users/:id", "student", "user_patch_json",
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("POST", "/api/v1/users/:id/reset", "student", "json_empty",
+      (401, 403, 403, 201, 404, 201, 401)),
+    R("POST", "/api/v1/me/password", None, "password_wrong_json",
+      (401, 422, 422, 422, 422, 422, 401)),
+    R("GET", "/courses/:id/manage", "course", None,
+      (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
+    R("POST", "/courses/:id/manage", "course", "rename_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("POST", "/courses/:id/roster", "course", "roster_form",
+      (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
+    R("PATCH", "/api/v1/courses/:id", "course", "course_patch_json",
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("DELETE", "/api/v1/courses/:id/members/:uid", "fresh_member", None,
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("POST", "/api/v1/courses/:id/roster", "course", "roster_csv",
+      (401, 403, 403, 201, 404, 201, 401)),
+    # Last: signing out everywhere ends the role's other sessions too.
+    R("POST", "/account/signout-all", "fresh_session", "form",
+      (LOGIN, 303, 303, 303, 303, 303, LOGIN)),
+    R("POST", "/api/v1/me/signout-all", "fresh_session", "json_empty",
+      (401, 200, 200, 200, 200, 200, 401)),
 ]
 
 
@@ -220,6 +260,30 @@ BODIES = {
         "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
         "Content-Type": "application/offset+octet-stream",
         "Content-Length": "0"}),
+    "signup_bad_code": lambda ctx, role, c: form(c, {
+        "name": "New Student", "email": "join%d@example.com" % next(_seq),
+        "password": PW, "join_code": "NOSUCHCODE"}),
+    "reset_bad_code": lambda ctx, role, c: form(c, {
+        "code": "not-a-code", "password": PW, "password2": PW}),
+    "password_wrong_form": lambda ctx, role, c: form(c, {
+        "current": "not-my-password", "password": PW + "x",
+        "password2": PW + "x"}),
+    "password_wrong_json": lambda ctx, role, c: as_json({
+        "current": "not-my-password", "password": PW + "x"}),
+    "user_save_form": lambda ctx, role, c: form(c, {
+        "action": "save", "name": "S_IN", "email": "s_in@example.com"}),
+    "user_patch_json": lambda ctx, role, c: as_json({"name": "S_IN"}),
+    "rename_form": lambda ctx, role, c: form(c, {
+        "action": "rename", "title": "Course A"}),
+    "course_patch_json": lambda ctx, role, c: as_json({"title": "Course A"}),
+    "roster_form": lambda ctx, role, c: form(c, {
+        "action": "preview",
+        "csv": "email,name,section\nroster%d@example.com,Roster Person,A\n"
+        % next(_seq)}),
+    "roster_csv": lambda ctx, role, c: (
+        "email,name,section\nroster%d@example.com,Roster Person,A\n"
+        % next(_seq), {"Content-Type": "text/csv",
+                       "Accept": "application/json"}),
 }
 
 
@@ -317,6 +381,18 @@ class AuthzMatrix(harness.TestCase):
             "RETURNING id" % (self.ids["s_in"], phase, status, status)
         ).split()[0])
 
+    def fresh_member(self, role):
+        """A student enrolled in course A for this request alone:
+        {":id": course, ":uid": the student}."""
+        n = next(_seq)
+        uid = int(self.sql(
+            "WITH u AS (INSERT INTO users (email, name, role, password_hash) "
+            "VALUES ('member%d@example.com', 'Member', 'student', '!') "
+            "RETURNING id) INSERT INTO course_members (course_id, user_id, "
+            "role) SELECT %d, id, 'student' FROM u RETURNING user_id"
+            % (n, self.course)).split()[0])
+        return {":id": self.course, ":uid": uid}
+
     def fresh_queued(self, role):
         return self.insert_submission("llm", "retry")
 
@@ -326,7 +402,8 @@ class AuthzMatrix(harness.TestCase):
     def resolve(self, row, role):
         """The path for this role, and the client to send it from."""
         fixed = {"sub": lambda: self.sub, "course": lambda: self.course,
-                 "upload": lambda: self.upload}
+                 "upload": lambda: self.upload,
+                 "student": lambda: self.ids["s_in"]}
         if row.obj in fixed:
             oid = fixed[row.obj]()
         elif row.obj in (None, "fresh_session"):
@@ -334,7 +411,10 @@ class AuthzMatrix(harness.TestCase):
         else:
             oid = getattr(self, row.obj)(role)
         path = row.pattern
-        if ":id" in path:
+        if isinstance(oid, dict):
+            for k, v in oid.items():
+                path = path.replace(k, str(v))
+        elif ":id" in path:
             assert oid is not None, row
             path = path.replace(":id", str(oid))
         return path
