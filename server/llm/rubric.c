@@ -144,20 +144,25 @@ rubric_parse(json_t *def, char *err, size_t errlen)
 	struct rubric_fault f;
 	struct rubric *r;
 
-	if ((r = rubric_parse_fault(def, &f)) != NULL)
-		return r;
-	if (f.criterion < 0)
-		util_seterr(err, errlen, "rubric: %s %s", f.field, f.msg);
-	else if (strcmp(f.field, "criterion") == 0)
+	if ((r = rubric_parse_fault(def, &f)) == NULL)
+		rubric_fault_text(&f, err, errlen);
+	return r;
+}
+
+void
+rubric_fault_text(const struct rubric_fault *f, char *err, size_t errlen)
+{
+	if (f->criterion < 0)
+		util_seterr(err, errlen, "rubric: %s %s", f->field, f->msg);
+	else if (strcmp(f->field, "criterion") == 0)
 		util_seterr(err, errlen, "rubric: criteria[%d] %s",
-		    f.criterion, f.msg);
-	else if (f.key[0] == '\0' || strcmp(f.field, "key") == 0)
+		    f->criterion, f->msg);
+	else if (f->key[0] == '\0' || strcmp(f->field, "key") == 0)
 		util_seterr(err, errlen, "rubric: criteria[%d].%s %s",
-		    f.criterion, f.field, f.msg);
+		    f->criterion, f->field, f->msg);
 	else
 		util_seterr(err, errlen, "rubric: criteria[%d] (%s): %s %s",
-		    f.criterion, f.key, f.field, f.msg);
-	return NULL;
+		    f->criterion, f->key, f->field, f->msg);
 }
 
 struct rubric *

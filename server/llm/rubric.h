@@ -46,6 +46,9 @@ struct rubric_fault {
 struct rubric	*rubric_parse(json_t *def, char *err, size_t errlen);
 /* rubric_parse, saying where the definition is wrong in *fault. */
 struct rubric	*rubric_parse_fault(json_t *def, struct rubric_fault *fault);
+/* The fault in the words rubric_parse puts in err. */
+void		 rubric_fault_text(const struct rubric_fault *, char *err,
+		    size_t errlen);
 /* The lab's default rubric, parsed from rubric_default_json(). */
 struct rubric	*rubric_default(void);
 void		 rubric_free(struct rubric *);

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
+#include "rubric_web.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -98,6 +99,28 @@ static const struct route routes[] = {
 	  dash_results_csv },
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
+	{ "GET",  "/rubrics",			R_STAFF, CSRF_NONE,
+	  rubric_page_list },
+	{ "GET",  "/rubrics/new",		R_STAFF, CSRF_NONE,
+	  rubric_page_new },
+	{ "POST", "/rubrics/new",		R_STAFF, CSRF_FORM,
+	  rubric_page_create },
+	{ "GET",  "/rubrics/:id",		R_STAFF, CSRF_NONE,
+	  rubric_page_view },
+	{ "POST", "/rubrics/:id",		R_STAFF, CSRF_FORM,
+	  rubric_page_save },
+	{ "POST", "/rubrics/:id/reevaluate",	R_STAFF, CSRF_FORM,
+	  rubric_page_reevaluate },
+	{ "GET",  "/api/v1/rubrics",		R_STAFF, CSRF_NONE,
+	  rubric_api_list },
+	{ "POST", "/api/v1/rubrics",		R_STAFF, CSRF_HEADER,
+	  rubric_api_create },
+	{ "GET",  "/api/v1/rubrics/:id",	R_USER,  CSRF_NONE,
+	  rubric_api_get },
+	{ "POST", "/api/v1/rubrics/:id/versions", R_STAFF, CSRF_HEADER,
+	  rubric_api_new_version },
+	{ "POST", "/api/v1/assignments/:id/reevaluate", R_STAFF, CSRF_HEADER,
+	  rubric_api_reevaluate },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
