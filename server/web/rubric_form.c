@@ -620,7 +620,10 @@ post_form(struct req *r, long long from_id)
 		goto out;
 	}
 	def = form_definition(&f, &crit_rows);
-	if (!f.bad && (rb = rubric_parse_fault(def, &fault)) == NULL)
+	/* The parser's words too, unless the scale or rows are missing. */
+	if (json_array_size(json_object_get(def, "criteria")) > 0 &&
+	    !json_is_string(json_object_get(f.view, "err_scale")) &&
+	    (rb = rubric_parse_fault(def, &fault)) == NULL)
 		form_fault(&f, &fault, crit_rows);
 	if (f.bad) {
 		scale_of(&f, &min, &max, &ok);
