@@ -3,8 +3,9 @@
 descriptors, the editor, and re-evaluation through the scheduler.
 
 A throw-away PostgreSQL, one stand-in model (every score 4 at first) and
-the real server. Two students' short clips are scored with the default
-rubric that migration 015 ships; assignments are made with SQL (the
+the real server. A student's short clip is scored with the default
+rubric that migration 015 ships, and copied with SQL (transcript and
+evaluation) as a second student's; assignments are made with SQL (the
 assignments API is another engineer's). Then, in order:
 
   - the shipped default is version 1 with a descriptor per level and
@@ -84,12 +85,10 @@ class Rubrics(harness.TestCase):
             cls.c[who] = cl
         cls.course = cls.make_course("RB1", ["t1"], ["s1"])
         cls.other_course = cls.make_course("RB2", ["t1"], ["s2"])
-        clip = harness.short_intro("intro02")
-        cls.s1 = cls.c["s1"].upload(clip)["id"]
-        cls.s2 = cls.c["s2"].upload(clip)["id"]
-        for sid in (cls.s1, cls.s2):
-            sub = cls.c["t1"].wait_for(sid)
-            assert sub["status"] == "completed", sub
+        cls.s1 = cls.c["s1"].upload(harness.short_intro("intro02"))["id"]
+        sub = cls.c["t1"].wait_for(cls.s1)
+        assert sub["status"] == "completed", sub
+        cls.s2 = cls.clone_submission(cls.s1, "s2@example.com")
         cls.default_id = int(cls.sql("SELECT rubric_current()"))
         # Assignment A (course RB1) holds s1's submission, B (RB2) s2's.
         cls.asg_a = cls.make_assignment(cls.course, "Introduce yourself",
@@ -115,6 +114,30 @@ class Rubrics(harness.TestCase):
                  {"email": who + "@example.com", "role": role,
                   "section": "A"})
         return cid
+
+    @classmethod
+    def clone_submission(cls, sid, email):
+        """A scored copy of sid for another student, made with SQL: the
+        LLM phase needs only the transcript, so one clip is transcribed
+        for the whole file."""
+        new = int(cls.sql(
+            "INSERT INTO submissions (student_id, stored_name, "
+            "original_name, content_type, size_bytes, duration_s, phase, "
+            "status, rubric_id, completed_at) SELECT u.id, 'copy-' || "
+            "s.stored_name, s.original_name, s.content_type, s.size_bytes, "
+            "s.duration_s, 'completed', 'completed', s.rubric_id, now() "
+            "FROM submissions s, users u WHERE s.id = %d AND u.email = "
+            "'%s' RETURNING id" % (sid, email)).splitlines()[0])
+        cls.sql("INSERT INTO transcripts (submission_id, engine, text, "
+                "words, metrics, audio_s, decode_s) SELECT %d, engine, "
+                "text, words, metrics, audio_s, decode_s FROM transcripts "
+                "WHERE submission_id = %d" % (new, sid))
+        cls.sql("INSERT INTO evaluations (submission_id, rubric_id, "
+                "rubric_version, backend, model, scores, overall, "
+                "feedback, llm_s) SELECT %d, rubric_id, rubric_version, "
+                "backend, model, scores, overall, feedback, llm_s "
+                "FROM evaluations WHERE submission_id = %d" % (new, sid))
+        return new
 
     @classmethod
     def make_assignment(cls, course, title, rubric_id, submission):
