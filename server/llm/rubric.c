@@ -264,7 +264,8 @@ parse_criterion(struct rubric *r, size_t i, json_t *c,
 		return fault(f, (int)i, "key", "%s", why);
 	if (!valid_key(key))
 		return fault(f, (int)i, "key", "\"%.60s\" must match [a-z_]+ "
-		    "(at most %d characters)", key, KEY_MAX);
+		    "(lower-case letters and _ only, at most %d characters)",
+		    key, KEY_MAX);
 	util_strlcpy(f->key, key, sizeof(f->key));
 	for (j = 0; j < r->n; j++)
 		if (strcmp(r->c[j].key, key) == 0)

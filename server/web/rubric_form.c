@@ -626,6 +626,9 @@ post_form(struct req *r, long long from_id)
 	    (rb = rubric_parse_fault(def, &fault)) == NULL)
 		form_fault(&f, &fault, crit_rows);
 	if (f.bad) {
+		if (!json_is_string(json_object_get(f.view, "err_general")))
+			set_error(f.view, "err_general", "The rubric was not "
+			    "saved: see the marked fields below.");
 		scale_of(&f, &min, &max, &ok);
 		form_blank_rows(&f, 0, min, max, ok);
 		status = render_form(r, 400, &f, v);
