@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -476,6 +477,41 @@ test_validate_weighted(void **state)
 	rubric_free(r);
 }
 
+/* Migration 015 ships the same default rubric as rubric_default(). */
+static void
+test_default_matches_migration(void **state)
+{
+	char path[1024], *text, *open, *close;
+	struct rubric *r = rubric_default();
+	json_t *shipped, *def;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/sql/015_rubrics.sql",
+	    INTROEVAL_SOURCE_DIR);
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_non_null(open = strstr(text, "$json$"));
+	open += 6;
+	assert_non_null(close = strstr(open, "$json$"));
+	*close = '\0';
+	shipped = json_loads(open, 0, NULL);
+	assert_non_null(shipped);
+	def = rubric_json(r);
+	if (!json_equal(shipped, def))
+		fail_msg("sql/015_rubrics.sql's default rubric differs from "
+		    "rubric_default_json()");
+	json_decref(def);
+	json_decref(shipped);
+	free(text);
+	rubric_free(r);
+}
+
 int
 main(void)
 {
@@ -494,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_weights_descriptors),
 		cmocka_unit_test(test_weights_descriptors_errors),
 		cmocka_unit_test(test_validate_weighted),
+		cmocka_unit_test(test_default_matches_migration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
