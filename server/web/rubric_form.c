@@ -47,6 +47,7 @@ static json_t	*row_view(size_t, const char *, const char *, const char *,
 static void	 row_levels(json_t *, json_t *, int, int, bool);
 static void	 form_blank_rows(struct form *, size_t, int, int, bool);
 static bool	 scale_of(struct form *, int *, int *, bool *);
+static void	 set_shown(struct form *, int, int, bool);
 static void	 form_from_definition(struct form *, json_t *);
 static void	 form_from_body(struct form *, const char *, char *);
 static json_t	*form_definition(struct form *, json_t **);
@@ -123,6 +124,7 @@ form_blank_rows(struct form *f, size_t n, int min, int max, bool ok)
 		row_levels(row, NULL, min, max, ok);
 		json_array_append_new(f->rows, row);
 	}
+	set_shown(f, min, max, ok);
 	json_object_set_new(f->view, "f_rows", json_integer((json_int_t)
 	    json_array_size(f->rows)));
 	json_object_set_new(f->view, "can_more", json_boolean(
@@ -191,12 +193,24 @@ form_from_body(struct form *f, const char *body, char *tmp)
 {
 	char name[48], key[128], weight[64];
 	json_t *row, *texts;
-	int min = 0, max = 0, l, n = 0, i;
-	bool ok, any;
+	int min = 0, max = 0, smin = 0, smax = 0, l, n = 0, i;
+	bool ok, any, changed = false, described = false;
 	char *title, *desc;
 
 	scale_of(f, &min, &max, &ok);
 	json_object_set_new(f->view, "err_scale", json_false());
+	/* The scale the descriptor boxes were drawn for: a scale typed
+	   wrong keeps them, a changed one is pointed out before saving. */
+	if (http_form_get(body, "shown_min", tmp, 16) && parse_int(tmp,
+	    &smin) && http_form_get(body, "shown_max", tmp, 16) &&
+	    parse_int(tmp, &smax) && smin < smax) {
+		if (!ok) {
+			min = smin;
+			max = smax;
+			ok = true;
+		} else
+			changed = min != smin || max != smax;
+	}
 	if (http_form_get(body, "rows", tmp, 16))
 		parse_int(tmp, &n);
 	n = n < 0 ? 0 : n > RUBRIC_MAX_CRITERIA ? RUBRIC_MAX_CRITERIA : n;
@@ -218,7 +232,8 @@ form_from_body(struct form *f, const char *body, char *tmp)
 		    tmp : "");
 		texts = json_object();
 		any = false;
-		for (l = min; ok && l <= max && max - min < RUBRIC_MAX_LEVELS;
+		for (l = changed ? smin : min; ok && l <= (changed ? smax : max)
+		    && (changed ? smax - smin : max - min) < RUBRIC_MAX_LEVELS;
 		    l++) {
 			snprintf(name, sizeof(name), "d_%d_%d", i, l);
 			if (http_form_get(body, name, tmp, FIELD_MAX) &&
@@ -226,7 +241,7 @@ form_from_body(struct form *f, const char *body, char *tmp)
 				snprintf(name, sizeof(name), "%d", l);
 				json_object_set_new(texts, name,
 				    json_string(tmp));
-				any = true;
+				any = described = true;
 			}
 		}
 		if (any || key[strspn(key, " ")] != '\0' ||
@@ -241,6 +256,22 @@ form_from_body(struct form *f, const char *body, char *tmp)
 		free(title);
 		free(desc);
 	}
+	if (changed && described)
+		json_object_set_new(f->view, "scale_changed", json_sprintf(
+		    "The scale changed from %d–%d to %d–%d: the boxes for what "
+		    "each score means now follow the new levels. Check them, "
+		    "then save.", smin, smax, min, max));
+	set_shown(f, min, max, ok);
+}
+
+/* The scale the descriptor boxes are drawn for, posted back hidden. */
+static void
+set_shown(struct form *f, int min, int max, bool ok)
+{
+	if (!ok)
+		return;
+	json_object_set_new(f->view, "f_shown_min", json_integer(min));
+	json_object_set_new(f->view, "f_shown_max", json_integer(max));
 }
 
 /*
@@ -620,6 +651,12 @@ post_form(struct req *r, long long from_id)
 		goto out;
 	}
 	def = form_definition(&f, &crit_rows);
+	if (json_is_string(json_object_get(f.view, "scale_changed")) &&
+	    !json_is_string(json_object_get(f.view, "err_scale"))) {
+		json_object_set(f.view, "err_scale", json_object_get(f.view,
+		    "scale_changed"));
+		f.bad = true;
+	}
 	/* The parser's words too, unless the scale or rows are missing. */
 	if (json_array_size(json_object_get(def, "criteria")) > 0 &&
 	    !json_is_string(json_object_get(f.view, "err_scale")) &&

@@ -259,6 +259,17 @@ class Rubrics(harness.TestCase):
         self.assertIn('name="d_0_4"', page)
         self.assertIn('value="eye_contact"', page)
         fields.update(d_0_2="sometimes", d_0_3="always")
+        # A scale typed wrong keeps the descriptors; a changed scale is
+        # pointed out before anything is saved.
+        fields.update(shown_min="1", shown_max="3")
+        page = form(t1, "/rubrics/new", dict(fields, max="x"),
+                    expect=400).text
+        self.assertIn("The scale needs two whole numbers", page)
+        self.assertIn(">sometimes</textarea>", page)
+        page = form(t1, "/rubrics/new", dict(fields, max="2"),
+                    expect=400).text
+        self.assertIn("The scale changed from 1–3 to 1–2", page)
+        self.assertNotIn('name="d_0_3"', page)
         r = form(t1, "/rubrics/new", fields)
         loc = r.header("Location")
         self.assertRegex(loc, r"^/rubrics/\d+\?saved=created$")
