@@ -127,7 +127,11 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Whether a version has been used, so its definition is frozen: the one
--- definition the trigger and the editor share.
+-- definition the trigger and the editor share (the indexes keep it cheap
+-- for the rubric list, which asks it of every version).
+CREATE INDEX submissions_rubric ON submissions (rubric_id);
+CREATE INDEX evaluations_rubric ON evaluations (rubric_id);
+CREATE INDEX assignments_rubric ON assignments (rubric_id);
 CREATE FUNCTION rubric_used(rid bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM submissions WHERE rubric_id = rid)
