@@ -48,7 +48,7 @@ rubric_web_reevaluate(struct req *r, long long assignment_id,
 	char err[512];
 	long long course = 0;
 	bool found, allowed = false;
-	json_t *def;
+	json_t *version;
 
 	if (!rubrics_assignment_course(r->app->db, assignment_id, &course,
 	    &found, err, sizeof(err)) || (found && !course_access(
@@ -57,11 +57,13 @@ rubric_web_reevaluate(struct req *r, long long assignment_id,
 	if (!found || !allowed)
 		return http_error(r, 404, "no such assignment among the "
 		    "courses you teach");
-	if (!rubrics_get(r->app->db, rubric_id, &def, err, sizeof(err)))
-		return strstr(err, "does not exist") != NULL ? http_error(r,
-		    400, "there is no rubric version %lld", rubric_id) :
-		    http_db_error(r);
-	json_decref(def);
+	if (!rubrics_version(r->app->db, rubric_id, r->user.id, r->user.role,
+	    &version, err, sizeof(err)))
+		return http_db_error(r);
+	if (version == NULL)
+		return http_error(r, 400, "there is no rubric version %lld",
+		    rubric_id);
+	json_decref(version);
 	if (!queue_reevaluate(r->app->db, assignment_id, rubric_id, &found,
 	    queued, err, sizeof(err))) {
 		log_warnx("reevaluate assignment=%lld: %s", assignment_id,
