@@ -29,13 +29,14 @@ ALTER TABLE rubrics
     ADD COLUMN created_by bigint REFERENCES users ON DELETE SET NULL,
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
 
--- Rubrics stored before families existed: one family per name, the
--- oldest name the default.
+-- Rubrics stored before families existed: one family per name; the
+-- default is the family of the rubric that was current (the newest), so
+-- new work is scored as before.
 INSERT INTO rubric_sets (title, created_at)
     SELECT name, min(created_at) FROM rubrics GROUP BY name;
 UPDATE rubrics r SET set_id = s.id FROM rubric_sets s WHERE s.title = r.name;
-UPDATE rubric_sets SET is_default = true WHERE id = (SELECT id FROM
-    rubric_sets ORDER BY created_at, id LIMIT 1);
+UPDATE rubric_sets SET is_default = true WHERE id = (SELECT set_id FROM
+    rubrics ORDER BY created_at DESC, id DESC LIMIT 1);
 
 -- The shipped default, version 1, when no rubric exists yet.
 WITH s AS (
