@@ -9,6 +9,8 @@
 #include "rubric.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@
 #define KEY_MAX		40
 #define TEXT_MAX	2000		/* title, description, name */
 #define SCALE_LIMIT	1000		/* |min|, |max| */
+#define WEIGHT_MAX	1000
 #define TRANSCRIPT_MAX	20000		/* bytes of transcript in a prompt */
 #define QUOTE_DESCRIPTION \
 	"a short quote copied word for word from the transcript that " \
@@ -28,6 +31,8 @@ struct criterion {
 	char	*key;
 	char	*title;
 	char	*description;
+	double	 weight;
+	char	**descriptors;	/* one per level min..max, or NULL */
 };
 
 struct rubric {
@@ -38,10 +43,17 @@ struct rubric {
 	struct criterion c[RUBRIC_MAX_CRITERIA];
 };
 
-static bool	 parse_scale(struct rubric *, json_t *, char *, size_t);
-static bool	 parse_criterion(struct rubric *, size_t, json_t *, char *,
-		    size_t);
+static bool	 parse_scale(struct rubric *, json_t *, struct rubric_fault *);
+static bool	 parse_criterion(struct rubric *, size_t, json_t *,
+		    struct rubric_fault *);
+static bool	 parse_weight(struct criterion *, json_t *, size_t,
+		    struct rubric_fault *);
+static bool	 parse_descriptors(const struct rubric *, struct criterion *,
+		    json_t *, size_t, struct rubric_fault *);
+static bool	 fault(struct rubric_fault *, int, const char *, const char *,
+		    ...) __attribute__((format(printf, 4, 5)));
 static bool	 valid_key(const char *);
+static void	 free_descriptors(struct criterion *, size_t);
 static const char *text_field(json_t *, const char *, bool, const char **);
 static char	*unfence(const char *);
 static json_t	*load_answer(const char *, char *, size_t);
@@ -51,69 +63,51 @@ static json_t	*string_list(json_t *);
 static json_t	*quotes_of(const struct rubric *, json_t *);
 static const char *type_name(json_t *);
 static void	 put_metrics(struct buf *, json_t *);
-
-static const char DEFAULT_RUBRIC[] =
-"{\"name\": \"Self-introduction\", \"version\": 1,"
-" \"scale\": {\"min\": 1, \"max\": 5},"
-" \"criteria\": ["
-"  {\"key\": \"content\", \"title\": \"Content\", \"description\":"
-"   \"Says who they are and gives relevant, specific details (studies,"
-" background, interests, goals) rather than a bare list; the listener"
-" learns something memorable about the speaker. 1: almost no information;"
-" 3: the basics with few details; 5: rich, specific and well chosen.\"},"
-"  {\"key\": \"organization\", \"title\": \"Organization\", \"description\":"
-"   \"Has a clear opening, a logical order of ideas with smooth transitions,"
-" and a real closing rather than just stopping; fits the one-to-two-minute"
-" length. 1: disordered or unfinished; 3: some order but abrupt turns or"
-" ending; 5: easy to follow from greeting to conclusion.\"},"
-"  {\"key\": \"delivery\", \"title\": \"Delivery\", \"description\":"
-"   \"Speaks at a comfortable pace (roughly 120 to 160 words per minute),"
-" with few fillers (um, uh, like) and few long hesitations, in a fluent and"
-" confident way. Judge from the transcript and the speech metrics; do not"
-" penalise speech-recognition mistakes. 1: very halting or rushed;"
-" 3: understandable with noticeable hesitations; 5: fluent and natural.\"},"
-"  {\"key\": \"language\", \"title\": \"Language\", \"description\":"
-"   \"Uses correct grammar, appropriate and varied vocabulary, and a"
-" register suited to a class or a professional setting. 1: frequent errors"
-" that block meaning; 3: some errors or repetitive wording; 5: accurate,"
-" varied and well suited to the audience.\"}"
-" ]}";
-
-const char *
-rubric_default_json(void)
-{
-	return DEFAULT_RUBRIC;
-}
-
-struct rubric *
-rubric_default(void)
-{
-	json_t *def = json_loads(DEFAULT_RUBRIC, 0, NULL);
-	struct rubric *r;
-	char err[256];
-
-	ASSERT(def != NULL);
-	r = rubric_parse(def, err, sizeof(err));
-	if (r == NULL)
-		fatalx("default rubric: %s", err);
-	json_decref(def);
-	return r;
-}
+static void	 put_levels(struct buf *, const struct rubric *, size_t);
 
 struct rubric *
 rubric_parse(json_t *def, char *err, size_t errlen)
+{
+	struct rubric_fault f;
+	struct rubric *r;
+
+	if ((r = rubric_parse_fault(def, &f)) == NULL)
+		rubric_fault_text(&f, err, errlen);
+	return r;
+}
+
+void
+rubric_fault_text(const struct rubric_fault *f, char *err, size_t errlen)
+{
+	if (f->criterion < 0)
+		util_seterr(err, errlen, "rubric: %s %s", f->field, f->msg);
+	else if (strcmp(f->field, "criterion") == 0)
+		util_seterr(err, errlen, "rubric: criteria[%d] %s",
+		    f->criterion, f->msg);
+	else if (f->key[0] == '\0' || strcmp(f->field, "key") == 0)
+		util_seterr(err, errlen, "rubric: criteria[%d].%s %s",
+		    f->criterion, f->field, f->msg);
+	else
+		util_seterr(err, errlen, "rubric: criteria[%d] (%s): %s %s",
+		    f->criterion, f->key, f->field, f->msg);
+}
+
+struct rubric *
+rubric_parse_fault(json_t *def, struct rubric_fault *f)
 {
 	struct rubric *r;
 	json_t *crit, *v;
 	const char *name, *why;
 	size_t i;
 
+	memset(f, 0, sizeof(*f));
+	f->criterion = -1;
 	if (!json_is_object(def)) {
-		util_seterr(err, errlen, "rubric: not a JSON object");
+		fault(f, -1, "definition", "is not a JSON object");
 		return NULL;
 	}
 	if ((name = text_field(def, "name", true, &why)) == NULL) {
-		util_seterr(err, errlen, "rubric: name %s", why);
+		fault(f, -1, "name", "%s", why);
 		return NULL;
 	}
 	r = xcalloc(1, sizeof(*r));
@@ -122,24 +116,22 @@ rubric_parse(json_t *def, char *err, size_t errlen)
 	if ((v = json_object_get(def, "version")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 1000000) {
-			util_seterr(err, errlen, "rubric: version must be a "
-			    "positive integer");
+			fault(f, -1, "version", "must be a positive integer");
 			goto fail;
 		}
 		r->version = (int)json_integer_value(v);
 	}
-	if (!parse_scale(r, json_object_get(def, "scale"), err, errlen))
+	if (!parse_scale(r, json_object_get(def, "scale"), f))
 		goto fail;
 	crit = json_object_get(def, "criteria");
 	if (!json_is_array(crit) || json_array_size(crit) < 1 ||
 	    json_array_size(crit) > RUBRIC_MAX_CRITERIA) {
-		util_seterr(err, errlen, "rubric: criteria must be an array of "
-		    "1 to %d criteria", RUBRIC_MAX_CRITERIA);
+		fault(f, -1, "criteria", "must be an array of 1 to %d criteria",
+		    RUBRIC_MAX_CRITERIA);
 		goto fail;
 	}
 	for (i = 0; i < json_array_size(crit); i++)
-		if (!parse_criterion(r, i, json_array_get(crit, i), err,
-		    errlen))
+		if (!parse_criterion(r, i, json_array_get(crit, i), f))
 			goto fail;
 	return r;
 fail:
@@ -147,23 +139,38 @@ fail:
 	return NULL;
 }
 
+/* Records where a definition is wrong and why; returns false. */
 static bool
-parse_scale(struct rubric *r, json_t *scale, char *err, size_t errlen)
+fault(struct rubric_fault *f, int criterion, const char *field,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	f->criterion = criterion;
+	util_strlcpy(f->field, field, sizeof(f->field));
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool
+parse_scale(struct rubric *r, json_t *scale, struct rubric_fault *f)
 {
 	json_t *min = json_object_get(scale, "min");
 	json_t *max = json_object_get(scale, "max");
 
 	if (!json_is_object(scale) || !json_is_integer(min) ||
 	    !json_is_integer(max))
-		return util_seterr(err, errlen, "rubric: scale must be "
-		    "{\"min\": integer, \"max\": integer}");
+		return fault(f, -1, "scale", "must be {\"min\": integer, "
+		    "\"max\": integer}");
 	if (json_integer_value(min) < -SCALE_LIMIT ||
 	    json_integer_value(max) > SCALE_LIMIT)
-		return util_seterr(err, errlen, "rubric: scale must lie within "
-		    "%d..%d", -SCALE_LIMIT, SCALE_LIMIT);
+		return fault(f, -1, "scale", "must lie within %d..%d",
+		    -SCALE_LIMIT, SCALE_LIMIT);
 	if (json_integer_value(min) >= json_integer_value(max))
-		return util_seterr(err, errlen, "rubric: scale min %lld must be "
-		    "less than max %lld", (long long)json_integer_value(min),
+		return fault(f, -1, "scale", "min %lld must be less than max "
+		    "%lld", (long long)json_integer_value(min),
 		    (long long)json_integer_value(max));
 	r->min = (int)json_integer_value(min);
 	r->max = (int)json_integer_value(max);
@@ -171,37 +178,106 @@ parse_scale(struct rubric *r, json_t *scale, char *err, size_t errlen)
 }
 
 static bool
-parse_criterion(struct rubric *r, size_t i, json_t *c, char *err,
-    size_t errlen)
+parse_criterion(struct rubric *r, size_t i, json_t *c,
+    struct rubric_fault *f)
 {
+	struct criterion *cr = &r->c[r->n];
 	const char *key, *title, *desc, *why;
 	size_t j;
 
 	if (!json_is_object(c))
-		return util_seterr(err, errlen, "rubric: criteria[%zu] is not "
-		    "an object", i);
+		return fault(f, (int)i, "criterion", "is not an object");
 	if ((key = text_field(c, "key", true, &why)) == NULL)
-		return util_seterr(err, errlen, "rubric: criteria[%zu].key %s",
-		    i, why);
+		return fault(f, (int)i, "key", "%s", why);
 	if (!valid_key(key))
-		return util_seterr(err, errlen, "rubric: criteria[%zu].key "
-		    "\"%.60s\" must match [a-z_]+ (at most %d characters)", i,
+		return fault(f, (int)i, "key", "\"%.60s\" must match [a-z_]+ "
+		    "(lower-case letters and _ only, at most %d characters)",
 		    key, KEY_MAX);
+	util_strlcpy(f->key, key, sizeof(f->key));
 	for (j = 0; j < r->n; j++)
 		if (strcmp(r->c[j].key, key) == 0)
-			return util_seterr(err, errlen, "rubric: criteria[%zu]."
-			    "key \"%s\" is used twice", i, key);
+			return fault(f, (int)i, "key", "\"%s\" is used twice",
+			    key);
 	if ((title = text_field(c, "title", true, &why)) == NULL)
-		return util_seterr(err, errlen, "rubric: criteria[%zu] (%s): "
-		    "title %s", i, key, why);
+		return fault(f, (int)i, "title", "%s", why);
 	if ((desc = text_field(c, "description", false, &why)) == NULL)
-		return util_seterr(err, errlen, "rubric: criteria[%zu] (%s): "
-		    "description %s", i, key, why);
-	r->c[r->n].key = xstrdup(key);
-	r->c[r->n].title = xstrdup(title);
-	r->c[r->n].description = xstrdup(desc);
+		return fault(f, (int)i, "description", "%s", why);
+	if (!parse_weight(cr, json_object_get(c, "weight"), i, f) ||
+	    !parse_descriptors(r, cr, json_object_get(c, "descriptors"), i,
+	    f))
+		return false;
+	cr->key = xstrdup(key);
+	cr->title = xstrdup(title);
+	cr->description = xstrdup(desc);
 	r->n++;
 	return true;
+}
+
+static bool
+parse_weight(struct criterion *cr, json_t *v, size_t i,
+    struct rubric_fault *f)
+{
+	cr->weight = 1;
+	if (v == NULL)
+		return true;
+	if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+	    json_number_value(v) <= 0 || json_number_value(v) > WEIGHT_MAX)
+		return fault(f, (int)i, "weight", "must be a number greater "
+		    "than 0 and at most %d", WEIGHT_MAX);
+	cr->weight = json_number_value(v);
+	return true;
+}
+
+/*
+ * One descriptor per level of the scale, lowest first; the set is freed
+ * with the criterion even when a later one is wrong.
+ */
+static bool
+parse_descriptors(const struct rubric *r, struct criterion *cr, json_t *v,
+    size_t i, struct rubric_fault *f)
+{
+	size_t levels = (size_t)(r->max - r->min + 1), j;
+	const char *s;
+
+	cr->descriptors = NULL;
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (levels > RUBRIC_MAX_LEVELS)
+		return fault(f, (int)i, "descriptors", "need a scale of at "
+		    "most %d levels (this one has %zu)", RUBRIC_MAX_LEVELS,
+		    levels);
+	if (!json_is_array(v) || json_array_size(v) != levels)
+		return fault(f, (int)i, "descriptors", "must be a list of "
+		    "exactly %zu texts, one per level from %d to %d", levels,
+		    r->min, r->max);
+	for (j = 0; j < levels; j++) {
+		s = json_string_value(json_array_get(v, j));
+		if (s == NULL || s[strspn(s, " \t\r\n")] == '\0' ||
+		    strlen(s) > TEXT_MAX || strlen(s) != json_string_length(
+		    json_array_get(v, j))) {
+			free_descriptors(cr, j);
+			return fault(f, (int)i, "descriptors", "level %d: a "
+			    "descriptor must be a non-empty text of at most "
+			    "%d bytes", r->min + (int)j, TEXT_MAX);
+		}
+		if (cr->descriptors == NULL)
+			cr->descriptors = xcalloc(levels, sizeof(char *));
+		cr->descriptors[j] = xstrdup(s);
+	}
+	return true;
+}
+
+static void
+free_descriptors(struct criterion *cr, size_t n)
+{
+	size_t j;
+
+	if (cr->descriptors == NULL)
+		return;
+	for (j = 0; j < n; j++)
+		free(cr->descriptors[j]);
+	free(cr->descriptors);
+	cr->descriptors = NULL;
 }
 
 static bool
@@ -254,6 +330,7 @@ rubric_free(struct rubric *r)
 		free(r->c[i].key);
 		free(r->c[i].title);
 		free(r->c[i].description);
+		free_descriptors(&r->c[i], (size_t)(r->max - r->min + 1));
 	}
 	free(r->name);
 	free(r);
@@ -310,16 +387,45 @@ rubric_description(const struct rubric *r, size_t i)
 	return r->c[i].description;
 }
 
+double
+rubric_weight(const struct rubric *r, size_t i)
+{
+	ASSERT(i < r->n);
+	return r->c[i].weight;
+}
+
+const char *
+rubric_descriptor(const struct rubric *r, size_t i, int level)
+{
+	ASSERT(i < r->n);
+	if (r->c[i].descriptors == NULL || level < r->min || level > r->max)
+		return NULL;
+	return r->c[i].descriptors[level - r->min];
+}
+
 json_t *
 rubric_json(const struct rubric *r)
 {
-	json_t *crit = json_array();
+	json_t *crit = json_array(), *c, *d;
 	size_t i;
+	int l;
 
-	for (i = 0; i < r->n; i++)
-		json_array_append_new(crit, json_pack("{s:s,s:s,s:s}",
-		    "key", r->c[i].key, "title", r->c[i].title,
-		    "description", r->c[i].description));
+	for (i = 0; i < r->n; i++) {
+		/* A whole weight stays an integer, as people write it. */
+		c = json_pack("{s:s,s:s,s:s,s:o}", "key", r->c[i].key,
+		    "title", r->c[i].title, "description",
+		    r->c[i].description, "weight", r->c[i].weight == floor(
+		    r->c[i].weight) ? json_integer((json_int_t)r->c[i].weight)
+		    : json_real(r->c[i].weight));
+		if (r->c[i].descriptors != NULL) {
+			d = json_array();
+			for (l = r->min; l <= r->max; l++)
+				json_array_append_new(d, json_string(
+				    r->c[i].descriptors[l - r->min]));
+			json_object_set_new(c, "descriptors", d);
+		}
+		json_array_append_new(crit, c);
+	}
 	return json_pack("{s:s,s:i,s:{s:i,s:i},s:o}", "name", r->name,
 	    "version", r->version, "scale", "min", r->min, "max", r->max,
 	    "criteria", crit);
@@ -374,6 +480,7 @@ rubric_prompt(const struct rubric *r, const char *transcript,
 		if (r->c[i].description[0] != '\0')
 			buf_printf(&b, ": %s", r->c[i].description);
 		buf_putc(&b, '\n');
+		put_levels(&b, r, i);
 	}
 	buf_puts(&b, "\nThe transcript comes from speech recognition and may "
 	    "contain recognition errors, missing punctuation or wrong words; "
@@ -418,6 +525,19 @@ rubric_prompt(const struct rubric *r, const char *transcript,
 	return buf_release(&b);
 }
 
+/* What each level of a criterion means, when the rubric says. */
+static void
+put_levels(struct buf *b, const struct rubric *r, size_t i)
+{
+	int l;
+
+	if (r->c[i].descriptors == NULL)
+		return;
+	buf_puts(b, "  What each score means:\n");
+	for (l = r->min; l <= r->max; l++)
+		buf_printf(b, "  %d: %s\n", l, r->c[i].descriptors[l - r->min]);
+}
+
 static void
 put_metrics(struct buf *b, json_t *metrics)
 {
@@ -444,9 +564,9 @@ rubric_validate(const struct rubric *r, const char *content,
     json_t **evaluation_out, char *err, size_t errlen)
 {
 	json_t *root, *scores, *out_scores = NULL, *fb;
-	json_int_t score = 0, sum = 0;
+	json_int_t score = 0;
+	double sum = 0, weights = 0, overall;
 	const char *feedback;
-	double overall;
 	size_t i;
 
 	*evaluation_out = NULL;
@@ -464,7 +584,8 @@ rubric_validate(const struct rubric *r, const char *content,
 			goto fail;
 		json_object_set_new(out_scores, r->c[i].key,
 		    json_integer(score));
-		sum += score;
+		sum += r->c[i].weight * (double)score;
+		weights += r->c[i].weight;
 	}
 	fb = json_object_get(root, "feedback");
 	feedback = json_string_value(fb);
@@ -474,7 +595,8 @@ rubric_validate(const struct rubric *r, const char *content,
 		    "not a string");
 		goto fail;
 	}
-	overall = round((double)sum / (double)r->n * 100.0) / 100.0;
+	/* The weighted mean; final_scores() (sql/015) computes the same. */
+	overall = round(sum / weights * 100.0) / 100.0;
 	*evaluation_out = json_pack("{s:o,s:o,s:f,s:s,s:o,s:o}",
 	    "scores", out_scores, "quotes", quotes_of(r,
 	    json_object_get(root, "evidence")), "overall", overall,

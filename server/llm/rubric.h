@@ -15,18 +15,40 @@
 
 #define RUBRIC_MAX_CRITERIA	20
 #define RUBRIC_QUOTE_MAX	300	/* bytes of one evidence quote */
+#define RUBRIC_MAX_LEVELS	11	/* levels a scale with descriptors has */
 
 struct rubric;
+
+/*
+ * Where a definition is wrong, for a form that shows the words next to
+ * the field: criterion is the index in "criteria" (-1: the rubric's own
+ * name, version, scale or criteria list), field the member's name, msg
+ * the reason as it reads after the field's name ("must not be empty").
+ */
+struct rubric_fault {
+	int	 criterion;
+	char	 key[64];	/* the criterion's key, when it had one */
+	char	 field[16];
+	char	 msg[200];
+};
 
 /*
  * Parses a definition such as
  *   {"name": "Self-introduction", "version": 1, "scale": {"min": 1,
  *    "max": 5}, "criteria": [{"key": "content", "title": "Content",
- *    "description": "..."}, ...]}
+ *    "description": "...", "weight": 2, "descriptors": ["...", ...]},
+ *    ...]}
  * Keys match [a-z_]+ and are unique; 1..20 criteria; min < max; version
- * defaults to 1 and description to "". def is borrowed.
+ * defaults to 1 and description to "". weight is a number in (0, 1000],
+ * 1 when absent; descriptors, when present, are one non-empty text per
+ * level from min to max (at most RUBRIC_MAX_LEVELS). def is borrowed.
  */
 struct rubric	*rubric_parse(json_t *def, char *err, size_t errlen);
+/* rubric_parse, saying where the definition is wrong in *fault. */
+struct rubric	*rubric_parse_fault(json_t *def, struct rubric_fault *fault);
+/* The fault in the words rubric_parse puts in err. */
+void		 rubric_fault_text(const struct rubric_fault *, char *err,
+		    size_t errlen);
 /* The lab's default rubric, parsed from rubric_default_json(). */
 struct rubric	*rubric_default(void);
 void		 rubric_free(struct rubric *);
@@ -39,6 +61,9 @@ size_t		 rubric_count(const struct rubric *);
 const char	*rubric_key(const struct rubric *, size_t);
 const char	*rubric_title(const struct rubric *, size_t);
 const char	*rubric_description(const struct rubric *, size_t);
+double		 rubric_weight(const struct rubric *, size_t);
+/* What a score of level means for criterion i, or NULL (none given). */
+const char	*rubric_descriptor(const struct rubric *, size_t, int level);
 
 /* The normalised definition, in the format rubric_parse reads. */
 json_t		*rubric_json(const struct rubric *);
@@ -62,7 +87,7 @@ char		*rubric_prompt(const struct rubric *, const char *transcript,
  * Checks a model's answer (JSON, possibly in a ```json fence) and on
  * success sets *evaluation_out to
  *   {"scores": {...}, "quotes": {<key>: "quote", ...}, "overall":
- *    <mean, 2 decimals>, "feedback": "...", "strengths": [...],
+ *    <weighted mean, 2 decimals>, "feedback": "...", "strengths": [...],
  *    "improvements": [...]}
  * (a criterion without a usable quote has none in "quotes")
  * (caller decrefs). On failure err names the offending criterion.

@@ -423,3 +423,49 @@ queue_set_priority(struct db *db, long long id, int priority, bool *found,
 	    "updated_at = now() WHERE id = $1 RETURNING id", 2, p, found, err,
 	    errlen);
 }
+
+bool
+queue_reevaluate(struct db *db, long long assignment_id, long long rubric_id,
+    bool *found, int *queued, char *err, size_t errlen)
+{
+	/*
+	 * One statement, so the assignment and its submissions change
+	 * together. Evaluations are never touched: each keeps the version it
+	 * was scored with, and the new one is added beside them.
+	 */
+	static const char sql[] =
+	    "WITH a AS (UPDATE assignments SET rubric_id = $2, "
+	    "  updated_at = now() WHERE id = $1 RETURNING id), "
+	    "back AS (UPDATE submissions s SET rubric_id = $2, phase = 'llm', "
+	    "  status = 'pending', priority = 0, retry_count = 0, "
+	    "  attempts = 0, crashes = 0, error_message = NULL, "
+	    "  next_attempt_at = now(), completed_at = NULL, "
+	    "  llm_finished_at = NULL, " QUEUE_UNHELD ", updated_at = now() "
+	    "  FROM a WHERE s.assignment_id = a.id AND s.phase = 'completed' "
+	    "  AND s.status = 'completed' AND submission_counts(s.id) "
+	    "  AND EXISTS (SELECT 1 FROM transcripts t "
+	    "    WHERE t.submission_id = s.id) RETURNING s.id), "
+	    "waiting AS (UPDATE submissions s SET rubric_id = $2, "
+	    "  updated_at = now() FROM a WHERE s.assignment_id = a.id "
+	    "  AND s.phase NOT IN ('completed', 'failed') "
+	    "  AND s.status IN ('pending', 'retry') RETURNING s.id) "
+	    "SELECT (SELECT count(*) FROM a) AS found, "
+	    "  (SELECT count(*) FROM back) AS queued, "
+	    "  (SELECT count(*) FROM waiting) AS waiting";
+	char ab[DB_NUM_LEN], rb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(ab, assignment_id),
+	    db_param_ll(rb, rubric_id) };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 2, p, err, errlen);
+
+	if (r != NULL) {
+		*found = db_get_ll(r, 0, "found") > 0;
+		*queued = (int)db_get_ll(r, 0, "queued");
+		log_info("reevaluate assignment=%lld rubric=%lld queued=%d "
+		    "waiting=%lld", assignment_id, rubric_id, *queued,
+		    db_get_ll(r, 0, "waiting"));
+	}
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}

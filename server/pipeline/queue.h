@@ -131,6 +131,18 @@ bool	queue_cancel(struct db *, long long id, const char *who, bool *found,
 	    char *err, size_t errlen);
 bool	queue_retry(struct db *, long long id, bool *found, char *err,
 	    size_t errlen);
+/*
+ * Re-evaluation of an assignment with rubric version rubric_id: the
+ * assignment takes that version, and each of its counting submissions
+ * that is completed and has a transcript goes back to the LLM phase
+ * (pending, normal priority) with the new version, for the scheduler to
+ * take up; one not yet evaluated and not being worked on takes the new
+ * version too. *found false when there is no such assignment; *queued
+ * is how many go back.
+ */
+bool	queue_reevaluate(struct db *, long long assignment_id,
+	    long long rubric_id, bool *found, int *queued, char *err,
+	    size_t errlen);
 bool	queue_set_priority(struct db *, long long id, int priority,
 	    bool *found, char *err, size_t errlen);
 

@@ -48,13 +48,19 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 	    "    'mode', e.mode, 'needs_review', e.needs_review, "
 	    "    'ensemble', e.ensemble, 'model_digest', e.model_digest, "
 	    "    'provenance', e.provenance, 'evidence', e.evidence, "
+	    "    'rubric_id', e.rubric_id, 'rubric_version', e.rubric_version, "
 	    "    'created_at', iso_utc(e.created_at)) FROM evaluations e "
 	    "    WHERE e.submission_id = s.id "
 	    "    ORDER BY e.created_at DESC, e.id DESC LIMIT 1), "
+	    /* The rubric version of the evaluation shown (newest); before
+	       the first, the one the submission will be scored with. */
 	    "  'rubric', (SELECT r.definition || jsonb_build_object('id', r.id, "
+	    "    'name', r.name, 'version', r.version, "
 	    "    'min', r.definition -> 'scale' -> 'min', "
 	    "    'max', r.definition -> 'scale' -> 'max') "
-	    "    FROM rubrics r WHERE r.id = s.rubric_id)"
+	    "    FROM rubrics r WHERE r.id = coalesce((SELECT e.rubric_id "
+	    "    FROM evaluations e WHERE e.submission_id = s.id "
+	    "    ORDER BY e.created_at DESC, e.id DESC LIMIT 1), s.rubric_id))"
 	    ")::text FROM submissions s JOIN users u ON u.id = s.student_id "
 	    "WHERE s.id = $1";
 	char idb[DB_NUM_LEN];

@@ -28,6 +28,7 @@ static void	 criterion_view(json_t *, json_t *, json_t *, bool,
 		    json_t *);
 static json_t	*score_options(json_int_t, json_int_t, json_t *, json_t *);
 static void	 audit_view(json_t *, json_t *);
+static void	 old_adjustments_view(json_t *, json_t *);
 static json_t	*text_or_false(json_t *);
 
 /* A copy of a string, or false: no field of the view is left unset. */
@@ -301,4 +302,40 @@ adjust_view(json_t *sub, json_t *flash)
 	    "overall was %.1f.", json_number_value(json_object_get(final,
 	    "model_overall"))) : json_false());
 	audit_view(sub, criteria);
+	old_adjustments_view(sub, adjs);
+}
+
+/*
+ * Adjustments of criteria the shown evaluation's rubric version does not
+ * have (a re-evaluation with a newer version dropped them): kept, shown
+ * as belonging to the version they were made under, and not counted.
+ */
+static void
+old_adjustments_view(json_t *sub, json_t *adjs)
+{
+	json_t *out = json_array(), *a, *title;
+	size_t i;
+
+	json_array_foreach(adjs, i, a) {
+		if (!json_is_false(json_object_get(a, "in_current")))
+			continue;
+		title = json_object_get(a, "criterion_title");
+		json_array_append_new(out, json_pack("{s:s?, s:s?, s:s?, s:o}",
+		    "old_by", json_string_value(json_object_get(a, "by")),
+		    "old_comment", json_string_value(json_object_get(a,
+		    "comment")), "old_at", json_string_value(json_object_get(a,
+		    "at")), "old_text", json_sprintf("%s: %lld, adjusted under "
+		    "rubric version %lld. Version %lld, which scored this "
+		    "submission now, has no such criterion, so this adjustment "
+		    "is kept but does not count.", json_is_string(title) ?
+		    json_string_value(title) : json_string_value(
+		    json_object_get(a, "criterion")), (long long)
+		    json_integer_value(json_object_get(a, "score")), (long long)
+		    json_integer_value(json_object_get(a, "rubric_version")),
+		    (long long)json_integer_value(json_object_get(
+		    json_object_get(sub, "rubric"), "version")))));
+	}
+	json_object_set_new(sub, "has_old_adjustments", json_boolean(
+	    json_array_size(out) > 0));
+	json_object_set_new(sub, "old_adjustments", out);
 }

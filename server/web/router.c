@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "pages.h"
 #include "people.h"
+#include "rubric_web.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -141,6 +142,28 @@ static const struct route routes[] = {
 	  course_admin_api_unenrol },
 	{ "POST", "/api/v1/courses/:id/roster",	R_STAFF, CSRF_HEADER,
 	  course_admin_api_roster },
+	{ "GET",  "/rubrics",			R_STAFF, CSRF_NONE,
+	  rubric_page_list },
+	{ "GET",  "/rubrics/new",		R_STAFF, CSRF_NONE,
+	  rubric_page_new },
+	{ "POST", "/rubrics/new",		R_STAFF, CSRF_FORM,
+	  rubric_page_create },
+	{ "GET",  "/rubrics/:id",		R_STAFF, CSRF_NONE,
+	  rubric_page_view },
+	{ "POST", "/rubrics/:id",		R_STAFF, CSRF_FORM,
+	  rubric_page_save },
+	{ "POST", "/rubrics/:id/reevaluate",	R_STAFF, CSRF_FORM,
+	  rubric_page_reevaluate },
+	{ "GET",  "/api/v1/rubrics",		R_STAFF, CSRF_NONE,
+	  rubric_api_list },
+	{ "POST", "/api/v1/rubrics",		R_STAFF, CSRF_HEADER,
+	  rubric_api_create },
+	{ "GET",  "/api/v1/rubrics/:id",	R_USER,  CSRF_NONE,
+	  rubric_api_get },
+	{ "POST", "/api/v1/rubrics/:id/versions", R_STAFF, CSRF_HEADER,
+	  rubric_api_new_version },
+	{ "POST", "/api/v1/assignments/:id/reevaluate", R_STAFF, CSRF_HEADER,
+	  rubric_api_reevaluate },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,

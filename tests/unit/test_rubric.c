@@ -2,12 +2,14 @@
  * Unit tests for rubric: parsing and its validation errors, the default
  * rubric, the answer schema, the prompt, and answer validation edge cases
  * (missing criterion, out of range, 3.5, 4.0, string score, fenced JSON,
- * not JSON, missing feedback, normalised output).
+ * not JSON, missing feedback, normalised output), weights, descriptors
+ * and the weighted overall.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,6 +375,143 @@ test_validate_errors(void **state)
 	expect_invalid("```json\n```", "answer is empty");
 }
 
+/* Weights and descriptors: parsed, kept by rubric_json, in the prompt. */
+#define WEIGHTED \
+	"{\"name\":\"W\",\"scale\":{\"min\":0,\"max\":2},\"criteria\":[" \
+	"{\"key\":\"a\",\"title\":\"A\",\"weight\":3,\"descriptors\":" \
+	"[\"none at all\",\"some of it\",\"all of it\"]}," \
+	"{\"key\":\"b\",\"title\":\"B\",\"weight\":0.5}," \
+	"{\"key\":\"c\",\"title\":\"C\"}]}"
+
+static void
+test_weights_descriptors(void **state)
+{
+	char err[256];
+	struct rubric *r = parse_text(WEIGHTED, err, sizeof(err)), *again;
+	json_t *j, *c;
+	char *prompt;
+
+	assert_non_null(r);
+	assert_true(rubric_weight(r, 0) == 3.0);
+	assert_true(rubric_weight(r, 1) == 0.5);
+	assert_true(rubric_weight(r, 2) == 1.0);
+	assert_string_equal(rubric_descriptor(r, 0, 0), "none at all");
+	assert_string_equal(rubric_descriptor(r, 0, 2), "all of it");
+	assert_null(rubric_descriptor(r, 0, 3));
+	assert_null(rubric_descriptor(r, 1, 1));
+	j = rubric_json(r);
+	c = json_array_get(json_object_get(j, "criteria"), 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "weight")), 3);
+	assert_int_equal(json_array_size(json_object_get(c, "descriptors")),
+	    3);
+	c = json_array_get(json_object_get(j, "criteria"), 1);
+	assert_true(json_real_value(json_object_get(c, "weight")) == 0.5);
+	assert_null(json_object_get(c, "descriptors"));
+	again = rubric_parse(j, err, sizeof(err));
+	assert_non_null(again);
+	assert_string_equal(rubric_descriptor(again, 0, 1), "some of it");
+	rubric_free(again);
+	json_decref(j);
+	prompt = rubric_prompt(r, "hello", NULL);
+	assert_non_null(strstr(prompt, "What each score means:\n  0: none at "
+	    "all\n  1: some of it\n  2: all of it\n"));
+	free(prompt);
+	rubric_free(r);
+}
+
+static void
+test_weights_descriptors_errors(void **state)
+{
+	struct rubric_fault f;
+	json_t *def;
+
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":3},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"weight\":0}]}",
+	    "weight must be a number greater than 0");
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":3},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"weight\":\"2\"}]}",
+	    "weight must be a number");
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":3},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"weight\":-1}]}",
+	    "weight must be");
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":3},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"descriptors\":"
+	    "[\"x\",\"y\"]}]}", "exactly 3 texts, one per level from 1 to 3");
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":3},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"descriptors\":"
+	    "[\"x\",\" \",\"z\"]}]}", "level 2: a descriptor must be");
+	expect_parse_error("{\"name\":\"R\",\"scale\":{\"min\":0,\"max\":100},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\",\"descriptors\":"
+	    "[]}]}", "at most 11 levels");
+	/* The fault names the criterion and the field, for a form. */
+	def = json_loads("{\"name\":\"R\",\"scale\":{\"min\":1,\"max\":2},"
+	    "\"criteria\":[{\"key\":\"a\",\"title\":\"A\"},{\"key\":\"b\","
+	    "\"title\":\"B\",\"weight\":0}]}", 0, NULL);
+	assert_null(rubric_parse_fault(def, &f));
+	assert_int_equal(f.criterion, 1);
+	assert_string_equal(f.field, "weight");
+	assert_string_equal(f.key, "b");
+	json_decref(def);
+	def = json_loads("{\"name\":\"\",\"scale\":{\"min\":1,\"max\":2},"
+	    "\"criteria\":[]}", 0, NULL);
+	assert_null(rubric_parse_fault(def, &f));
+	assert_int_equal(f.criterion, -1);
+	assert_string_equal(f.field, "name");
+	json_decref(def);
+}
+
+/* Overall is the weighted mean: (3*2 + 0.5*0 + 1*1) / 4.5 = 1.56. */
+static void
+test_validate_weighted(void **state)
+{
+	char err[256];
+	struct rubric *r = parse_text(WEIGHTED, err, sizeof(err));
+	json_t *eval = NULL;
+
+	assert_non_null(r);
+	if (!rubric_validate(r, "{\"scores\":{\"a\":2,\"b\":0,\"c\":1},"
+	    "\"evidence\":{},\"feedback\":\"ok\"}", &eval, err, sizeof(err)))
+		fail_msg("rejected: %s", err);
+	assert_true(json_real_value(json_object_get(eval, "overall")) == 1.56);
+	json_decref(eval);
+	rubric_free(r);
+}
+
+/* Migration 015 ships the same default rubric as rubric_default(). */
+static void
+test_default_matches_migration(void **state)
+{
+	char path[1024], *text, *open, *close;
+	struct rubric *r = rubric_default();
+	json_t *shipped, *def;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/sql/015_rubrics.sql",
+	    INTROEVAL_SOURCE_DIR);
+	assert_non_null(f = fopen(path, "r"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	assert_non_null(open = strstr(text, "$json$"));
+	open += 6;
+	assert_non_null(close = strstr(open, "$json$"));
+	*close = '\0';
+	shipped = json_loads(open, 0, NULL);
+	assert_non_null(shipped);
+	def = rubric_json(r);
+	if (!json_equal(shipped, def))
+		fail_msg("sql/015_rubrics.sql's default rubric differs from "
+		    "rubric_default_json()");
+	json_decref(def);
+	json_decref(shipped);
+	free(text);
+	rubric_free(r);
+}
+
 int
 main(void)
 {
@@ -388,6 +527,10 @@ main(void)
 		cmocka_unit_test(test_validate_overall_two_decimals),
 		cmocka_unit_test(test_validate_fenced),
 		cmocka_unit_test(test_validate_errors),
+		cmocka_unit_test(test_weights_descriptors),
+		cmocka_unit_test(test_weights_descriptors_errors),
+		cmocka_unit_test(test_validate_weighted),
+		cmocka_unit_test(test_default_matches_migration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
