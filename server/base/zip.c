@@ -273,6 +273,21 @@ out:
 }
 
 bool
+zip_stored_size(size_t n, const char *const *names, const uint64_t *sizes,
+    uint64_t *total)
+{
+	size_t i;
+
+	*total = 22;	/* the end record */
+	for (i = 0; i < n; i++) {
+		if (sizes[i] > ZIP_MAX_U32)
+			return false;
+		*total += 30 + 46 + 2 * (uint64_t)strlen(names[i]) + sizes[i];
+	}
+	return n <= ZIP_MAX_ENTRIES && *total <= ZIP_MAX_U32;
+}
+
+bool
 zip_finish(struct zip *z, char *err, size_t errlen)
 {
 	unsigned char h[46], end[22];

@@ -37,6 +37,14 @@ bool		 zip_finish(struct zip *, char *err, size_t errlen);
 /* Bytes written so far. */
 uint64_t	 zip_written(const struct zip *);
 
+/*
+ * The exact size of an archive of n stored entries with these names and
+ * sizes, for a Content-Length sent before the archive; false when it
+ * would exceed what the format holds (4 GiB, 65535 entries).
+ */
+bool		 zip_stored_size(size_t n, const char *const *names,
+		    const uint64_t *sizes, uint64_t *total);
+
 /* CRC-32 (ISO 3309, as ZIP and gzip use): crc is 0 to start. */
 uint32_t	 zip_crc32(uint32_t crc, const void *, size_t);
 

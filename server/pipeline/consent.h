@@ -15,7 +15,7 @@
 
 struct db;
 
-#define CONSENT_TEXT_MAX	20000	/* characters */
+#define CONSENT_TEXT_MAX	10000	/* characters */
 #define CONSENT_REFUSAL		"Read and accept the recording consent on " \
 				"your home page first."
 

@@ -112,6 +112,16 @@ test_archive(void **state)
 	assert_int_equal(zip_written(z), (uint64_t)BIG_SIZE + 3 * (30 + 46) +
 	    2 * (9 + 9) + strlen(json) + 2 * strlen("recordings/Zoë intro.mp4") +
 	    22);
+	{
+		const char *names[] = { "data.json", "empty.txt",
+		    "recordings/Zoë intro.mp4" };
+		uint64_t sizes[] = { strlen(json), 0, BIG_SIZE }, total;
+
+		assert_true(zip_stored_size(3, names, sizes, &total));
+		assert_int_equal(total, zip_written(z));
+		sizes[2] = 0x100000000ULL;
+		assert_false(zip_stored_size(3, names, sizes, &total));
+	}
 	zip_free(z);
 
 	assert_int_equal(run("unzip -tq %s >/dev/null", zpath), 0);
