@@ -8,6 +8,7 @@
 #include "zip.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,31 +45,38 @@ static void	 put16(unsigned char *, uint16_t);
 static void	 put32(unsigned char *, uint32_t);
 static void	 dos_time(time_t, uint16_t *, uint16_t *);
 static bool	 name_ok(const char *);
+static void	 crc_init(void);
 static struct zip_entry *entry_begin(struct zip *, const char *, uint64_t,
 		    uint32_t, time_t, char *, size_t);
 
-uint32_t
-zip_crc32(uint32_t crc, const void *data, size_t len)
+static uint32_t		crc_table[256];
+static pthread_once_t	crc_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_init(void)
 {
-	static uint32_t table[256];
-	static bool ready;	/* benign race: every thread writes the same */
-	const unsigned char *p = data;
 	uint32_t c;
 	size_t i;
 	int k;
 
-	if (!ready) {
-		for (i = 0; i < 256; i++) {
-			c = (uint32_t)i;
-			for (k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = true;
+	for (i = 0; i < 256; i++) {
+		c = (uint32_t)i;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? 0xedb88320U ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
 	}
+}
+
+uint32_t
+zip_crc32(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	pthread_once(&crc_once, crc_init);
 	crc = ~crc;
 	for (i = 0; i < len; i++)
-		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 
@@ -77,7 +85,6 @@ zip_new(zip_write_fn write, void *arg)
 {
 	struct zip *z = xcalloc(1, sizeof(*z));
 
-	zip_crc32(0, "", 0);	/* fill the table before threads share it */
 	z->write = write;
 	z->arg = arg;
 	return z;

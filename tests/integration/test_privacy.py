@@ -374,6 +374,9 @@ class Privacy(harness.TestCase):
         self.assertIsNone(gone["recording_file"])
         self.assertIsNotNone(gone["recording_removed_at"])
         self.assertEqual(len(z.namelist()), 2)
+        # Without its recording or a transcript, it cannot be redone.
+        self.client("t1@example.com").expect(
+            "POST", "/api/v1/submissions/%d/retry" % noassign, 409)
         # Nothing is removed twice.
         out = self.server.cli("retention-run").stdout
         self.assertIn("removed 0 recordings, 0 bytes freed", out)
