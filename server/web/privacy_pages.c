@@ -436,14 +436,22 @@ requests_page(struct req *r, int status, json_t *extra)
 {
 	char err[512];
 	json_t *list, *x;
+	long long n, busy;
 	size_t i, open = 0;
 
 	if (!privacy_requests(r->app->db, &list, err, sizeof(err))) {
 		json_decref(extra);
 		return http_db_error(r);
 	}
-	json_array_foreach(list, i, x)
+	json_array_foreach(list, i, x) {
+		n = json_integer_value(json_object_get(x, "submissions"));
+		busy = json_integer_value(json_object_get(x, "in_pipeline"));
 		open += json_is_true(json_object_get(x, "open"));
+		json_object_set_new(x, "holds_text", busy > 0 ? json_sprintf(
+		    "%lld submission%s, %lld still being processed (cancelled "
+		    "first)", n, n == 1 ? "" : "s", busy) : json_sprintf("%lld "
+		    "submission%s", n, n == 1 ? "" : "s"));
+	}
 	json_object_set_new(extra, "title", json_string("Deletion requests"));
 	json_object_set_new(extra, "nav_requests", json_true());
 	json_object_set_new(extra, "requests", list);

@@ -101,7 +101,6 @@ async function adminSetsConsent(browser, base, info, problems) {
   await Promise.all([admin.waitForURL(/saved=/), admin.click('#consent-save')]);
   const saved = await admin.locator('#consent-saved').textContent();
   check(/version 1/.test(saved), `the page says "${saved}"`);
-  await shot(admin, 'privacy-01-consent-saved');
   return admin;
 }
 
@@ -112,10 +111,8 @@ async function studentAgreesAndUploads(browser, base, info, problems) {
   check(await student.locator('#recorder').count() === 0, 'the recorder shows before consent');
   const text = await student.locator('#consent-text').textContent();
   check(text.includes('Recordings are removed after the course'), `the consent text reads "${text}"`);
-  await shot(student, 'privacy-02-consent-student');
   await Promise.all([student.waitForURL(/privacy=accepted/), student.click('#consent-agree')]);
   check(await student.locator('#upload-form').count() === 1, 'no upload form after agreeing');
-  await shot(student, 'privacy-03-after-agree');
   await student.setInputFiles('input#video', VIDEO);
   await Promise.all([
     student.waitForURL(/\/submissions\/\d+$/, { timeout: 60000 }),
@@ -140,7 +137,6 @@ async function retentionRemoves(student, info) {
   `the result page says "${note}"`);
   check(await student.locator('#player').count() === 0, 'the player is still there');
   check((await student.locator('#transcript').textContent()).trim().length > 0, 'the transcript is gone');
-  await shot(student, 'privacy-04-removed');
   return id;
 }
 
@@ -150,7 +146,6 @@ async function studentAsksForDeletion(student, base) {
   await student.click('#deletion summary');
   await Promise.all([student.waitForURL(/privacy=requested/), student.click('#deletion-yes')]);
   check(await student.locator('#deletion-pending').count() === 1, 'the page does not say deletion was asked for');
-  await shot(student, 'privacy-05-deletion-asked');
 }
 
 async function main() {
