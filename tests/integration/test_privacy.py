@@ -27,6 +27,7 @@ numbered) since each builds on the state the one before left:
      email's hash; other students untouched;
   6. the audit log: every action above, newest first, paginated;
   7. roles: who may use which route;
+  8. three `retention-run`s at once remove each recording once;
   9. the periodic run (retention_interval_s 1) removes a recording that
      becomes due while the server runs.
 
@@ -39,6 +40,7 @@ import io
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -517,6 +519,33 @@ class Privacy(harness.TestCase):
                      headers={"Content-Type":
                               "application/x-www-form-urlencoded"},
                      csrf=False)
+
+    def test_8_concurrent_runs_remove_once(self):
+        n = 40
+        names = ["ret-many-%02d" % i for i in range(n)]
+        s2 = self.ids["s2@example.com"]
+        self.sql("INSERT INTO submissions (student_id, stored_name, "
+                 "size_bytes, phase, status, created_at) SELECT %d, "
+                 "'ret-many-' || lpad(g::text, 2, '0'), 1000, 'completed', "
+                 "'completed', now() - interval '40 days' FROM "
+                 "generate_series(0, %d) g" % (s2, n - 1))
+        for name in names:
+            with open(os.path.join(self.server.uploads_dir, name), "wb") as f:
+                f.write(b"m" * 1000)
+        procs = [subprocess.Popen(
+            [self.server.binary, "retention-run"], env=self.server.env,
+            cwd=self.server.data_dir, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        removed = freed = 0
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, out + err)
+            m = re.search(r"removed (\d+) recordings?, (\d+) bytes", out)
+            removed += int(m.group(1))
+            freed += int(m.group(2))
+        self.assertEqual((removed, freed), (n, n * 1000))
+        self.assertEqual([f for f in os.listdir(self.server.uploads_dir)
+                          if f.startswith("ret-many-")], [])
 
     def test_9_periodic_run(self):
         self.server.stop()
