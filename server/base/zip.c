@@ -223,7 +223,8 @@ zip_add_buffer(struct zip *z, const char *name, const void *data,
 	    errlen) == NULL)
 		return false;
 	if (!emit(z, data, len))
-		return util_seterr(err, errlen, "the archive could not be sent");
+		return util_seterr(err, errlen, "the archive could not be "
+		    "sent");
 	return true;
 }
 
@@ -239,7 +240,8 @@ zip_add_fd(struct zip *z, const char *name, int fd, time_t mtime,
 	bool ok = false;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		util_seterr(err, errlen, "zip: %s is not a readable file", name);
+		util_seterr(err, errlen, "zip: %s is not a readable file",
+		    name);
 		goto out;
 	}
 	size = (uint64_t)st.st_size;
@@ -339,6 +341,7 @@ zip_finish(struct zip *z, char *err, size_t errlen)
 	put32(end + 16, (uint32_t)start);
 	put16(end + 20, 0);
 	if (!emit(z, end, sizeof(end)))
-		return util_seterr(err, errlen, "the archive could not be sent");
+		return util_seterr(err, errlen, "the archive could not be "
+		    "sent");
 	return true;
 }

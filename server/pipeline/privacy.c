@@ -27,7 +27,8 @@
 
 #define ZIP_NAME_MAX	96
 
-static void	 zip_name(const char *, long long, long long, char *, size_t);
+static void	 zip_name(const char *, long long, long long, char *,
+		    size_t);
 static bool	 cancel_running(struct db *, long long, char *, size_t);
 static enum privacy_outcome delete_account(struct db *, long long,
 		    long long, json_t **, json_t **, char *, size_t);

@@ -36,8 +36,8 @@ struct retention {
 	bool			 stop;
 };
 
-static bool	 run_batch(struct db *, const char *, int, int *, long long *,
-		    char *, size_t);
+static bool	 run_batch(struct db *, const char *, int, int *,
+		    long long *, char *, size_t);
 static void	 remove_one(const char *, long long *);
 static void	*periodic(void *);
 

@@ -524,8 +524,8 @@ privacy_audit_page(struct req *r)
 	total = json_integer_value(json_object_get(out, "total"));
 	pages = total == 0 ? 1 : (total + AUDIT_PAGE - 1) / AUDIT_PAGE;
 	json_array_foreach(json_object_get(out, "entries"), i, e)
-		json_object_set_new(e, "details_text", compact(json_object_get(e,
-		    "details")));
+		json_object_set_new(e, "details_text",
+		    compact(json_object_get(e, "details")));
 	json_object_set_new(out, "title", json_string("Audit log"));
 	json_object_set_new(out, "nav_audit", json_true());
 	json_object_set_new(out, "page", json_integer(page));
