@@ -8,6 +8,8 @@
  *                                   [--password-stdin]
  *   introeval [options] has-admin   exit 0 if an admin exists, 1 if not,
  *                                   2 if the database cannot tell
+ *   introeval [options] retention-run
+ *                                   remove recordings past retention_days
  *   introeval routes                the HTTP route table as JSON lines
  *
  * Without a database URL in the configuration, every command uses the
@@ -37,6 +39,7 @@
 #include "router.h"
 #include "llm.h"
 #include "log.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "tmpl.h"
 #include "tus.h"
@@ -55,6 +58,7 @@ static int		 cmd_serve(const struct config *);
 static int		 cmd_migrate(const struct config *);
 static int		 cmd_user_add(const struct config *, int, char **);
 static int		 cmd_has_admin(const struct config *);
+static int		 cmd_retention_run(const struct config *);
 
 /* var/pg-private.url when no URL was configured (use_private_cluster). */
 static char		*private_url_file;
@@ -81,6 +85,11 @@ usage(FILE *f)
 	    "  has-admin   exit 0 if an admin account exists, 1 if not, 2 on "
 	    "error\n"
 	    "  routes      print the HTTP route table, one JSON object a line\n"
+	    "  retention-run\n"
+	    "              remove the recordings (and extracted sound) kept "
+	    "past\n"
+	    "              retention_days now; prints how many and the bytes "
+	    "freed\n"
 	    "\n"
 	    "Every configuration key can be set in the JSON file or as "
 	    "INTROEVAL_<KEY>\n"
@@ -241,6 +250,33 @@ cmd_has_admin(const struct config *cfg)
 }
 
 static int
+cmd_retention_run(const struct config *cfg)
+{
+	struct retention_result res;
+	struct db *db;
+	char err[512], *dir;
+	bool ok;
+
+	if (cfg->retention_days <= 0) {
+		printf("retention_days is 0: recordings are kept forever; "
+		    "nothing removed\n");
+		return 0;
+	}
+	db = open_db(cfg, true);
+	dir = xasprintf("%s/uploads", cfg->data_dir);
+	ok = retention_run(db, dir, cfg->retention_days, "cli", &res, err,
+	    sizeof(err));
+	printf("removed %d recording%s, %lld bytes freed (retention_days=%d)"
+	    "\n", res.removed, res.removed == 1 ? "" : "s", res.bytes,
+	    cfg->retention_days);
+	if (!ok)
+		fprintf(stderr, "retention-run: %s\n", err);
+	free(dir);
+	db_close(db);
+	return ok ? 0 : 1;
+}
+
+static int
 cmd_user_add(const struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -303,6 +339,7 @@ cmd_serve(const struct config *cfg)
 	struct sched_env env;
 	struct router *http;
 	struct tus_sweeper *sweeper = NULL;
+	struct retention *retention = NULL;
 	struct ws_hub *ws = NULL;
 	char err[1024], *tdir;
 	sigset_t set;
@@ -352,6 +389,8 @@ cmd_serve(const struct config *cfg)
 		fatalx("websocket hub: %s", err);
 	if (pages)
 		sweeper = tus_sweeper_start(&app);
+	if (scheduler)
+		retention = retention_start(env.db, cfg, app.uploads_dir);
 	log_info("introeval %s serving on http://%s:%d/ data_dir=%s role=%s",
 	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir, cfg->role);
 	sigwait(&set, &sig);
@@ -359,6 +398,7 @@ cmd_serve(const struct config *cfg)
 	router_stop(http);
 	ws_stop(ws);	/* after router_stop: CivetWeb closes sockets via the hub */
 	tus_sweeper_stop(sweeper);
+	retention_stop(retention);
 	sched_stop(app.sched);
 	db_close(env.db);
 	db_close(app.db);
@@ -431,6 +471,8 @@ main(int argc, char **argv)
 		rc = cmd_migrate(&cfg);
 	else if (strcmp(cmd, "user-add") == 0)
 		rc = cmd_user_add(&cfg, argc - optind, argv + optind);
+	else if (strcmp(cmd, "retention-run") == 0)
+		rc = cmd_retention_run(&cfg);
 	else if (strcmp(cmd, "has-admin") == 0)
 		rc = cmd_has_admin(&cfg);
 	else {

@@ -68,6 +68,14 @@ static const struct key keys[] = {
 	{ "upload_expire_h", KEY_INT, F(upload_expire_h), "24", 1, 24 * 90,
 	  false, NULL, "hours an unfinished resumable upload is kept after "
 	  "its last byte arrived; then it and its file are removed" },
+	{ "retention_days", KEY_INT, F(retention_days), "0", 0, 36500, false,
+	  NULL, "days after an assignment closes (or, without a due date, "
+	  "after the upload) that a finished submission's recording and "
+	  "extracted sound are kept; transcripts, scores and comments stay "
+	  "(0: keep recordings forever)" },
+	{ "retention_interval_s", KEY_INT, F(retention_interval_s), "3600", 1,
+	  86400, false, NULL, "how often a node that runs the scheduler "
+	  "removes recordings past retention_days" },
 	{ "log_level", KEY_STRING, F(log_level), "info", 0, 0, false, NULL,
 	  "debug, info or warn" },
 	{ "session_ttl_h", KEY_INT, F(session_ttl_h), "12", 1, 24 * 90, false,

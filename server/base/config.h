@@ -23,6 +23,8 @@ struct config {
 	char	*share_dir;
 	int	 upload_max_mb;
 	int	 upload_expire_h;
+	int	 retention_days;		/* 0: keep recordings forever */
+	int	 retention_interval_s;
 	char	*log_level;
 	int	 session_ttl_h;
 	int	 reset_code_ttl_h;	/* one-time password codes */

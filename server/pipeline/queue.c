@@ -402,14 +402,19 @@ queue_retry(struct db *db, long long id, bool *found, char *err,
 	char idb[DB_NUM_LEN];
 	const char *p[1] = { db_param_ll(idb, id) };
 
-	/* A stored transcript is kept: only the evaluation is redone. */
+	/*
+	 * A stored transcript is kept: only the evaluation is redone. One
+	 * whose recording retention removed can only be evaluated again.
+	 */
 	return exec_action(db, "UPDATE submissions s SET phase = CASE WHEN "
 	    "EXISTS (SELECT 1 FROM transcripts t WHERE t.submission_id = s.id) "
 	    "THEN 'llm' ELSE 'prep' END, status = 'pending', retry_count = 0, "
 	    "attempts = 0, crashes = 0, "
 	    "error_message = NULL, next_attempt_at = now(), completed_at = NULL, "
 	    "updated_at = now() WHERE id = $1 AND (phase = 'failed' OR "
-	    "status = 'retry') RETURNING id", 1, p, found, err, errlen);
+	    "status = 'retry') AND (s.media_removed_at IS NULL OR EXISTS "
+	    "(SELECT 1 FROM transcripts t WHERE t.submission_id = s.id)) "
+	    "RETURNING id", 1, p, found, err, errlen);
 }
 
 bool

@@ -28,6 +28,8 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 	    "  'created_at', iso_utc(s.created_at), "
 	    "  'updated_at', iso_utc(s.updated_at), "
 	    "  'completed_at', iso_utc(s.completed_at), "
+	    "  'media_removed_at', iso_utc(s.media_removed_at), "
+	    "  'media_retention_days', s.media_retention_days, "
 	    "  'stt_s', (SELECT round(extract(epoch FROM l.finished_at "
 	    "    - l.started_at), 2) FROM phase_log l WHERE l.submission_id "
 	    "    = s.id AND l.phase = 'stt' AND l.outcome = 'ok' "
@@ -108,8 +110,10 @@ submission_media(struct db *db, long long id, struct submission_media *out,
 	*found = false;
 	c = db_acquire(db);
 	r = db_query(c, "SELECT student_id, stored_name, coalesce(content_type, "
-	    "'application/octet-stream') AS content_type FROM "
-	    "submissions WHERE id = $1", 1, p, err, errlen);
+	    "'application/octet-stream') AS content_type, "
+	    "coalesce(to_char(media_removed_at AT TIME ZONE 'UTC', "
+	    "'YYYY-MM-DD'), '') AS removed_on FROM submissions WHERE id = $1",
+	    1, p, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return false;
@@ -120,6 +124,8 @@ submission_media(struct db *db, long long id, struct submission_media *out,
 		    db_get(r, 0, "stored_name"));
 		snprintf(out->content_type, sizeof(out->content_type), "%s",
 		    db_get(r, 0, "content_type"));
+		snprintf(out->removed_on, sizeof(out->removed_on), "%s",
+		    db_get(r, 0, "removed_on"));
 	}
 	PQclear(r);
 	return true;

@@ -23,6 +23,9 @@ struct submission_media {
 	long long	 student_id;
 	char		 stored_name[128];	/* under uploads/, ours */
 	char		 content_type[64];	/* from the content */
+	char		 removed_on[16];	/* YYYY-MM-DD (UTC) when the
+						   retention run removed it,
+						   else "" */
 };
 bool	submission_media(struct db *, long long id,
 	    struct submission_media *, bool *found, char *err,

@@ -163,6 +163,10 @@ api_submission_media(struct req *r)
 	if (strchr(m.stored_name, '/') != NULL || m.stored_name[0] == '.' ||
 	    m.stored_name[0] == '\0')
 		return http_error(r, 404, "no such submission");
+	if (m.removed_on[0] != '\0')
+		return http_error(r, 410, "this recording was removed on %s "
+		    "under the lab's retention policy; the transcript, scores "
+		    "and comments are kept", m.removed_on);
 	snprintf(path, sizeof(path), "%s/%s", r->app->uploads_dir,
 	    m.stored_name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||

@@ -70,6 +70,18 @@ http_send(struct req *r, int status, const char *ctype, const char *body,
 }
 
 int
+http_send_head(struct req *r, int status, const char *ctype,
+    long long length, const char *extra)
+{
+	mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %lld\r\n%s%s\r\n", status,
+	    mg_get_response_code_text(r->conn, status), ctype, length,
+	    security_headers, extra != NULL ? extra :
+	    "Cache-Control: no-store\r\n");
+	return status;
+}
+
+int
 http_json(struct req *r, int status, json_t *body)
 {
 	return json_with(r, status, body, NULL);

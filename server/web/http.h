@@ -66,6 +66,13 @@ enum http_range http_range_parse(const char *header, long long size,
  */
 int	http_send_file(struct req *, int fd, long long size,
 	    const char *ctype);
+/*
+ * The status line and headers of an answer whose length bytes of body
+ * the caller then sends itself with mg_write (a streamed download).
+ * Nothing is sent after the headers for HEAD; the return is status.
+ */
+int	http_send_head(struct req *, int status, const char *ctype,
+	    long long length, const char *extra_headers);
 /* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */
 int	http_render(struct req *, int status, const char *name, json_t *ctx);
 

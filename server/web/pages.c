@@ -17,9 +17,11 @@
 #include "app.h"
 #include "auth.h"
 #include "config.h"
+#include "consent.h"
 #include "course.h"
 #include "dash.h"
 #include "http.h"
+#include "privacy_pages.h"
 #include "queue.h"
 #include "submission.h"
 #include "transcript_view.h"
@@ -33,6 +35,7 @@ static json_t	*submission_view(json_t *, bool);
 static json_t	*list_view(json_t *, bool);
 static bool	 checklist_view(struct req *, json_t *);
 static void	 queue_view(json_t *);
+static void	 removed_view(json_t *);
 static int	 users_page(struct req *, int, json_t *);
 
 static const char *
@@ -198,7 +201,7 @@ static bool
 checklist_view(struct req *r, json_t *view)
 {
 	char err[512];
-	json_t *roles, *setup, *nodes, *n, *steps;
+	json_t *roles, *setup, *nodes, *n, *steps, *consent;
 	json_int_t courses, staffed, teachers, students;
 	bool backends = false, all;
 	size_t i;
@@ -239,6 +242,19 @@ checklist_view(struct req *r, json_t *view)
 	    "text", "Check the backends on the health page", "href",
 	    "/admin/health", "done", backends, "detail", backends ?
 	    "speech recogniser and a scoring model up" : "not all up yet");
+	if (!consent_status(r->app->db, r->user.id, &consent, err,
+	    sizeof(err))) {
+		json_decref(steps);
+		return false;
+	}
+	/* Optional: without a text there is simply no consent step. */
+	json_array_append_new(steps, json_pack("{s:s, s:s, s:b, s:s}", "text",
+	    "Set the recording consent text", "href", "/admin/consent",
+	    "done", !json_is_null(json_object_get(consent, "version")),
+	    "detail", json_is_null(json_object_get(consent, "version")) ?
+	    "optional; until then students upload without a consent step" :
+	    "students accept it before uploading"));
+	json_decref(consent);
 	all = courses > 0 && teachers > 0 && students > 0 && staffed > 0 &&
 	    backends;
 	json_object_set_new(view, "checklist", steps);
@@ -264,12 +280,30 @@ pages_home(struct req *r)
 	    json_array_size(list) > 0, "show_student", !student,
 	    "upload_max_mb", r->app->cfg->upload_max_mb,
 	    "max_duration_s", r->app->cfg->max_duration_s);
-	if (strcmp(r->user.role, "admin") == 0 && !checklist_view(r, view)) {
+	if ((student ? !privacy_home_view(r, view) : strcmp(r->user.role,
+	    "admin") == 0 && !checklist_view(r, view))) {
 		json_decref(view);
 		return http_db_error(r);
 	}
 	return http_render(r, 200, student ? "student_home" : "staff_home",
 	    view);
+}
+
+/* What the page says instead of the player once retention removed it. */
+static void
+removed_view(json_t *sub)
+{
+	const char *at = str(sub, "media_removed_at");
+	json_int_t days = json_integer_value(json_object_get(sub,
+	    "media_retention_days"));
+
+	if (at == NULL)
+		return;
+	json_object_set_new(sub, "media_removed_text", json_sprintf("The "
+	    "recording was removed on %.10s under the lab's retention policy "
+	    "(%lld day%s after the assignment closed). The transcript, "
+	    "scores and comments are kept.", at, (long long)days, days == 1 ?
+	    "" : "s"));
 }
 
 /* "Position 3 in the queue; feedback expected in about 4 minutes". */
@@ -351,6 +385,7 @@ submission_view(json_t *sub, bool student)
 	ctype = json_string_value(json_object_get(sub, "content_type"));
 	json_object_set_new(sub, "is_audio", json_boolean(ctype != NULL &&
 	    strncmp(ctype, "audio/", 6) == 0));
+	removed_view(sub);
 	json_object_set_new(ev, "has_strengths", json_boolean(
 	    json_array_size(json_object_get(ev, "strengths")) > 0));
 	json_object_set_new(ev, "has_improvements", json_boolean(

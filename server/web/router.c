@@ -37,6 +37,7 @@
 #include "pages.h"
 #include "people.h"
 #include "rubric_web.h"
+#include "privacy_pages.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -89,6 +90,20 @@ static const struct route routes[] = {
 	  pages_users },
 	{ "POST", "/admin/users",		R_ADMIN, CSRF_FORM,
 	  pages_user_create },
+	{ "GET",  "/admin/consent",		R_ADMIN, CSRF_NONE,
+	  privacy_consent_page },
+	{ "POST", "/admin/consent",		R_ADMIN, CSRF_FORM,
+	  privacy_consent_save },
+	{ "POST", "/consent",			R_STUDENT, CSRF_FORM,
+	  privacy_consent_accept_form },
+	{ "POST", "/me/deletion-request",	R_STUDENT, CSRF_FORM,
+	  privacy_deletion_form },
+	{ "GET",  "/admin/requests",		R_ADMIN, CSRF_NONE,
+	  privacy_requests_page },
+	{ "POST", "/admin/requests/:id",	R_ADMIN, CSRF_FORM,
+	  privacy_carry_out_form },
+	{ "GET",  "/admin/audit",		R_ADMIN, CSRF_NONE,
+	  privacy_audit_page },
 	{ "GET",  "/healthz",			R_ANON | R_USER, CSRF_NONE,
 	  health_healthz },
 	{ "GET",  "/courses",			R_STAFF, CSRF_NONE,
@@ -198,6 +213,18 @@ static const struct route routes[] = {
 	  api_comment_delete },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
+	{ "GET",  "/api/v1/consent",		R_USER,  CSRF_NONE,
+	  privacy_api_consent },
+	{ "POST", "/api/v1/consent",		R_STUDENT, CSRF_HEADER,
+	  privacy_api_consent_accept },
+	{ "POST", "/api/v1/admin/consent",	R_ADMIN, CSRF_HEADER,
+	  privacy_api_consent_set },
+	{ "GET",  "/api/v1/admin/audit",	R_ADMIN, CSRF_NONE,
+	  privacy_api_audit },
+	{ "GET",  "/api/v1/me/export",		R_STUDENT, CSRF_NONE,
+	  privacy_api_export },
+	{ "POST", "/api/v1/me/deletion-request", R_STUDENT, CSRF_HEADER,
+	  privacy_api_deletion },
 	{ "OPTIONS", "/api/v1/uploads",		R_ANON | R_USER, CSRF_NONE,
 	  tus_options },
 	{ "POST", "/api/v1/uploads",		R_STUDENT, CSRF_HEADER,

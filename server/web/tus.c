@@ -41,6 +41,7 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
+#include "privacy_pages.h"
 #include "util.h"
 
 #define TUS_CHUNK	(64 * 1024)
@@ -282,6 +283,8 @@ tus_create(struct req *r)
 	long long length;
 	int status, fd, n;
 
+	if ((status = privacy_consent_gate(r)) != 0)
+		return status;
 	if ((status = check_create(r, &length, label, sizeof(label))) != 0)
 		return status;
 	/* Room first: what expired, and this student's oldest unfinished. */

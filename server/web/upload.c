@@ -37,6 +37,7 @@
 #include "http.h"
 #include "log.h"
 #include "media.h"
+#include "privacy_pages.h"
 #include "queue.h"
 #include "util.h"
 
@@ -274,6 +275,8 @@ upload_submission(struct req *r)
 	struct upload_done done;
 	int fd, status;
 
+	if ((status = privacy_consent_gate(r)) != 0)
+		return status;
 	if (r->ri->content_length > cap)
 		return http_error(r, 413, "this file is larger than the limit "
 		    "of %d MB", cfg->upload_max_mb);
