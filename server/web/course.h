@@ -4,9 +4,8 @@
  * section, who may watch a course, and the course's progress and results
  * as the teacher's page and its CSV export show them.
  *
- * A course's submissions are its students' submissions: those filed
- * under the course, and those filed under no course at all (uploads do
- * not name a course yet).
+ * A course's progress and results are per assignment: each student's
+ * submission to it that counts (the latest, sql/014).
  */
 #ifndef INTROEVAL_COURSE_H
 #define INTROEVAL_COURSE_H
@@ -55,7 +54,10 @@ bool	course_setup_counts(struct db *, json_t **out, char *err,
  */
 bool	course_list(struct db *, long long teacher_id, json_t **out,
 	    char *err, size_t errlen);
-/* {id, code, title, sections: [..], teachers: [..]}, or *out NULL. */
+/*
+ * {id, code, title, time_zone, sections: [..], teachers: [..]}, or
+ * *out NULL.
+ */
 bool	course_get(struct db *, long long id, json_t **out, char *err,
 	    size_t errlen);
 /* Admins watch every course, teachers theirs, students none. */
@@ -68,14 +70,20 @@ bool	course_access(struct db *, long long course, const struct user *,
  * running_on, created_at, completed_at}] (submission fields null when
  * they have none), and *version, the highest version among them.
  */
-bool	course_progress(struct db *, long long course, json_t **rows,
-	    long long *version, char *err, size_t errlen);
+bool	course_progress(struct db *, long long course, long long assignment,
+	    json_t **rows, long long *version, char *err, size_t errlen);
 /*
  * Gradebook: one row per enrolled student with their newest completed
  * evaluation: [{student_id, name, email, section, id, overall, scores:
  * {criterion: n}, model, completed_at}] (null fields without one).
  */
-bool	course_results(struct db *, long long course, json_t **rows,
-	    char *err, size_t errlen);
+bool	course_results(struct db *, long long course, long long assignment,
+	    json_t **rows, char *err, size_t errlen);
+/*
+ * Sets the course's time zone (an IANA name PostgreSQL knows); false
+ * with *invalid and words in err for an unknown one.
+ */
+bool	course_set_time_zone(struct db *, long long course, const char *tz,
+	    bool *invalid, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include <civetweb.h>
 
 #include "app.h"
+#include "assignment.h"
 #include "buf.h"
 #include "course.h"
 #include "db.h"
@@ -50,7 +51,9 @@ static void	 count_view(json_t *, json_t *, json_t *);
 static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
 static void	 eta_view(struct req *, json_t *, json_t *);
-static json_t	*results_view(struct req *, json_t *);
+static json_t	*results_view(struct req *, long long, json_t *);
+static bool	 pick_assignment(struct req *, long long *, json_t **);
+static bool	 assignments_view(struct req *, json_t *, json_t *, long long);
 static json_t	*score_cell(json_t *);
 static void	 enrol_message(struct req *, json_t *);
 static const char *in_section(const char *, char *, size_t);
@@ -375,20 +378,25 @@ listed(json_t *a, const char *s)
 }
 
 /*
- * The gradebook rows with one cell per criterion of the current rubric,
- * in the rubric's order; *criteria gets [{key, title}].
+ * The gradebook rows of an assignment with one cell per criterion of
+ * its rubric, in the rubric's order; *criteria gets [{key, title}].
  */
 static json_t *
-results_view(struct req *r, json_t *criteria)
+results_view(struct req *r, long long assignment, json_t *criteria)
 {
 	char err[512];
 	long long rid;
 	json_t *rows, *def = NULL, *row, *c;
 	size_t i, k;
+	bool ok;
 
-	if (!course_results(r->app->db, r->id, &rows, err, sizeof(err)))
+	if (!course_results(r->app->db, r->id, assignment, &rows, err,
+	    sizeof(err)))
 		return NULL;
-	if (rubrics_current(r->app->db, &rid, &def, err, sizeof(err)))
+	ok = assignment > 0 ? assignment_rubric(r->app->db, assignment, &def,
+	    &rid, err, sizeof(err)) : rubrics_current(r->app->db, &rid, &def,
+	    err, sizeof(err));
+	if (ok)
 		json_array_foreach(json_object_get(def, "criteria"), k, c)
 			json_array_append_new(criteria, json_pack("{s:O, s:O}",
 			    "key", json_object_get(c, "key"), "title",
@@ -423,13 +431,98 @@ score_cell(json_t *v)
 	return json_integer((json_int_t)floor(json_number_value(v) + 0.5));
 }
 
+/*
+ * The assignment the page is about: ?assignment=ID when it is the
+ * course's, else the newest open one, else the newest (0: none yet);
+ * *list gets the course's assignments.
+ */
+static bool
+pick_assignment(struct req *r, long long *id, json_t **list)
+{
+	char v[32] = "", err[512];
+
+	*list = NULL;
+	if (r->ri->query_string != NULL)
+		http_form_get(r->ri->query_string, "assignment", v, sizeof(v));
+	if (!assignment_choose(r->app->db, r->id, atoll(v), id, err,
+	    sizeof(err)))
+		return false;
+	return assignment_list(r->app->db, r->id, list, err, sizeof(err));
+}
+
+/*
+ * The assignments part of the course page: the selector, the list with
+ * its edit forms (a refused edit shows what was typed), the rubric
+ * versions to choose from and the course's time zone.
+ */
+static bool
+assignments_view(struct req *r, json_t *view, json_t *list, long long id)
+{
+	json_t *a, *versions, *edit = json_object_get(view, "assign_edit");
+	json_t *v, *k, *opts;
+	const char *key;
+	char err[512];
+	size_t i, j;
+
+	if (!assignment_rubric_versions(r->app->db, &versions, err,
+	    sizeof(err))) {
+		json_decref(list);
+		return false;
+	}
+	json_array_foreach(list, i, a) {
+		bool editing = json_integer_value(json_object_get(edit, "id")) ==
+		    json_integer_value(json_object_get(a, "id"));
+
+		if (editing)
+			json_object_foreach(edit, key, k)
+				json_object_set(a, key, k);
+		json_object_set_new(a, "editing", json_boolean(editing));
+		json_object_set_new(a, "selected", json_boolean(
+		    json_integer_value(json_object_get(a, "id")) == id));
+		if (id == json_integer_value(json_object_get(a, "id")))
+			json_object_set(view, "assignment", a);
+		if (!editing) {
+			json_object_set_new(a, "min_text", json_sprintf("%g",
+			    json_number_value(json_object_get(a,
+			    "min_duration_s"))));
+			if (json_is_number(json_object_get(a,
+			    "max_duration_s")))
+				json_object_set_new(a, "max_text",
+				    json_sprintf("%g", json_number_value(
+				    json_object_get(a, "max_duration_s"))));
+		}
+		opts = json_array();
+		json_array_foreach(versions, j, v)
+			json_array_append_new(opts, json_pack("{s:O, s:O, s:b}",
+			    "version_id", json_object_get(v, "id"),
+			    "version_label", json_object_get(v, "label"),
+			    "version_selected", json_integer_value(
+			    json_object_get(v, "id")) == json_integer_value(
+			    json_object_get(a, "rubric_id"))));
+		json_object_set_new(a, "rubric_options", opts);
+	}
+	json_object_set_new(view, "rubric_versions", versions);
+	json_object_set_new(view, "assignments", list);
+	json_object_set_new(view, "has_assignments", json_boolean(
+	    json_array_size(list) > 0));
+	json_object_set_new(view, "assignment_id", json_integer(id));
+	return true;
+}
+
+int
+dash_course_with(struct req *r, int status, json_t *view)
+{
+	return course_page(r, status, view);
+}
+
 static int
 course_page(struct req *r, int status, json_t *view)
 {
 	char section[64] = "", group[32] = "", err[512];
 	const char *qs = r->ri->query_string;
-	json_t *course, *rows, *results, *criteria = json_array(), *lab;
-	long long version;
+	json_t *course, *rows = NULL, *results, *criteria = json_array(), *lab;
+	json_t *list;
+	long long version, aid;
 	int rc;
 
 	if (!load_course(r, &course, &rc)) {
@@ -441,8 +534,10 @@ course_page(struct req *r, int status, json_t *view)
 		http_form_get(qs, "section", section, sizeof(section));
 		http_form_get(qs, "status", group, sizeof(group));
 	}
-	if (!course_progress(r->app->db, r->id, &rows, &version, err,
-	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+	if (!pick_assignment(r, &aid, &list) || !assignments_view(r, view,
+	    list, aid) || !course_progress(r->app->db, r->id, aid, &rows,
+	    &version, err, sizeof(err)) || (results = results_view(r, aid,
+	    criteria)) == NULL) {
 		json_decref(rows);
 		json_decref(course);
 		json_decref(view);
@@ -578,8 +673,8 @@ dash_course_progress(struct req *r)
 {
 	char err[512];
 	json_t *course, *rows, *view = json_object(), *results, *lab;
-	json_t *criteria = json_array();
-	long long version;
+	json_t *criteria = json_array(), *list = NULL;
+	long long version, aid;
 	int rc;
 
 	if (!load_course(r, &course, &rc)) {
@@ -587,8 +682,11 @@ dash_course_progress(struct req *r)
 		json_decref(criteria);
 		return rc;
 	}
-	if (!course_progress(r->app->db, r->id, &rows, &version, err,
-	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+	rows = NULL;
+	if (!pick_assignment(r, &aid, &list) || !course_progress(r->app->db,
+	    r->id, aid, &rows, &version, err, sizeof(err)) ||
+	    (results = results_view(r, aid, criteria)) == NULL) {
+		json_decref(list);
 		json_decref(rows);
 		json_decref(course);
 		json_decref(view);
@@ -598,6 +696,8 @@ dash_course_progress(struct req *r)
 	filter_rows(view, rows, "", "");
 	count_view(view, rows, results);
 	eta_view(r, view, rows);
+	json_object_set_new(view, "assignment_id", json_integer(aid));
+	json_decref(list);
 	json_decref(rows);
 	json_decref(results);
 	json_decref(criteria);
@@ -702,9 +802,11 @@ csv_adjusted(struct buf *b, json_t *keys)
 int
 dash_results_csv(struct req *r)
 {
-	char hdr[256], name[64];
+	char hdr[256], name[64], title[256] = "";
 	json_t *course, *rows, *criteria = json_array(), *row, *c, *cell;
+	json_t *list = NULL, *a;
 	struct buf b = BUF_INIT;
+	long long aid;
 	size_t i, k, n;
 	int rc;
 
@@ -712,12 +814,20 @@ dash_results_csv(struct req *r)
 		json_decref(criteria);
 		return rc;
 	}
-	if ((rows = results_view(r, criteria)) == NULL) {
+	if (!pick_assignment(r, &aid, &list) ||
+	    (rows = results_view(r, aid, criteria)) == NULL) {
+		json_decref(list);
 		json_decref(course);
 		json_decref(criteria);
 		return db_down(r);
 	}
-	buf_puts(&b, "student,email,section,submission,overall");
+	json_array_foreach(list, i, a)
+		if (json_integer_value(json_object_get(a, "id")) == aid)
+			util_strlcpy(title, str(a, "title"), sizeof(title));
+	json_decref(list);
+	/* Every row names the assignment, so pasted files stay apart. */
+	buf_puts(&b, "assignment,student,email,section,submission,late,"
+	    "overall");
 	json_array_foreach(criteria, k, c) {
 		buf_putc(&b, ',');
 		csv_text(&b, str(c, "key"));
@@ -725,6 +835,8 @@ dash_results_csv(struct req *r)
 	/* Final scores; "adjusted" names the criteria a teacher changed. */
 	buf_puts(&b, ",model,completed_at,adjusted\r\n");
 	json_array_foreach(rows, i, row) {
+		csv_text(&b, title);
+		buf_putc(&b, ',');
 		csv_text(&b, str(row, "name"));
 		buf_putc(&b, ',');
 		csv_text(&b, str(row, "email"));
@@ -732,6 +844,10 @@ dash_results_csv(struct req *r)
 		csv_text(&b, str(row, "section"));
 		buf_putc(&b, ',');
 		csv_number(&b, json_object_get(row, "id"));
+		buf_putc(&b, ',');
+		if (json_is_boolean(json_object_get(row, "late")))
+			buf_puts(&b, json_is_true(json_object_get(row, "late")) ?
+			    "yes" : "no");
 		buf_putc(&b, ',');
 		csv_number(&b, json_object_get(row, "overall"));
 		json_array_foreach(json_object_get(row, "cells"), k, cell) {
@@ -753,7 +869,8 @@ dash_results_csv(struct req *r)
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", name[n]) == NULL)
 			name[n] = '_';
 	snprintf(hdr, sizeof(hdr), "Content-Disposition: attachment; "
-	    "filename=\"%s-results.csv\"\r\nCache-Control: no-store\r\n", name);
+	    "filename=\"%s-assignment-%lld-results.csv\"\r\n"
+	    "Cache-Control: no-store\r\n", name, aid);
 	rc = http_send(r, 200, "text/csv; charset=utf-8", buf_cstr(&b), b.len,
 	    hdr);
 	buf_free(&b);

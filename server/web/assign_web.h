@@ -1,0 +1,33 @@
+/*
+ * assign_web: assignments in the browser and the JSON API.
+ *
+ *   GET    /assignments/:id                  the assignment page (its
+ *          instructions, its rubric; for a student, their submissions)
+ *   POST   /courses/:id/assignments          create (form)
+ *   POST   /assignments/:id                  edit (form)
+ *   POST   /assignments/:id/delete           delete (form)
+ *   POST   /courses/:id/time-zone            the course's time zone (form)
+ *   GET    /api/v1/courses/:id/assignments   list (staff and students of
+ *          the course)
+ *   POST   /api/v1/courses/:id/assignments   create
+ *   PATCH  /api/v1/courses/:id               the course's time zone
+ *   GET, PATCH, DELETE /api/v1/assignments/:id
+ */
+#ifndef INTROEVAL_ASSIGN_WEB_H
+#define INTROEVAL_ASSIGN_WEB_H
+
+struct req;
+
+int	assign_page(struct req *);
+int	assign_form_create(struct req *);
+int	assign_form_edit(struct req *);
+int	assign_form_delete(struct req *);
+int	assign_form_time_zone(struct req *);
+int	assign_api_list(struct req *);
+int	assign_api_create(struct req *);
+int	assign_api_course_patch(struct req *);
+int	assign_api_get(struct req *);
+int	assign_api_patch(struct req *);
+int	assign_api_delete(struct req *);
+
+#endif
