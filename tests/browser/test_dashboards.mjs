@@ -130,6 +130,13 @@ async function setUpCourse(page, base, info) {
   await page.locator('#members').screenshot({ path: path.join(SCREENSHOTS, 'dash-11-enrol-confirm.png') });
   check(await page.locator('#progress tbody tr').count() === 5,
     'the course page does not list the five enrolled students');
+  // The course's assignment, through the page's form: the students'
+  // uploads go to it, their only open one.
+  check(await page.locator('#no-assignments').count() === 1, 'a course without assignments does not say so');
+  await page.fill('#assignment-form input[name=title]', 'Introduce yourself');
+  await page.fill('#assignment-form textarea[name=instructions]', 'One to two minutes about you.');
+  await Promise.all([page.waitForURL(/\/courses\/\d+\?assignment=\d+/), page.click('#assignment-form button[type=submit]')]);
+  check(await page.locator('#f-assignment option').count() === 1, 'the new assignment is not in the selector');
   await shot(page, 'dash-01-course-admin');
   return { courseUrl, students };
 }
@@ -282,9 +289,10 @@ async function checkResultsTools(page, base, courseUrl) {
   check(res.status() === 200, `results.csv answered ${res.status()}`);
   const csv = await res.text();
   const lines = csv.trim().split('\r\n');
-  check(lines[0].startsWith('student,email,section,submission,overall'), `CSV header: ${lines[0]}`);
+  check(lines[0].startsWith('assignment,student,email,section,submission,late,overall'), `CSV header: ${lines[0]}`);
+  check(lines.slice(1).every((l) => l.startsWith('"Introduce yourself",')), 'the CSV rows do not name the assignment');
   check(lines.length === 6, `CSV has ${lines.length - 1} rows, not 5`);
-  check((res.headers()['content-disposition'] || '').includes('ENG101-results.csv'), 'CSV file name');
+  check((res.headers()['content-disposition'] || '').includes('ENG101-assignment-'), 'CSV file name');
   // Filters: section B has two students, instantly, without a reload.
   await page.selectOption('#f-section', 'B');
   const visible = await page.$$eval('#progress tbody tr', (trs) => trs.filter((tr) => !tr.hidden).length);
@@ -344,7 +352,8 @@ async function main() {
   const started = Date.now();
   // Answers streamed at 20 ms a token take a few seconds each: long
   // enough for every row to be seen evaluating.
-  const env = await startEnv(['--one-fake', '--token-ms', '20']);
+  // The students start in no course: this test builds its own.
+  const env = await startEnv(['--one-fake', '--token-ms', '20', '--no-default-course']);
   const { info } = env;
   const base = info.base_url;
   log(`server at ${base}`);

@@ -1097,6 +1097,9 @@ def serve_env(argv):
     ap.add_argument("--one-fake", action="store_true",
                     help="one fake Ollama serving both models")
     ap.add_argument("--token-ms", type=int, default=0)
+    ap.add_argument("--no-default-course", action="store_true",
+                    help="enrol the students in no course (the test "
+                    "builds its own courses and assignments)")
     ap.add_argument("--set", action="append", default=[], metavar="K=V",
                     help="extra server environment, e.g. "
                     "INTROEVAL_UPLOAD_MAX_MB=1")
@@ -1116,13 +1119,16 @@ def serve_env(argv):
         email = ("other.student@example.com" if key == "student2"
                  else "%s1@example.com" % key)
         pw = secrets.token_urlsafe(12)
-        create_user(stack.server, email, name, role, pw)
+        create_user(stack.server, email, name, role, pw,
+                    course=None if args.no_default_course else DEFAULT_COURSE)
         users[key] = {"email": email, "password": pw}
     info = {"base_url": stack.server.url, "users": users,
             "database_url": stack.pg.url,
             "data_dir": stack.server.data_dir,
             "server_log": stack.server.log_path,
             "fakes": [f.url for f in stack.fakes]}
+    if not args.no_default_course:
+        info["default_assignment"] = default_assignment(stack.server)
     print(json.dumps(info), flush=True)
     try:
         # Until the parent closes our stdin (or kills us).
