@@ -208,10 +208,11 @@ filter_rows(json_t *view, json_t *rows, const char *section,
 /*
  * The summary's counts, one definition each, so the tiles, the pipeline
  * box and the results table agree (static/live.js counts() does the
- * same): by their newest upload a student has not submitted, is in
- * progress (anywhere in the pipeline, a wait before a retry included:
- * the pipeline box counts these) or failed; "done" counts the students
- * the results table shows a score for, which may be an older upload.
+ * same): by their upload to the assignment that counts (the latest) a
+ * student has not submitted, is in progress (anywhere in the pipeline,
+ * a wait before a retry included: the pipeline box counts these) or
+ * failed; "done" counts the students the results table shows a score
+ * for.
  */
 static void
 count_view(json_t *view, json_t *rows, json_t *results)

@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SHARED, launchBrowser, log, shot, startEnv, waitUntil } from './lib.mjs';
 
-const FIXTURE = path.join(SHARED, 'fixtures', 'intro01.mp4');
+const FIXTURE = path.join(SHARED, 'fixtures', 'intros', 'intro01.mp4');
 const PGBIN = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
 const RUBRIC = {
   name: 'assign-browser', version: 1, scale: { min: 1, max: 3 },
