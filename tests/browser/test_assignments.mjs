@@ -16,7 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SHARED, launchBrowser, log, shot, startEnv, waitUntil } from './lib.mjs';
+import { SCREENSHOTS, SHARED, launchBrowser, log, shot, startEnv, waitUntil } from './lib.mjs';
 
 const FIXTURE = path.join(SHARED, 'fixtures', 'intros', 'intro01.mp4');
 const PGBIN = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
@@ -154,6 +154,10 @@ async function main() {
     await tpage.locator('#assignments').scrollIntoViewIfNeeded();
     await tpage.click(`#assignment-${aid} summary`);
     await bothSizes(tpage, '06-course-edit');
+    await tpage.setViewportSize({ width: 390, height: 900 });
+    await tpage.locator('#assignments').screenshot({ path: path.join(SCREENSHOTS, 'assign-07-assignments-phone.png') });
+    await tpage.setViewportSize({ width: 1280, height: 900 });
+    await tpage.locator('#assignments').screenshot({ path: path.join(SCREENSHOTS, 'assign-07-assignments-wide.png') });
     if (problems.length) throw new Error(`the browser reported:\n  ${problems.join('\n  ')}`);
     log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
