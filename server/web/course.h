@@ -64,18 +64,19 @@ bool	course_get(struct db *, long long id, json_t **out, char *err,
 bool	course_access(struct db *, long long course, const struct user *,
 	    bool *allowed, char *err, size_t errlen);
 /*
- * One row per enrolled student with their newest submission:
- * [{student_id, name, email, section, id, phase, status, stt_progress,
- * priority, error, version, batch_id, node, retry_count, overall, model,
+ * One row per enrolled student with their submission to the assignment
+ * that counts: [{student_id, name, email, section, id, phase, status,
+ * stt_progress, priority, late, error, version, batch_id, node, retry_count, overall, model,
  * running_on, created_at, completed_at}] (submission fields null when
  * they have none), and *version, the highest version among them.
  */
 bool	course_progress(struct db *, long long course, long long assignment,
 	    json_t **rows, long long *version, char *err, size_t errlen);
 /*
- * Gradebook: one row per enrolled student with their newest completed
- * evaluation: [{student_id, name, email, section, id, overall, scores:
- * {criterion: n}, model, completed_at}] (null fields without one).
+ * Gradebook: one row per enrolled student with the completed evaluation
+ * of their submission to the assignment that counts: [{student_id, name,
+ * email, section, id, overall, scores: {criterion: n}, model,
+ * completed_at, late}] (null fields without one).
  */
 bool	course_results(struct db *, long long course, long long assignment,
 	    json_t **rows, char *err, size_t errlen);
