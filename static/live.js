@@ -273,12 +273,15 @@ function setupCourse() {
     return f;
   }
 
+  // Shows the event in its student's row; true when it is a new upload
+  // for the row (which then, being the latest, is the one that counts).
   function updateRow(s) {
     // The page shows one assignment; others' uploads are not its rows.
-    if (assignment && Number(s.assignment_id) !== Number(assignment)) return;
+    if (assignment && Number(s.assignment_id) !== Number(assignment)) return false;
     const tr = table.querySelector(`tbody tr[data-student="${Number(s.student_id)}"]`);
-    if (!tr) return;
-    if (tr.dataset.id && Number(tr.dataset.id) > s.id) return; // an older upload
+    if (!tr) return false;
+    if (tr.dataset.id && Number(tr.dataset.id) > s.id) return false; // an older upload
+    const fresh = tr.dataset.id !== String(s.id);
     const c = Live.chip(s);
     const name = tr.dataset.name;
     tr.dataset.id = s.id;
@@ -306,6 +309,7 @@ function setupCourse() {
     tr.classList.remove('changed');
     void tr.offsetWidth; // restart the highlight
     tr.classList.add('changed');
+    return fresh;
   }
 
   function updateNodes(m) {
@@ -445,11 +449,14 @@ function setupCourse() {
 
   new Live.LiveSocket([`course:${course}`, 'system'], {
     submission: (s) => {
-      updateRow(s);
+      const fresh = updateRow(s);
       applyFilters();
       counts();
       refreshEta();
-      if (s.phase === 'completed') refreshResults();
+      // Which upload counts changes with a new one and with a
+      // cancellation (the one before counts again), and its score with
+      // completion.
+      if (fresh || s.phase === 'completed' || s.phase === 'failed') refreshResults();
     },
     system: (m) => { updateNodes(m); refreshEta(); },
   }, Number(root.dataset.version || 0), versions);

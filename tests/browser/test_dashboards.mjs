@@ -235,15 +235,18 @@ async function checkResultsFit(page) {
 // A teacher cancels a row: a first press only asks; the student then
 // reads in plain words what happened and what to do.
 async function checkCancel(browser, base, info, tpage, spage, student) {
+  // A resubmission to the course's assignment, waiting for a retry.
   const sid = Number(sql(info, `INSERT INTO submissions (student_id, stored_name, size_bytes, original_name, phase, status,
-    error_message, next_attempt_at) SELECT id, 'x-' || gen_random_uuid(), 1000, 'again.mp4', 'llm', 'retry',
-    'the model did not answer', now() + interval '1 day' FROM users WHERE email = '${student.email}' RETURNING id`));
+    error_message, next_attempt_at, assignment_id, course_id) SELECT u.id, 'x-' || gen_random_uuid(), 1000, 'again.mp4', 'llm', 'retry',
+    'the model did not answer', now() + interval '1 day', a.id, a.course_id FROM users u, assignments a JOIN courses c
+    ON c.id = a.course_id WHERE u.email = '${student.email}' AND c.code = 'ENG101' RETURNING id`));
   const row = tpage.locator(`#progress tbody tr[data-id="${sid}"]`);
   await row.waitFor({ timeout: 15000 });
   const tiles = async () => tpage.$$eval('#summary dd', (dds) => dds.map((d) => d.textContent.trim()).join(','));
-  // Students 5, not submitted 0, in progress 1, failed 0, done 5: the
-  // retry waits in progress, and the older score still counts as done.
-  await waitUntil('the tiles to count the retry as in progress', async () => (await tiles()) === '5,0,1,0,5', 10000)
+  // Students 5, not submitted 0, in progress 1, failed 0, done 4: the
+  // retry waits in progress, and as the latest upload it is the one that
+  // counts, so the older score does not (until it is cancelled).
+  await waitUntil('the tiles to count the retry as in progress', async () => (await tiles()) === '5,0,1,0,4', 10000)
     .catch(async () => { throw new Error(`tiles ${await tiles()}`); });
   check((await tpage.locator('#eta-count').textContent()).trim() === '1', 'the pipeline box does not count the retry');
   await row.locator('details.confirm summary').click();
