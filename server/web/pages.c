@@ -430,6 +430,9 @@ pages_submission_with(struct req *r, int status, json_t *flash)
 		http_form_get(r->ri->query_string, "confirm", confirm,
 		    sizeof(confirm));
 	json_object_set_new(sub, "staff", json_boolean(!student));
+	json_object_set_new(sub, "superseded", json_boolean(json_is_integer(
+	    json_object_get(sub, "assignment_id")) && json_is_false(
+	    json_object_get(sub, "counts"))));
 	transcript_view(sub, !student);
 	adjust_view(sub, flash);
 	json_decref(flash);
