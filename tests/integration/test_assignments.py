@@ -249,6 +249,10 @@ class Assignments(harness.TestCase):
         page = c.expect("GET", "/", 200).text
         self.assertIn("superseded by Introduction 2", text(page))
         self.assertIn('href="/submissions/%d"' % first, page)
+        page = c.expect("GET", "/submissions/%d" % first, 200).text
+        self.assertIn("superseded: a later upload to this assignment counts",
+                      text(page))
+        self.assertIn("On time", text(page))
         page = c.expect("GET", "/assignments/%d" % on_time["id"], 200).text
         self.assertIn("superseded by Introduction 2", text(page))
         self.assertIn('href="/submissions/%d"' % first, page)
