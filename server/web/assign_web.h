@@ -16,7 +16,25 @@
 #ifndef INTROEVAL_ASSIGN_WEB_H
 #define INTROEVAL_ASSIGN_WEB_H
 
+#include <stdbool.h>
+#include <jansson.h>
+
 struct req;
+
+/*
+ * The assignment a course page (r->id) is about: ?assignment=ID when it
+ * is the course's, else the newest open one, else the newest (*id 0:
+ * none yet); *list gets the course's assignments.
+ */
+bool	assign_pick(struct req *, long long *id, json_t **list);
+/*
+ * Adds the course page's assignments part to view: the selector, the
+ * list (list, stolen) with edit forms (a refused edit, view's
+ * assign_edit, shows what was typed), the rubric versions and the
+ * assignment shown (id).
+ */
+bool	assign_course_view(struct req *, json_t *view, json_t *list,
+	    long long id);
 
 int	assign_page(struct req *);
 int	assign_form_create(struct req *);

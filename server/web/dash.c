@@ -16,6 +16,7 @@
 #include <civetweb.h>
 
 #include "app.h"
+#include "assign_web.h"
 #include "assignment.h"
 #include "buf.h"
 #include "course.h"
@@ -52,8 +53,6 @@ static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
 static void	 eta_view(struct req *, json_t *, json_t *);
 static json_t	*results_view(struct req *, long long, json_t *);
-static bool	 pick_assignment(struct req *, long long *, json_t **);
-static bool	 assignments_view(struct req *, json_t *, json_t *, long long);
 static json_t	*score_cell(json_t *);
 static void	 enrol_message(struct req *, json_t *);
 static const char *in_section(const char *, char *, size_t);
@@ -432,84 +431,6 @@ score_cell(json_t *v)
 	return json_integer((json_int_t)floor(json_number_value(v) + 0.5));
 }
 
-/*
- * The assignment the page is about: ?assignment=ID when it is the
- * course's, else the newest open one, else the newest (0: none yet);
- * *list gets the course's assignments.
- */
-static bool
-pick_assignment(struct req *r, long long *id, json_t **list)
-{
-	char v[32] = "", err[512];
-
-	*list = NULL;
-	if (r->ri->query_string != NULL)
-		http_form_get(r->ri->query_string, "assignment", v, sizeof(v));
-	if (!assignment_choose(r->app->db, r->id, atoll(v), id, err,
-	    sizeof(err)))
-		return false;
-	return assignment_list(r->app->db, r->id, list, err, sizeof(err));
-}
-
-/*
- * The assignments part of the course page: the selector, the list with
- * its edit forms (a refused edit shows what was typed), the rubric
- * versions to choose from and the course's time zone.
- */
-static bool
-assignments_view(struct req *r, json_t *view, json_t *list, long long id)
-{
-	json_t *a, *versions, *edit = json_object_get(view, "assign_edit");
-	json_t *v, *k, *opts;
-	const char *key;
-	char err[512];
-	size_t i, j;
-
-	if (!assignment_rubric_versions(r->app->db, &versions, err,
-	    sizeof(err))) {
-		json_decref(list);
-		return false;
-	}
-	json_array_foreach(list, i, a) {
-		bool editing = json_integer_value(json_object_get(edit, "id")) ==
-		    json_integer_value(json_object_get(a, "id"));
-
-		if (editing)
-			json_object_foreach(edit, key, k)
-				json_object_set(a, key, k);
-		json_object_set_new(a, "editing", json_boolean(editing));
-		json_object_set_new(a, "selected", json_boolean(
-		    json_integer_value(json_object_get(a, "id")) == id));
-		if (id == json_integer_value(json_object_get(a, "id")))
-			json_object_set(view, "assignment", a);
-		if (!editing) {
-			json_object_set_new(a, "min_text", json_sprintf("%g",
-			    json_number_value(json_object_get(a,
-			    "min_duration_s"))));
-			if (json_is_number(json_object_get(a,
-			    "max_duration_s")))
-				json_object_set_new(a, "max_text",
-				    json_sprintf("%g", json_number_value(
-				    json_object_get(a, "max_duration_s"))));
-		}
-		opts = json_array();
-		json_array_foreach(versions, j, v)
-			json_array_append_new(opts, json_pack("{s:O, s:O, s:b}",
-			    "version_id", json_object_get(v, "id"),
-			    "version_label", json_object_get(v, "label"),
-			    "version_selected", json_integer_value(
-			    json_object_get(v, "id")) == json_integer_value(
-			    json_object_get(a, "rubric_id"))));
-		json_object_set_new(a, "rubric_options", opts);
-	}
-	json_object_set_new(view, "rubric_versions", versions);
-	json_object_set_new(view, "assignments", list);
-	json_object_set_new(view, "has_assignments", json_boolean(
-	    json_array_size(list) > 0));
-	json_object_set_new(view, "assignment_id", json_integer(id));
-	return true;
-}
-
 int
 dash_course_with(struct req *r, int status, json_t *view)
 {
@@ -535,7 +456,7 @@ course_page(struct req *r, int status, json_t *view)
 		http_form_get(qs, "section", section, sizeof(section));
 		http_form_get(qs, "status", group, sizeof(group));
 	}
-	if (!pick_assignment(r, &aid, &list) || !assignments_view(r, view,
+	if (!assign_pick(r, &aid, &list) || !assign_course_view(r, view,
 	    list, aid) || !course_progress(r->app->db, r->id, aid, &rows,
 	    &version, err, sizeof(err)) || (results = results_view(r, aid,
 	    criteria)) == NULL) {
@@ -684,7 +605,7 @@ dash_course_progress(struct req *r)
 		return rc;
 	}
 	rows = NULL;
-	if (!pick_assignment(r, &aid, &list) || !course_progress(r->app->db,
+	if (!assign_pick(r, &aid, &list) || !course_progress(r->app->db,
 	    r->id, aid, &rows, &version, err, sizeof(err)) ||
 	    (results = results_view(r, aid, criteria)) == NULL) {
 		json_decref(list);
@@ -815,7 +736,7 @@ dash_results_csv(struct req *r)
 		json_decref(criteria);
 		return rc;
 	}
-	if (!pick_assignment(r, &aid, &list) ||
+	if (!assign_pick(r, &aid, &list) ||
 	    (rows = results_view(r, aid, criteria)) == NULL) {
 		json_decref(list);
 		json_decref(course);
