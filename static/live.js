@@ -201,6 +201,8 @@ function setupCourse() {
   const root = document.getElementById('course-live');
   if (!root || !window.IntroEvalLive) return;
   const course = root.dataset.course;
+  const assignment = root.dataset.assignment && root.dataset.assignment !== '0' ? root.dataset.assignment : '';
+  const aq = assignment ? `?assignment=${assignment}` : '';
   const table = document.getElementById('progress');
   const versions = new Map();
   for (const tr of table.querySelectorAll('tbody tr[data-id]')) {
@@ -271,10 +273,15 @@ function setupCourse() {
     return f;
   }
 
+  // Shows the event in its student's row; true when it is a new upload
+  // for the row (which then, being the latest, is the one that counts).
   function updateRow(s) {
+    // The page shows one assignment; others' uploads are not its rows.
+    if (assignment && Number(s.assignment_id) !== Number(assignment)) return false;
     const tr = table.querySelector(`tbody tr[data-student="${Number(s.student_id)}"]`);
-    if (!tr) return;
-    if (tr.dataset.id && Number(tr.dataset.id) > s.id) return; // an older upload
+    if (!tr) return false;
+    if (tr.dataset.id && Number(tr.dataset.id) > s.id) return false; // an older upload
+    const fresh = tr.dataset.id !== String(s.id);
     const c = Live.chip(s);
     const name = tr.dataset.name;
     tr.dataset.id = s.id;
@@ -291,6 +298,7 @@ function setupCourse() {
     if (s.error) cell.append(Live.el('small', { class: 'reason' }, s.error));
     const sub = tr.querySelector('.sub-cell');
     sub.replaceChildren(Live.el('a', { href: `/submissions/${s.id}` }, `#${s.id}`));
+    if (s.late) sub.append(' ', Live.el('span', { class: 'chip chip-late' }, 'late'));
     const acts = tr.querySelector('.row-actions');
     acts.replaceChildren();
     if (c.state === 'failed' || c.state === 'retry') acts.append(actionForm(s.id, 'retry', 'Retry', name));
@@ -301,6 +309,7 @@ function setupCourse() {
     tr.classList.remove('changed');
     void tr.offsetWidth; // restart the highlight
     tr.classList.add('changed');
+    return fresh;
   }
 
   function updateNodes(m) {
@@ -335,7 +344,7 @@ function setupCourse() {
 
   const refreshEta = Live.debounce(async () => {
     try {
-      const res = await fetch(`/api/v1/courses/${course}/progress`, { headers: { Accept: 'application/json' } });
+      const res = await fetch(`/api/v1/courses/${course}/progress${aq}`, { headers: { Accept: 'application/json' } });
       if (!res.ok) return;
       const p = await res.json();
       const eta = document.getElementById('eta');
@@ -357,7 +366,7 @@ function setupCourse() {
   }, 3000);
 
   const refreshResults = Live.debounce(async () => {
-    await Live.refreshParts(`/courses/${course}`, ['#results-table tbody']);
+    await Live.refreshParts(`/courses/${course}${aq}`, ['#results-table tbody']);
     sortResults();
     counts();
   }, 1500);
@@ -404,6 +413,7 @@ function setupCourse() {
       applyFilters();
       const f = filters();
       const q = new URLSearchParams();
+      if (assignment) q.set('assignment', assignment);
       if (f.section) q.set('section', f.section);
       if (f.group) q.set('status', f.group);
       // The course's own address: after a form post the page may be at
@@ -439,11 +449,14 @@ function setupCourse() {
 
   new Live.LiveSocket([`course:${course}`, 'system'], {
     submission: (s) => {
-      updateRow(s);
+      const fresh = updateRow(s);
       applyFilters();
       counts();
       refreshEta();
-      if (s.phase === 'completed') refreshResults();
+      // Which upload counts changes with a new one and with a
+      // cancellation (the one before counts again), and its score with
+      // completion.
+      if (fresh || s.phase === 'completed' || s.phase === 'failed') refreshResults();
     },
     system: (m) => { updateNodes(m); refreshEta(); },
   }, Number(root.dataset.version || 0), versions);

@@ -79,8 +79,14 @@
     });
   }
 
+  // The assignment the page's form names ("" when none is chosen).
+  function assignmentId() {
+    const el = document.getElementById('assignment');
+    return el ? el.value : '';
+  }
+
   function resumeKey(file) {
-    return `${KEY_PREFIX}${file.name}:${file.size}:${file.lastModified}`;
+    return `${KEY_PREFIX}${assignmentId()}:${file.name}:${file.size}:${file.lastModified}`;
   }
 
   // The submission a finished upload became, or throws its refusal.
@@ -92,7 +98,8 @@
   }
 
   async function create(file) {
-    const meta = `filename ${base64(file.name)},filetype ${base64(file.type || '')}`;
+    let meta = `filename ${base64(file.name)},filetype ${base64(file.type || '')}`;
+    if (assignmentId()) meta += `,assignment_id ${base64(assignmentId())}`;
     const xhr = await request('POST', ENDPOINT, {
       'Upload-Length': String(file.size),
       'Upload-Metadata': meta,
@@ -213,6 +220,7 @@
 
     const send = async (file) => {
       if (busy) return;
+      if (!assignmentId()) { fail('Choose the assignment this recording is for.'); return; }
       if (!file) { fail('Choose a video first.'); return; }
       if (file.size === 0) { fail('This file is empty. Choose another recording.'); return; }
       if (file.size > maxBytes) {

@@ -34,12 +34,14 @@ queue_add(struct db *db, const struct new_submission *ns,
     long long *id, char *err, size_t errlen)
 {
 	char sid[DB_NUM_LEN], size[DB_NUM_LEN], dur[DB_NUM_LEN], rid[DB_NUM_LEN];
-	long long rubric_id;
-	const char *p[7];
+	char cid[DB_NUM_LEN], aid[DB_NUM_LEN];
+	long long rubric_id = ns->rubric_id;
+	const char *p[10];
 	PGconn *c;
 	PGresult *r;
 
-	if (!rubrics_current(db, &rubric_id, NULL, err, errlen))
+	if (rubric_id <= 0 && !rubrics_current(db, &rubric_id, NULL, err,
+	    errlen))
 		return false;
 	p[0] = db_param_ll(sid, ns->student_id);
 	p[1] = ns->stored_name;
@@ -48,6 +50,10 @@ queue_add(struct db *db, const struct new_submission *ns,
 	p[4] = db_param_ll(size, ns->size_bytes);
 	p[5] = db_param_double(dur, ns->duration_s);
 	p[6] = db_param_ll(rid, rubric_id);
+	p[7] = ns->course_id > 0 ? db_param_ll(cid, ns->course_id) : NULL;
+	p[8] = ns->assignment_id > 0 ? db_param_ll(aid, ns->assignment_id) :
+	    NULL;
+	p[9] = ns->late ? "true" : "false";
 	/*
 	 * stored_name is unique and random per upload, so after a lost
 	 * answer the INSERT is run again and finds its own row: the student
@@ -57,9 +63,10 @@ queue_add(struct db *db, const struct new_submission *ns,
 	c = db_acquire(db);
 	r = db_query_idempotent(c, "INSERT INTO submissions (student_id, "
 	    "stored_name, original_name, content_type, size_bytes, duration_s, "
-	    "rubric_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+	    "rubric_id, course_id, assignment_id, late) VALUES ($1, $2, $3, "
+	    "$4, $5, $6, $7, $8, $9, $10) "
 	    "ON CONFLICT (stored_name) DO UPDATE SET stored_name = "
-	    "EXCLUDED.stored_name RETURNING id", 7, p, err, errlen);
+	    "EXCLUDED.stored_name RETURNING id", 10, p, err, errlen);
 	if (r != NULL)
 		*id = db_get_ll(r, 0, "id");
 	PQclear(r);

@@ -47,9 +47,16 @@ struct new_submission {
 	const char	*content_type;
 	long long	 size_bytes;
 	double		 duration_s;
+	long long	 course_id;	/* 0: none */
+	long long	 assignment_id;	/* 0: none */
+	long long	 rubric_id;	/* 0: the newest rubric */
+	bool		 late;		/* after the assignment's due date */
 };
 
-/* A new submission in phase stt, scored against the newest rubric. */
+/*
+ * A new submission in phase stt, scored against ns->rubric_id (the
+ * assignment's version) or else the newest rubric.
+ */
 bool	queue_add(struct db *, const struct new_submission *, long long *id,
 	    char *err, size_t errlen);
 /*

@@ -24,6 +24,10 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 	    "  'priority', s.priority, 'retry_count', s.retry_count, "
 	    "  'review_seq', s.review_seq, "
 	    "  'ordinal', submission_ordinal(s.student_id, s.id), "
+	    "  'course_id', s.course_id, 'assignment_id', s.assignment_id, "
+	    "  'assignment_title', (SELECT a.title FROM assignments a "
+	    "    WHERE a.id = s.assignment_id), 'late', s.late, "
+	    "  'counts', submission_counts(s.id), "
 	    "  'error', s.error_message, "
 	    "  'created_at', iso_utc(s.created_at), "
 	    "  'updated_at', iso_utc(s.updated_at), "
@@ -72,28 +76,57 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 	return *out != NULL || !*found;
 }
 
+/*
+ * $1 student (0: everyone's), $2 limit, $3 assignment (0: any). A row
+ * that no longer counts (submission_counts, sql/014) names the
+ * introduction that superseded it: the latest that counts.
+ */
+static const char list_sql[] =
+    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
+    "  SELECT s.id, s.student_id, u.name AS student_name, "
+    "    s.original_name, s.phase, s.status, s.priority, "
+    "    submission_ordinal(s.student_id, s.id) AS ordinal, "
+    "    s.error_message AS error, s.assignment_id, s.late, "
+    "    a.title AS assignment_title, "
+    "    (SELECT submission_ordinal(o.student_id, o.id) FROM submissions o "
+    "      WHERE NOT submission_counts(s.id) "
+    "      AND o.assignment_id = s.assignment_id "
+    "      AND o.student_id = s.student_id AND o.id > s.id "
+    "      AND submission_counts(o.id) ORDER BY o.id DESC LIMIT 1) "
+    "      AS superseded_by, "
+    "    iso_utc(s.created_at) AS created_at, "
+    "    iso_utc(s.completed_at) AS completed_at, "
+    "    round((final_scores(s.id) ->> 'overall')::numeric, 1) "
+    "      AS overall "
+    "  FROM submissions s JOIN users u ON u.id = s.student_id "
+    "  LEFT JOIN assignments a ON a.id = s.assignment_id "
+    "  WHERE ($1::bigint = 0 OR s.student_id = $1::bigint) "
+    "  AND ($3::bigint = 0 OR s.assignment_id = $3::bigint) "
+    "  ORDER BY s.id DESC LIMIT $2::int) x";
+
 bool
 submission_list(struct db *db, long long student_id, int limit,
     json_t **out, char *err, size_t errlen)
 {
-	static const char sql[] =
-	    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
-	    "  SELECT s.id, s.student_id, u.name AS student_name, "
-	    "    s.original_name, s.phase, s.status, s.priority, "
-	    "    submission_ordinal(s.student_id, s.id) AS ordinal, "
-	    "    s.error_message AS error, "
-	    "    iso_utc(s.created_at) AS created_at, "
-	    "    iso_utc(s.completed_at) AS completed_at, "
-	    "    round((final_scores(s.id) ->> 'overall')::numeric, 1) "
-	    "      AS overall "
-	    "  FROM submissions s JOIN users u ON u.id = s.student_id "
-	    "  WHERE $1::bigint = 0 OR s.student_id = $1::bigint "
-	    "  ORDER BY s.id DESC LIMIT $2::int) x";
 	char sid[DB_NUM_LEN], lim[DB_NUM_LEN];
-	const char *p[2] = { db_param_ll(sid, student_id), db_param_ll(lim, limit) };
+	const char *p[3] = { db_param_ll(sid, student_id),
+	    db_param_ll(lim, limit), "0" };
 	bool found;
 
-	*out = db_query_json(db, sql, 2, p, &found, err, errlen);
+	*out = db_query_json(db, list_sql, 3, p, &found, err, errlen);
+	return *out != NULL;
+}
+
+bool
+submission_list_for(struct db *db, long long student_id,
+    long long assignment_id, json_t **out, char *err, size_t errlen)
+{
+	char sid[DB_NUM_LEN], aid[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(sid, student_id), "200",
+	    db_param_ll(aid, assignment_id) };
+	bool found;
+
+	*out = db_query_json(db, list_sql, 3, p, &found, err, errlen);
 	return *out != NULL;
 }
 

@@ -33,5 +33,8 @@ bool	submission_media(struct db *, long long id,
 /* Newest first; student_id 0 lists everyone's. */
 bool	submission_list(struct db *, long long student_id, int limit,
 	    json_t **out, char *err, size_t errlen);
+/* A student's submissions to one assignment, newest first. */
+bool	submission_list_for(struct db *, long long student_id,
+	    long long assignment_id, json_t **out, char *err, size_t errlen);
 
 #endif

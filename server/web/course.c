@@ -18,11 +18,14 @@
 #define TITLE_MAX	200
 #define SECTION_MAX	32
 
-/* A student's newest submission that counts for the course. */
+/*
+ * A student's submission to the assignment ($2) that counts (the latest:
+ * submission_counts, sql/014).
+ */
 #define LATEST_SUBMISSION \
 	"LEFT JOIN LATERAL (SELECT * FROM submissions s " \
 	"  WHERE s.student_id = m.user_id " \
-	"  AND (s.course_id IS NULL OR s.course_id = m.course_id) " \
+	"  AND s.assignment_id = $2::bigint AND submission_counts(s.id) " \
 	"  ORDER BY s.id DESC LIMIT 1) s ON true "
 
 static bool	 text_ok(const char *, size_t, const char *, char *, size_t);
@@ -204,7 +207,8 @@ course_get(struct db *db, long long id, json_t **out, char *err,
 {
 	static const char sql[] =
 	    "SELECT json_build_object('id', c.id, 'code', c.code, "
-	    "  'title', c.title, 'join_code', c.join_code, "
+	    "  'title', c.title, 'time_zone', c.time_zone, "
+	    "  'join_code', c.join_code, "
 	    "  'archived', c.archived, "
 	    "  'sections', coalesce((SELECT json_agg(DISTINCT m.section "
 	    "    ORDER BY m.section) "
@@ -240,15 +244,15 @@ course_access(struct db *db, long long course, const struct user *u,
 }
 
 bool
-course_progress(struct db *db, long long course, json_t **rows,
-    long long *version, char *err, size_t errlen)
+course_progress(struct db *db, long long course, long long assignment,
+    json_t **rows, long long *version, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "SELECT json_build_object('version', coalesce(max(x.version), 0), "
 	    "  'rows', coalesce(json_agg(x ORDER BY x.section, x.name), "
 	    "  '[]')) FROM ("
 	    "SELECT m.user_id AS student_id, u.name, u.email, m.section, "
-	    "  s.id, s.phase, s.status, s.stt_progress, s.priority, "
+	    "  s.id, s.phase, s.status, s.stt_progress, s.priority, s.late, "
 	    "  s.error_message AS error, s.version, s.batch_id, s.node, "
 	    "  s.retry_count, e.overall, e.model, run.backend AS running_on, "
 	    "  iso_utc(s.created_at) AS created_at, "
@@ -265,12 +269,13 @@ course_progress(struct db *db, long long course, json_t **rows,
 	    "  AND s.phase = 'llm' ORDER BY started_at DESC LIMIT 1) run "
 	    "  ON true "
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
-	char cb[DB_NUM_LEN];
-	const char *p[1] = { db_param_ll(cb, course) };
+	char cb[DB_NUM_LEN], ab[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course),
+	    db_param_ll(ab, assignment) };
 	json_t *j;
 
 	*rows = NULL;
-	if ((j = db_query_json(db, sql, 1, p, NULL, err, errlen)) == NULL)
+	if ((j = db_query_json(db, sql, 2, p, NULL, err, errlen)) == NULL)
 		return false;
 	*version = json_integer_value(json_object_get(j, "version"));
 	*rows = json_incref(json_object_get(j, "rows"));
@@ -279,31 +284,32 @@ course_progress(struct db *db, long long course, json_t **rows,
 }
 
 bool
-course_results(struct db *db, long long course, json_t **rows, char *err,
-    size_t errlen)
+course_results(struct db *db, long long course, long long assignment,
+    json_t **rows, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "SELECT coalesce(json_agg(x ORDER BY x.section, x.name), '[]') "
 	    "FROM (SELECT m.user_id AS student_id, u.name, u.email, "
 	    "  m.section, d.id, d.overall, d.scores, d.adjusted, d.model, "
-	    "  d.completed_at "
+	    "  d.completed_at, d.late "
 	    "FROM course_members m JOIN users u ON u.id = m.user_id "
 	    "LEFT JOIN LATERAL (SELECT s.id, round((f.f ->> 'overall')::numeric, "
 	    "    1) AS overall, f.f -> 'scores' AS scores, "
 	    "    f.f -> 'adjusted' AS adjusted, e.model, "
-	    "    iso_utc(s.completed_at) AS completed_at "
+	    "    iso_utc(s.completed_at) AS completed_at, s.late "
 	    "  FROM submissions s JOIN LATERAL (SELECT * FROM evaluations "
 	    "    WHERE submission_id = s.id ORDER BY created_at DESC, id DESC "
 	    "    LIMIT 1) e ON true "
 	    "  CROSS JOIN final_scores(s.id) f "
 	    "  WHERE s.student_id = m.user_id AND s.phase = 'completed' "
-	    "  AND (s.course_id IS NULL OR s.course_id = m.course_id) "
+	    "  AND s.assignment_id = $2::bigint AND submission_counts(s.id) "
 	    "  ORDER BY s.completed_at DESC, s.id DESC LIMIT 1) d ON true "
 	    "WHERE m.course_id = $1::bigint AND m.role = 'student') x";
-	char cb[DB_NUM_LEN];
-	const char *p[1] = { db_param_ll(cb, course) };
+	char cb[DB_NUM_LEN], ab[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course),
+	    db_param_ll(ab, assignment) };
 
-	*rows = db_query_json(db, sql, 1, p, NULL, err, errlen);
+	*rows = db_query_json(db, sql, 2, p, NULL, err, errlen);
 	return *rows != NULL;
 }
 
@@ -457,4 +463,37 @@ course_members(struct db *db, long long course, json_t **out, char *err,
 
 	*out = db_query_json(db, sql, 1, p, NULL, err, errlen);
 	return *out != NULL;
+}
+
+bool
+course_set_time_zone(struct db *db, long long course, const char *tz,
+    bool *invalid, char *err, size_t errlen)
+{
+	char cb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(cb, course), tz };
+	PGconn *c;
+	PGresult *r;
+	bool ok;
+
+	*invalid = true;
+	if (tz[0] == '\0' || !text_ok(tz, 64, "time zone", err, errlen))
+		return tz[0] != '\0' ? false : util_seterr(err, errlen,
+		    "name a time zone, such as Europe/Berlin");
+	*invalid = false;
+	c = db_acquire(db);
+	r = db_query_idempotent(c, "UPDATE courses SET time_zone = $2 "
+	    "WHERE id = $1::bigint AND EXISTS (SELECT 1 FROM pg_timezone_names "
+	    "WHERE name = $2) RETURNING id", 2, p, err, errlen);
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	if (!(ok = PQntuples(r) > 0)) {
+		*invalid = true;
+		util_seterr(err, errlen, "\"%s\" is not a time zone this server "
+		    "knows: give an IANA name such as Europe/Berlin or "
+		    "America/New_York", tz);
+	} else
+		log_info("course=%lld time_zone=%s", course, tz);
+	PQclear(r);
+	return ok;
 }

@@ -4,9 +4,8 @@
  * section, who may watch a course, and the course's progress and results
  * as the teacher's page and its CSV export show them.
  *
- * A course's submissions are its students' submissions: those filed
- * under the course, and those filed under no course at all (uploads do
- * not name a course yet).
+ * A course's progress and results are per assignment: each student's
+ * submission to it that counts (the latest, sql/014).
  */
 #ifndef INTROEVAL_COURSE_H
 #define INTROEVAL_COURSE_H
@@ -56,8 +55,8 @@ bool	course_setup_counts(struct db *, json_t **out, char *err,
 bool	course_list(struct db *, long long teacher_id, json_t **out,
 	    char *err, size_t errlen);
 /*
- * {id, code, title, join_code, archived, sections: [..], teachers: [..]},
- * or *out NULL.
+ * {id, code, title, time_zone, join_code, archived, sections: [..],
+ * teachers: [..]}, or *out NULL.
  */
 bool	course_get(struct db *, long long id, json_t **out, char *err,
 	    size_t errlen);
@@ -65,21 +64,28 @@ bool	course_get(struct db *, long long id, json_t **out, char *err,
 bool	course_access(struct db *, long long course, const struct user *,
 	    bool *allowed, char *err, size_t errlen);
 /*
- * One row per enrolled student with their newest submission:
- * [{student_id, name, email, section, id, phase, status, stt_progress,
- * priority, error, version, batch_id, node, retry_count, overall, model,
+ * One row per enrolled student with their submission to the assignment
+ * that counts: [{student_id, name, email, section, id, phase, status,
+ * stt_progress, priority, late, error, version, batch_id, node, retry_count, overall, model,
  * running_on, created_at, completed_at}] (submission fields null when
  * they have none), and *version, the highest version among them.
  */
-bool	course_progress(struct db *, long long course, json_t **rows,
-	    long long *version, char *err, size_t errlen);
+bool	course_progress(struct db *, long long course, long long assignment,
+	    json_t **rows, long long *version, char *err, size_t errlen);
 /*
- * Gradebook: one row per enrolled student with their newest completed
- * evaluation: [{student_id, name, email, section, id, overall, scores:
- * {criterion: n}, model, completed_at}] (null fields without one).
+ * Gradebook: one row per enrolled student with the completed evaluation
+ * of their submission to the assignment that counts: [{student_id, name,
+ * email, section, id, overall, scores: {criterion: n}, model,
+ * completed_at, late}] (null fields without one).
  */
-bool	course_results(struct db *, long long course, json_t **rows,
-	    char *err, size_t errlen);
+bool	course_results(struct db *, long long course, long long assignment,
+	    json_t **rows, char *err, size_t errlen);
+/*
+ * Sets the course's time zone (an IANA name PostgreSQL knows); false
+ * with *invalid and words in err for an unknown one.
+ */
+bool	course_set_time_zone(struct db *, long long course, const char *tz,
+	    bool *invalid, char *err, size_t errlen);
 
 /*
  * Course administration (016): a new title; archiving (an archived

@@ -288,8 +288,8 @@ int
 course_admin_api_patch(struct req *r)
 {
 	char *text, err[512];
-	json_t *body, *course, *title, *arch;
-	bool ok = true, found = true;
+	json_t *body, *course, *title, *arch, *tz;
+	bool ok = true, found = true, invalid = false;
 	int rc;
 
 	if (!load(r, &course, &rc))
@@ -301,11 +301,14 @@ course_admin_api_patch(struct req *r)
 	free(text);
 	title = json_object_get(body, "title");
 	arch = json_object_get(body, "archived");
+	tz = json_object_get(body, "time_zone");
 	if (!json_is_object(body) || (title != NULL && !json_is_string(title))
-	    || (arch != NULL && !json_is_boolean(arch))) {
+	    || (arch != NULL && !json_is_boolean(arch)) || (tz != NULL &&
+	    !json_is_string(tz))) {
 		json_decref(body);
-		return http_error(r, 400, "send a JSON object with title (text) "
-		    "and/or archived (true or false)");
+		return http_error(r, 400, "send a JSON object with any of title "
+		    "(text), archived (true or false) and time_zone (an IANA "
+		    "name such as Europe/Berlin)");
 	}
 	if (title != NULL)
 		ok = course_rename(r->app->db, r->id, json_string_value(title),
@@ -313,6 +316,11 @@ course_admin_api_patch(struct req *r)
 	if (ok && arch != NULL)
 		ok = course_set_archived(r->app->db, r->id, json_is_true(arch),
 		    &found, err, sizeof(err));
+	if (ok && tz != NULL && !course_set_time_zone(r->app->db, r->id,
+	    json_string_value(tz), &invalid, err, sizeof(err))) {
+		ok = false;
+		found = invalid;
+	}
 	json_decref(body);
 	if (!ok)
 		return found ? http_error(r, 422, "%s", err) :

@@ -16,6 +16,8 @@
 #include <civetweb.h>
 
 #include "app.h"
+#include "assign_web.h"
+#include "assignment.h"
 #include "buf.h"
 #include "course.h"
 #include "db.h"
@@ -50,7 +52,7 @@ static void	 count_view(json_t *, json_t *, json_t *);
 static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
 static void	 eta_view(struct req *, json_t *, json_t *);
-static json_t	*results_view(struct req *, json_t *);
+static json_t	*results_view(struct req *, long long, json_t *);
 static json_t	*score_cell(json_t *);
 static void	 enrol_message(struct req *, json_t *);
 static const char *in_section(const char *, char *, size_t);
@@ -205,10 +207,11 @@ filter_rows(json_t *view, json_t *rows, const char *section,
 /*
  * The summary's counts, one definition each, so the tiles, the pipeline
  * box and the results table agree (static/live.js counts() does the
- * same): by their newest upload a student has not submitted, is in
- * progress (anywhere in the pipeline, a wait before a retry included:
- * the pipeline box counts these) or failed; "done" counts the students
- * the results table shows a score for, which may be an older upload.
+ * same): by their upload to the assignment that counts (the latest) a
+ * student has not submitted, is in progress (anywhere in the pipeline,
+ * a wait before a retry included: the pipeline box counts these) or
+ * failed; "done" counts the students the results table shows a score
+ * for.
  */
 static void
 count_view(json_t *view, json_t *rows, json_t *results)
@@ -373,20 +376,25 @@ listed(json_t *a, const char *s)
 }
 
 /*
- * The gradebook rows with one cell per criterion of the current rubric,
- * in the rubric's order; *criteria gets [{key, title}].
+ * The gradebook rows of an assignment with one cell per criterion of
+ * its rubric, in the rubric's order; *criteria gets [{key, title}].
  */
 static json_t *
-results_view(struct req *r, json_t *criteria)
+results_view(struct req *r, long long assignment, json_t *criteria)
 {
 	char err[512];
 	long long rid;
 	json_t *rows, *def = NULL, *row, *c;
 	size_t i, k;
+	bool ok;
 
-	if (!course_results(r->app->db, r->id, &rows, err, sizeof(err)))
+	if (!course_results(r->app->db, r->id, assignment, &rows, err,
+	    sizeof(err)))
 		return NULL;
-	if (rubrics_current(r->app->db, &rid, &def, err, sizeof(err)))
+	ok = assignment > 0 ? assignment_rubric(r->app->db, assignment, &def,
+	    &rid, err, sizeof(err)) : rubrics_current(r->app->db, &rid, &def,
+	    err, sizeof(err));
+	if (ok)
 		json_array_foreach(json_object_get(def, "criteria"), k, c)
 			json_array_append_new(criteria, json_pack("{s:O, s:O}",
 			    "key", json_object_get(c, "key"), "title",
@@ -421,13 +429,20 @@ score_cell(json_t *v)
 	return json_integer((json_int_t)floor(json_number_value(v) + 0.5));
 }
 
+int
+dash_course_with(struct req *r, int status, json_t *view)
+{
+	return course_page(r, status, view);
+}
+
 static int
 course_page(struct req *r, int status, json_t *view)
 {
 	char section[64] = "", group[32] = "", err[512];
 	const char *qs = r->ri->query_string;
-	json_t *course, *rows, *results, *criteria = json_array(), *lab;
-	long long version;
+	json_t *course, *rows = NULL, *results, *criteria = json_array(), *lab;
+	json_t *list;
+	long long version, aid;
 	int rc;
 
 	if (!load_course(r, &course, &rc)) {
@@ -439,8 +454,10 @@ course_page(struct req *r, int status, json_t *view)
 		http_form_get(qs, "section", section, sizeof(section));
 		http_form_get(qs, "status", group, sizeof(group));
 	}
-	if (!course_progress(r->app->db, r->id, &rows, &version, err,
-	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+	if (!assign_pick(r, &aid, &list) || !assign_course_view(r, view,
+	    list, aid) || !course_progress(r->app->db, r->id, aid, &rows,
+	    &version, err, sizeof(err)) || (results = results_view(r, aid,
+	    criteria)) == NULL) {
 		json_decref(rows);
 		json_decref(course);
 		json_decref(view);
@@ -576,8 +593,8 @@ dash_course_progress(struct req *r)
 {
 	char err[512];
 	json_t *course, *rows, *view = json_object(), *results, *lab;
-	json_t *criteria = json_array();
-	long long version;
+	json_t *criteria = json_array(), *list = NULL;
+	long long version, aid;
 	int rc;
 
 	if (!load_course(r, &course, &rc)) {
@@ -585,8 +602,11 @@ dash_course_progress(struct req *r)
 		json_decref(criteria);
 		return rc;
 	}
-	if (!course_progress(r->app->db, r->id, &rows, &version, err,
-	    sizeof(err)) || (results = results_view(r, criteria)) == NULL) {
+	rows = NULL;
+	if (!assign_pick(r, &aid, &list) || !course_progress(r->app->db,
+	    r->id, aid, &rows, &version, err, sizeof(err)) ||
+	    (results = results_view(r, aid, criteria)) == NULL) {
+		json_decref(list);
 		json_decref(rows);
 		json_decref(course);
 		json_decref(view);
@@ -596,6 +616,8 @@ dash_course_progress(struct req *r)
 	filter_rows(view, rows, "", "");
 	count_view(view, rows, results);
 	eta_view(r, view, rows);
+	json_object_set_new(view, "assignment_id", json_integer(aid));
+	json_decref(list);
 	json_decref(rows);
 	json_decref(results);
 	json_decref(criteria);
@@ -705,9 +727,11 @@ csv_adjusted(struct buf *b, json_t *keys)
 int
 dash_results_csv(struct req *r)
 {
-	char hdr[256], name[64];
+	char hdr[256], name[64], title[256] = "";
 	json_t *course, *rows, *criteria = json_array(), *row, *c, *cell;
+	json_t *list = NULL, *a;
 	struct buf b = BUF_INIT;
+	long long aid;
 	size_t i, k, n;
 	int rc;
 
@@ -715,12 +739,20 @@ dash_results_csv(struct req *r)
 		json_decref(criteria);
 		return rc;
 	}
-	if ((rows = results_view(r, criteria)) == NULL) {
+	if (!assign_pick(r, &aid, &list) ||
+	    (rows = results_view(r, aid, criteria)) == NULL) {
+		json_decref(list);
 		json_decref(course);
 		json_decref(criteria);
 		return db_down(r);
 	}
-	buf_puts(&b, "student,email,section,submission,overall");
+	json_array_foreach(list, i, a)
+		if (json_integer_value(json_object_get(a, "id")) == aid)
+			util_strlcpy(title, str(a, "title"), sizeof(title));
+	json_decref(list);
+	/* Every row names the assignment, so pasted files stay apart. */
+	buf_puts(&b, "assignment,student,email,section,submission,late,"
+	    "overall");
 	json_array_foreach(criteria, k, c) {
 		buf_putc(&b, ',');
 		csv_text(&b, str(c, "key"));
@@ -728,6 +760,8 @@ dash_results_csv(struct req *r)
 	/* Final scores; "adjusted" names the criteria a teacher changed. */
 	buf_puts(&b, ",model,completed_at,adjusted\r\n");
 	json_array_foreach(rows, i, row) {
+		csv_text(&b, title);
+		buf_putc(&b, ',');
 		csv_text(&b, str(row, "name"));
 		buf_putc(&b, ',');
 		csv_text(&b, str(row, "email"));
@@ -735,6 +769,10 @@ dash_results_csv(struct req *r)
 		csv_text(&b, str(row, "section"));
 		buf_putc(&b, ',');
 		csv_number(&b, json_object_get(row, "id"));
+		buf_putc(&b, ',');
+		if (json_is_boolean(json_object_get(row, "late")))
+			buf_puts(&b, json_is_true(json_object_get(row, "late")) ?
+			    "yes" : "no");
 		buf_putc(&b, ',');
 		csv_number(&b, json_object_get(row, "overall"));
 		json_array_foreach(json_object_get(row, "cells"), k, cell) {
@@ -756,7 +794,8 @@ dash_results_csv(struct req *r)
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", name[n]) == NULL)
 			name[n] = '_';
 	snprintf(hdr, sizeof(hdr), "Content-Disposition: attachment; "
-	    "filename=\"%s-results.csv\"\r\nCache-Control: no-store\r\n", name);
+	    "filename=\"%s-assignment-%lld-results.csv\"\r\n"
+	    "Cache-Control: no-store\r\n", name, aid);
 	rc = http_send(r, 200, "text/csv; charset=utf-8", buf_cstr(&b), b.len,
 	    hdr);
 	buf_free(&b);

@@ -17,6 +17,9 @@ struct req;
 int	dash_courses(struct req *);		/* GET  /courses */
 int	dash_course_create(struct req *);	/* POST /courses */
 int	dash_course(struct req *);		/* GET  /courses/:id */
+/* The course page r->id with status and view (stolen) added: a form's
+   error shown on it. */
+int	dash_course_with(struct req *, int status, json_t *view);
 /* POST /courses/:id/members */
 int	dash_course_enrol(struct req *);
 /* GET /courses/:id/results.csv */

@@ -27,6 +27,7 @@
 	"  json_build_object('type', 'submission', 'id', s.id, " \
 	"    'student_id', s.student_id, 'student_name', u.name, " \
 	"    'course_id', s.course_id, 'version', s.version, " \
+	"    'assignment_id', s.assignment_id, 'late', s.late, " \
 	"    'phase', s.phase, 'status', s.status, 'priority', s.priority, " \
 	"    'stt_progress', s.stt_progress, 'error', s.error_message, " \
 	"    'batch_id', s.batch_id, 'node', s.node, " \

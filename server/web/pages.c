@@ -15,6 +15,7 @@
 #include "api.h"
 #include "api_comments.h"
 #include "app.h"
+#include "assignment.h"
 #include "auth.h"
 #include "config.h"
 #include "consent.h"
@@ -32,8 +33,8 @@
 static const char *str(json_t *, const char *);
 static void	 outcome_view(json_t *, bool);
 static json_t	*submission_view(json_t *, bool);
-static json_t	*list_view(json_t *, bool);
 static bool	 checklist_view(struct req *, json_t *);
+static bool	 open_view(struct req *, json_t *);
 static void	 queue_view(json_t *);
 static void	 removed_view(json_t *);
 static int	 users_page(struct req *, int, json_t *);
@@ -173,9 +174,8 @@ outcome_view(json_t *row, bool student)
 	}
 }
 
-/* Adds display fields to each row of a submissions list. */
-static json_t *
-list_view(json_t *list, bool student)
+json_t *
+pages_list_view(json_t *list, bool student)
 {
 	size_t i;
 	json_t *row, *overall;
@@ -187,6 +187,12 @@ list_view(json_t *list, bool student)
 		if (json_is_number(overall))
 			json_object_set_new(row, "overall_text", json_sprintf(
 			    "%.1f", json_number_value(overall)));
+		/* Of a student's uploads to an assignment, the latest counts. */
+		if (json_is_integer(json_object_get(row, "superseded_by")))
+			json_object_set_new(row, "superseded_text", json_sprintf(
+			    "superseded by Introduction %lld", (long long)
+			    json_integer_value(json_object_get(row,
+			    "superseded_by"))));
 	}
 	return list;
 }
@@ -264,6 +270,42 @@ checklist_view(struct req *r, json_t *view)
 	return true;
 }
 
+/*
+ * A student's open assignments and the upload form's choice among them
+ * (?assignment=ID preselects one); with none, the page says so instead
+ * of showing the form.
+ */
+static bool
+open_view(struct req *r, json_t *view)
+{
+	char err[512], want[32] = "";
+	json_t *open, *a, *choices;
+	size_t i;
+
+	if (!assignment_open_for(r->app->db, r->user.id, &open, err,
+	    sizeof(err)))
+		return false;
+	if (r->ri->query_string != NULL)
+		http_form_get(r->ri->query_string, "assignment", want,
+		    sizeof(want));
+	choices = json_array();
+	json_array_foreach(open, i, a)
+		json_array_append_new(choices, json_pack("{s:O, s:O, s:O, s:b}",
+		    "choice_id", json_object_get(a, "id"), "choice_title",
+		    json_object_get(a, "title"), "choice_course",
+		    json_object_get(a, "course_code"), "choice_selected",
+		    json_integer_value(json_object_get(a, "id")) == atoll(want)));
+	json_object_set_new(view, "no_assignment_text", json_string(
+	    ASSIGNMENT_MSG_NONE));
+	json_object_set_new(view, "can_upload", json_boolean(
+	    json_array_size(open) > 0));
+	json_object_set_new(view, "single_choice", json_boolean(
+	    json_array_size(open) == 1));
+	json_object_set_new(view, "upload_choices", choices);
+	json_object_set_new(view, "open_assignments", open);
+	return true;
+}
+
 int
 pages_home(struct req *r)
 {
@@ -276,12 +318,16 @@ pages_home(struct req *r)
 		return http_db_error(r);
 	view = json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?
 	    "My introductions" : "Submissions", "submissions",
-	    list_view(list, student), "has_submissions",
+	    pages_list_view(list, student), "has_submissions",
 	    json_array_size(list) > 0, "show_student", !student,
 	    "upload_max_mb", r->app->cfg->upload_max_mb,
 	    "max_duration_s", r->app->cfg->max_duration_s);
 	if ((student ? !privacy_home_view(r, view) : strcmp(r->user.role,
 	    "admin") == 0 && !checklist_view(r, view))) {
+		json_decref(view);
+		return http_db_error(r);
+	}
+	if (student && !open_view(r, view)) {
 		json_decref(view);
 		return http_db_error(r);
 	}
@@ -428,6 +474,9 @@ pages_submission_with(struct req *r, int status, json_t *flash)
 		http_form_get(r->ri->query_string, "confirm", confirm,
 		    sizeof(confirm));
 	json_object_set_new(sub, "staff", json_boolean(!student));
+	json_object_set_new(sub, "superseded", json_boolean(json_is_integer(
+	    json_object_get(sub, "assignment_id")) && json_is_false(
+	    json_object_get(sub, "counts"))));
 	transcript_view(sub, !student);
 	adjust_view(sub, flash);
 	json_decref(flash);

@@ -4,6 +4,7 @@
 #ifndef INTROEVAL_PAGES_H
 #define INTROEVAL_PAGES_H
 
+#include <stdbool.h>
 #include <jansson.h>
 
 struct req;
@@ -23,6 +24,12 @@ int	pages_submission_with(struct req *, int status, json_t *flash);
 int	pages_submission_action(struct req *);
 int	pages_users(struct req *);
 int	pages_user_create(struct req *);
+
+/*
+ * Adds display fields (status words, the score, "late", "superseded by
+ * Introduction N") to each row of a submissions list; returns it.
+ */
+json_t	*pages_list_view(json_t *list, bool student);
 
 /* Words a student reads for a submission's phase and status. */
 const char *pages_status_label(const char *phase, const char *status);

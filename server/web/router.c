@@ -27,6 +27,7 @@
 #include "api.h"
 #include "api_comments.h"
 #include "app.h"
+#include "assign_web.h"
 #include "config.h"
 #include "course_admin.h"
 #include "dash.h"
@@ -116,6 +117,26 @@ static const struct route routes[] = {
 	  dash_course_enrol },
 	{ "GET",  "/courses/:id/results.csv",	R_STAFF, CSRF_NONE,
 	  dash_results_csv },
+	{ "POST", "/courses/:id/assignments",	R_STAFF, CSRF_FORM,
+	  assign_form_create },
+	{ "POST", "/courses/:id/time-zone",	R_STAFF, CSRF_FORM,
+	  assign_form_time_zone },
+	{ "GET",  "/assignments/:id",		R_USER,  CSRF_NONE,
+	  assign_page },
+	{ "POST", "/assignments/:id",		R_STAFF, CSRF_FORM,
+	  assign_form_edit },
+	{ "POST", "/assignments/:id/delete",	R_STAFF, CSRF_FORM,
+	  assign_form_delete },
+	{ "GET",  "/api/v1/courses/:id/assignments", R_USER, CSRF_NONE,
+	  assign_api_list },
+	{ "POST", "/api/v1/courses/:id/assignments", R_STAFF, CSRF_HEADER,
+	  assign_api_create },
+	{ "GET",  "/api/v1/assignments/:id",	R_USER,  CSRF_NONE,
+	  assign_api_get },
+	{ "PATCH", "/api/v1/assignments/:id",	R_STAFF, CSRF_HEADER,
+	  assign_api_patch },
+	{ "DELETE", "/api/v1/assignments/:id",	R_STAFF, CSRF_HEADER,
+	  assign_api_delete },
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
 	/* Accounts and course administration (people.c, course_admin.c). */

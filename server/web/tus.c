@@ -37,6 +37,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "assignment.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -64,10 +65,11 @@ static int	 fail(struct req *, int, bool, const char *, const char *, ...)
 static int	 db_fail(struct req *, bool, const char *);
 static bool	 version_ok(struct req *, int *);
 static bool	 parse_length(const char *, long long *);
-static bool	 parse_metadata(const char *, char *, size_t);
+static bool	 parse_metadata(const char *, char *, size_t, long long *);
 static void	 expires_header(double, char *, size_t);
 static void	 outcome_headers(const struct tus_row *, char *, size_t);
-static int	 check_create(struct req *, long long *, char *, size_t);
+static int	 check_create(struct req *, long long *, char *, size_t,
+		    long long *);
 static int	 load(struct req *, struct tus_row *);
 static int	 answer_finished(struct req *, const struct tus_row *);
 static int	 open_locked(struct req *, const struct tus_row *,
@@ -168,17 +170,19 @@ parse_length(const char *s, long long *out)
 
 /*
  * Checks Upload-Metadata ("key base64,key base64") and decodes the
- * filename (or name) value into out; "" when there is none.
+ * filename (or name) value into out ("" when there is none) and the
+ * assignment_id into *assignment (0 when there is none).
  */
 static bool
-parse_metadata(const char *h, char *out, size_t outlen)
+parse_metadata(const char *h, char *out, size_t outlen, long long *assignment)
 {
-	char *copy, *pair, *save = NULL, *val;
+	char *copy, *pair, *save = NULL, *val, *end;
 	unsigned char bin[TUS_FILENAME_MAX + 1];
 	size_t n, i;
 	bool ok = true;
 
 	out[0] = '\0';
+	*assignment = 0;
 	if (h == NULL)
 		return true;
 	for (i = 0; h[i] != '\0'; i++)
@@ -201,6 +205,17 @@ parse_metadata(const char *h, char *out, size_t outlen)
 		    NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0) {
 			bin[n] = '\0';
 			upload_label((const char *)bin, out, outlen);
+		} else if (val != NULL && strcmp(pair, "assignment_id") == 0) {
+			if (sodium_base642bin(bin, sizeof(bin) - 1, val,
+			    strlen(val), NULL, &n, NULL,
+			    sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0 ||
+			    n > 15)
+				ok = false;
+			else {
+				bin[n] = '\0';
+				*assignment = strtoll((char *)bin, &end, 10);
+				ok = *end == '\0' && *assignment > 0;
+			}
 		}
 	}
 	free(copy);
@@ -250,9 +265,13 @@ tus_options(struct req *r)
 
 /* The POST's headers: 0 with the length and label, or the answered error. */
 static int
-check_create(struct req *r, long long *length, char *label, size_t len)
+check_create(struct req *r, long long *length, char *label, size_t len,
+    long long *assignment)
 {
 	int cap_mb = r->app->cfg->upload_max_mb, status;
+	struct assignment_pick pick;
+	enum upload_fail why;
+	char err[512];
 
 	if (!version_ok(r, &status))
 		return status;
@@ -267,9 +286,16 @@ check_create(struct req *r, long long *length, char *label, size_t len)
 	if (*length > (long long)cap_mb << 20)
 		return fail(r, 413, true, NULL, "this file is larger than the "
 		    "limit of %d MB", cap_mb);
-	if (!parse_metadata(http_header(r, "Upload-Metadata"), label, len))
+	if (!parse_metadata(http_header(r, "Upload-Metadata"), label, len,
+	    assignment))
 		return fail(r, 400, true, NULL, "Upload-Metadata must be "
-		    "\"key base64value\" pairs separated by commas");
+		    "\"key base64value\" pairs separated by commas, and "
+		    "assignment_id an assignment's number");
+	/* Refused before the bytes are sent when it can be told now. */
+	if (!upload_assignment(r->app, r->user.id, *assignment, -1, &pick,
+	    &why, err, sizeof(err)))
+		return why == UPLOAD_NO_DB ? db_fail(r, true, NULL) :
+		    fail(r, upload_fail_status(why), true, NULL, "%s", err);
 	return 0;
 }
 
@@ -280,12 +306,13 @@ tus_create(struct req *r)
 	char name[UPLOAD_NAME_LEN + 1], label[TUS_FILENAME_MAX + 1];
 	char err[512], exp[128], *path;
 	struct tus_row row;
-	long long length;
+	long long length, assignment;
 	int status, fd, n;
 
 	if ((status = privacy_consent_gate(r)) != 0)
 		return status;
-	if ((status = check_create(r, &length, label, sizeof(label))) != 0)
+	if ((status = check_create(r, &length, label, sizeof(label),
+	    &assignment)) != 0)
 		return status;
 	/* Room first: what expired, and this student's oldest unfinished. */
 	if (!tus_sweep(r->app, &n, err, sizeof(err)))
@@ -582,9 +609,14 @@ finish(struct app *app, struct tus_row *row, long long size,
 {
 	struct upload_file f;
 	char *path = tus_data_path(app, row->stored_name), dberr[512];
+	char label[TUS_FILENAME_MAX + 1];
 	bool ok;
 
 	memset(&f, 0, sizeof(f));
+	/* The metadata was checked when the upload was created. */
+	if (!parse_metadata(row->metadata, label, sizeof(label),
+	    &f.assignment_id))
+		f.assignment_id = 0;
 	f.path = path;
 	f.name = row->stored_name;
 	f.label = row->filename;
@@ -592,7 +624,8 @@ finish(struct app *app, struct tus_row *row, long long size,
 	f.student_id = row->user_id;
 	ok = upload_accept(app, &f, done, err, errlen);
 	free(path);
-	if (!ok && done->fail != UPLOAD_REFUSED)
+	if (!ok && done->fail != UPLOAD_REFUSED &&
+	    done->fail != UPLOAD_NOT_FOUND)
 		return false;
 	if (!tus_row_finish(app->db, row, ok ? done->id : 0, ok ? NULL : err,
 	    app->cfg->upload_expire_h, dberr, sizeof(dberr)))
@@ -649,11 +682,9 @@ complete(struct req *r, struct tus_row *row, struct patch *pt)
 	snprintf(off, sizeof(off), "Upload-Offset: %lld\r\n", pt->offset);
 	if (!ok && done.fail == UPLOAD_NO_DB)
 		return db_fail(r, false, off);
-	if (!ok && done.fail != UPLOAD_REFUSED)
+	if (!ok)
 		return fail(r, upload_fail_status(done.fail), false, off, "%s",
 		    err);
-	if (!ok)
-		return fail(r, 422, false, off, "%s", err);
 	outcome_headers(row, out, sizeof(out));
 	if (out[0] == '\0')	/* the row could not be updated */
 		snprintf(out, sizeof(out), "X-Submission-Id: %lld\r\n"

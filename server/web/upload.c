@@ -33,6 +33,7 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "assignment.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -48,7 +49,8 @@ static size_t	utf8_len(const unsigned char *);
 static int	receive(struct req *, int, long long, long long *);
 static int	part_create(const char *);
 static bool	create_row(struct app *, const struct upload_file *,
-		    const struct media_info *, long long *, char *, size_t);
+		    const struct media_info *, const struct assignment_pick *,
+		    long long *, char *, size_t);
 
 void
 upload_new_name(char out[UPLOAD_NAME_LEN + 1])
@@ -65,6 +67,8 @@ upload_fail_status(enum upload_fail f)
 	switch (f) {
 	case UPLOAD_REFUSED:
 		return 422;
+	case UPLOAD_NOT_FOUND:
+		return 404;
 	case UPLOAD_NO_DISK:
 		return 500;
 	case UPLOAD_NO_DB:
@@ -74,12 +78,36 @@ upload_fail_status(enum upload_fail f)
 }
 
 bool
+upload_assignment(struct app *app, long long student, long long requested,
+    double duration_s, struct assignment_pick *pick, enum upload_fail *fail,
+    char *err, size_t errlen)
+{
+	enum assignment_verdict v;
+	char dberr[512];
+
+	if (!assignment_pick(app->db, student, requested, duration_s, pick, &v,
+	    err, errlen, dberr, sizeof(dberr))) {
+		log_warnx("upload: assignment not decided: %s", dberr);
+		*fail = UPLOAD_NO_DB;
+		return util_seterr(err, errlen, "the database is not answering; "
+		    "please upload again in a moment");
+	}
+	if (v == ASSIGNMENT_OK)
+		return true;
+	*fail = v == ASSIGNMENT_NOT_FOUND ? UPLOAD_NOT_FOUND : UPLOAD_REFUSED;
+	log_info("upload refused user=%lld assignment=%lld verdict=%d",
+	    student, requested, (int)v);
+	return false;
+}
+
+bool
 upload_accept(struct app *app, const struct upload_file *f,
     struct upload_done *out, char *err, size_t errlen)
 {
 	const struct config *cfg = app->cfg;
 	struct media_limits lim = { 0 };
 	struct media_info info;
+	struct assignment_pick pick;
 	char final[1024];
 	bool ok;
 
@@ -99,6 +127,12 @@ upload_accept(struct app *app, const struct upload_file *f,
 		out->fail = UPLOAD_REFUSED;
 		return false;
 	}
+	if (!upload_assignment(app, f->student_id, f->assignment_id,
+	    info.duration_s, &pick, &out->fail, err, errlen)) {
+		if (out->fail != UPLOAD_NO_DB)
+			unlink(f->path);
+		return false;
+	}
 	snprintf(final, sizeof(final), "%s/%s", app->uploads_dir, f->name);
 	if (rename(f->path, final) != 0) {
 		log_warn("upload: rename %s", f->path);
@@ -106,7 +140,7 @@ upload_accept(struct app *app, const struct upload_file *f,
 		return util_seterr(err, errlen, "the server cannot store "
 		    "uploads right now");
 	}
-	if (!create_row(app, f, &info, &out->id, err, errlen)) {
+	if (!create_row(app, f, &info, &pick, &out->id, err, errlen)) {
 		if (rename(final, f->path) != 0)
 			log_warn("upload: rename %s back", final);
 		out->fail = UPLOAD_NO_DB;
@@ -115,14 +149,15 @@ upload_accept(struct app *app, const struct upload_file *f,
 	out->duration_s = info.duration_s;
 	snprintf(out->url, sizeof(out->url), "/submissions/%lld", out->id);
 	log_info("submission=%lld uploaded user=%lld bytes=%lld type=%s "
-	    "duration_s=%.1f", out->id, f->student_id, f->size, info.mime,
-	    info.duration_s);
+	    "duration_s=%.1f assignment=%lld late=%d", out->id, f->student_id,
+	    f->size, info.mime, info.duration_s, pick.id, (int)pick.late);
 	return true;
 }
 
 static bool
 create_row(struct app *app, const struct upload_file *f,
-    const struct media_info *info, long long *id, char *err, size_t errlen)
+    const struct media_info *info, const struct assignment_pick *pick,
+    long long *id, char *err, size_t errlen)
 {
 	struct new_submission ns;
 	char label[LABEL_MAX + 1], dberr[512];
@@ -135,6 +170,10 @@ create_row(struct app *app, const struct upload_file *f,
 	ns.content_type = info->mime;
 	ns.size_bytes = f->size;
 	ns.duration_s = info->duration_s;
+	ns.course_id = pick->course_id;
+	ns.assignment_id = pick->id;
+	ns.rubric_id = pick->rubric_id;
+	ns.late = pick->late;
 	if (queue_add(app->db, &ns, id, dberr, sizeof(dberr)))
 		return true;
 	log_warnx("upload: submission not created: %s", dberr);
@@ -264,6 +303,19 @@ receive(struct req *r, int fd, long long cap, long long *got)
 	return status;
 }
 
+bool
+upload_query_assignment(struct req *r, long long *id)
+{
+	char v[32] = "", *end;
+
+	*id = 0;
+	if (r->ri->query_string == NULL || !http_form_get(r->ri->query_string,
+	    "assignment_id", v, sizeof(v)) || v[0] == '\0')
+		return true;
+	*id = strtoll(v, &end, 10);
+	return *end == '\0' && *id > 0 && strlen(v) < 16;
+}
+
 int
 upload_submission(struct req *r)
 {
@@ -273,6 +325,9 @@ upload_submission(struct req *r)
 	const char *h = http_header(r, "X-Filename");
 	struct upload_file f;
 	struct upload_done done;
+	struct assignment_pick pick;
+	enum upload_fail why;
+	long long assignment;
 	int fd, status;
 
 	if ((status = privacy_consent_gate(r)) != 0)
@@ -282,6 +337,14 @@ upload_submission(struct req *r)
 		    "of %d MB", cfg->upload_max_mb);
 	if (r->ri->content_length == 0)
 		return http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
+	if (!upload_query_assignment(r, &assignment))
+		return http_error(r, 400, "assignment_id is an assignment's "
+		    "number");
+	/* Refused before the bytes are sent when it can be told now. */
+	if (!upload_assignment(r->app, r->user.id, assignment, -1, &pick, &why,
+	    err, sizeof(err)))
+		return why == UPLOAD_NO_DB ? http_db_error(r) :
+		    http_error(r, upload_fail_status(why), "%s", err);
 	upload_new_name(name);
 	snprintf(part, sizeof(part), "%s/%s.part", r->app->uploads_dir, name);
 	if ((fd = part_create(part)) < 0)
@@ -302,6 +365,7 @@ upload_submission(struct req *r)
 	f.label = label;
 	f.size = got;
 	f.student_id = r->user.id;
+	f.assignment_id = assignment;
 	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
 		unlink(part);
 		close(fd);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 struct app;
+struct assignment_pick;
 struct req;
 
 #define UPLOAD_NAME_LEN	32	/* hex digits of a stored name */
@@ -27,11 +28,14 @@ struct upload_file {
 					   only ever shown; may be NULL */
 	long long	 size;
 	long long	 student_id;
+	long long	 assignment_id;	/* as the client named it; 0: none */
 };
 
 /* Why upload_accept() did not make a submission. */
 enum upload_fail {
-	UPLOAD_REFUSED,		/* the content: err says why, in words */
+	UPLOAD_REFUSED,		/* the content or the assignment: err
+				   says why, in words */
+	UPLOAD_NOT_FOUND,	/* the assignment is not the student's */
 	UPLOAD_NO_DISK,		/* the file could not be moved */
 	UPLOAD_NO_DB,		/* the database did not take the row */
 };
@@ -62,7 +66,21 @@ void	upload_new_name(char out[UPLOAD_NAME_LEN + 1]);
  */
 bool	upload_accept(struct app *, const struct upload_file *f,
 	    struct upload_done *out, char *err, size_t errlen);
-/* The HTTP status for a failure of upload_accept(): 422, 500 or 503. */
+/*
+ * The one rule for which assignment an upload is filed under, for every
+ * way in: the one the client named (0: none), else the student's only
+ * open one; the recording's duration (negative before the file is in)
+ * must be in its range. False with *fail and words for the student in
+ * err. Callers check early (before the bytes arrive) and
+ * upload_accept() again with the duration.
+ */
+bool	upload_assignment(struct app *, long long student, long long requested,
+	    double duration_s, struct assignment_pick *, enum upload_fail *fail,
+	    char *err, size_t errlen);
+/*
+ * The HTTP status for a failure of upload_accept(): 404, 422, 500 or
+ * 503.
+ */
 int	upload_fail_status(enum upload_fail);
 
 /*
@@ -71,7 +89,16 @@ int	upload_fail_status(enum upload_fail);
  */
 bool	upload_sweep_parts(const char *dir, int *removed);
 
-/* POST /api/v1/submissions: the video as the raw request body. */
+/*
+ * The ?assignment_id=N of the request in *id (0 when absent); false
+ * when it is not a number.
+ */
+bool	upload_query_assignment(struct req *, long long *id);
+
+/*
+ * POST /api/v1/submissions: the video as the raw request body, filed
+ * under ?assignment_id=N (see upload_assignment).
+ */
 int	upload_submission(struct req *);
 
 #endif

@@ -130,6 +130,13 @@ async function setUpCourse(page, base, info) {
   await page.locator('#members').screenshot({ path: path.join(SCREENSHOTS, 'dash-11-enrol-confirm.png') });
   check(await page.locator('#progress tbody tr').count() === 5,
     'the course page does not list the five enrolled students');
+  // The course's assignment, through the page's form: the students'
+  // uploads go to it, their only open one.
+  check(await page.locator('#no-assignments').count() === 1, 'a course without assignments does not say so');
+  await page.fill('#assignment-form input[name=title]', 'Introduce yourself');
+  await page.fill('#assignment-form textarea[name=instructions]', 'One to two minutes about you.');
+  await Promise.all([page.waitForURL(/\/courses\/\d+\?assignment=\d+/), page.click('#assignment-form button[type=submit]')]);
+  check(await page.locator('#f-assignment option').count() === 1, 'the new assignment is not in the selector');
   await shot(page, 'dash-01-course-admin');
   return { courseUrl, students };
 }
@@ -228,15 +235,18 @@ async function checkResultsFit(page) {
 // A teacher cancels a row: a first press only asks; the student then
 // reads in plain words what happened and what to do.
 async function checkCancel(browser, base, info, tpage, spage, student) {
+  // A resubmission to the course's assignment, waiting for a retry.
   const sid = Number(sql(info, `INSERT INTO submissions (student_id, stored_name, size_bytes, original_name, phase, status,
-    error_message, next_attempt_at) SELECT id, 'x-' || gen_random_uuid(), 1000, 'again.mp4', 'llm', 'retry',
-    'the model did not answer', now() + interval '1 day' FROM users WHERE email = '${student.email}' RETURNING id`));
+    error_message, next_attempt_at, assignment_id, course_id) SELECT u.id, 'x-' || gen_random_uuid(), 1000, 'again.mp4', 'llm', 'retry',
+    'the model did not answer', now() + interval '1 day', a.id, a.course_id FROM users u, assignments a JOIN courses c
+    ON c.id = a.course_id WHERE u.email = '${student.email}' AND c.code = 'ENG101' RETURNING id`));
   const row = tpage.locator(`#progress tbody tr[data-id="${sid}"]`);
   await row.waitFor({ timeout: 15000 });
   const tiles = async () => tpage.$$eval('#summary dd', (dds) => dds.map((d) => d.textContent.trim()).join(','));
-  // Students 5, not submitted 0, in progress 1, failed 0, done 5: the
-  // retry waits in progress, and the older score still counts as done.
-  await waitUntil('the tiles to count the retry as in progress', async () => (await tiles()) === '5,0,1,0,5', 10000)
+  // Students 5, not submitted 0, in progress 1, failed 0, done 4: the
+  // retry waits in progress, and as the latest upload it is the one that
+  // counts, so the older score does not (until it is cancelled).
+  await waitUntil('the tiles to count the retry as in progress', async () => (await tiles()) === '5,0,1,0,4', 10000)
     .catch(async () => { throw new Error(`tiles ${await tiles()}`); });
   check((await tpage.locator('#eta-count').textContent()).trim() === '1', 'the pipeline box does not count the retry');
   await row.locator('details.confirm summary').click();
@@ -282,9 +292,10 @@ async function checkResultsTools(page, base, courseUrl) {
   check(res.status() === 200, `results.csv answered ${res.status()}`);
   const csv = await res.text();
   const lines = csv.trim().split('\r\n');
-  check(lines[0].startsWith('student,email,section,submission,overall'), `CSV header: ${lines[0]}`);
+  check(lines[0].startsWith('assignment,student,email,section,submission,late,overall'), `CSV header: ${lines[0]}`);
+  check(lines.slice(1).every((l) => l.startsWith('"Introduce yourself",')), 'the CSV rows do not name the assignment');
   check(lines.length === 6, `CSV has ${lines.length - 1} rows, not 5`);
-  check((res.headers()['content-disposition'] || '').includes('ENG101-results.csv'), 'CSV file name');
+  check((res.headers()['content-disposition'] || '').includes('ENG101-assignment-'), 'CSV file name');
   // Filters: section B has two students, instantly, without a reload.
   await page.selectOption('#f-section', 'B');
   const visible = await page.$$eval('#progress tbody tr', (trs) => trs.filter((tr) => !tr.hidden).length);
@@ -344,7 +355,8 @@ async function main() {
   const started = Date.now();
   // Answers streamed at 20 ms a token take a few seconds each: long
   // enough for every row to be seen evaluating.
-  const env = await startEnv(['--one-fake', '--token-ms', '20']);
+  // The students start in no course: this test builds its own.
+  const env = await startEnv(['--one-fake', '--token-ms', '20', '--no-default-course']);
   const { info } = env;
   const base = info.base_url;
   log(`server at ${base}`);

@@ -608,11 +608,73 @@ class Server:
         _unregister(self)
 
 
-def create_user(server_or_env, email, name, role, password=None):
+# Students the harness creates are enrolled, unless the caller says
+# otherwise, in a per-database default course with one assignment that
+# is always open (no due date), so that their uploads have somewhere to
+# go (every upload names an assignment, or the student's only open one).
+DEFAULT_COURSE = "default"
+DEFAULT_COURSE_CODE = "HARNESS"
+DEFAULT_ASSIGNMENT_TITLE = "Introduce yourself"
+
+
+def enrol_default(env, email):
+    """Enrol the student with this email in the default course, creating
+    the course and its always-open assignment on first use."""
+    sql = ("SELECT pg_advisory_xact_lock(1313131313); "
+           "INSERT INTO courses (code, title) VALUES ('%s', "
+           "'Default course (test harness)') ON CONFLICT (code) DO NOTHING; "
+           "INSERT INTO assignments (course_id, title, instructions, "
+           "opens_at) SELECT c.id, '%s', 'Introduce yourself in one to two "
+           "minutes.', '2000-01-01T00:00Z' FROM courses c WHERE c.code = "
+           "'%s' AND NOT EXISTS (SELECT 1 FROM assignments a "
+           "WHERE a.course_id = c.id); "
+           "INSERT INTO course_members (course_id, user_id, role) "
+           "SELECT c.id, u.id, 'student' FROM courses c, users u "
+           "WHERE c.code = '%s' AND lower(u.email) = lower(:'email') "
+           "ON CONFLICT DO NOTHING;" % (
+               DEFAULT_COURSE_CODE, DEFAULT_ASSIGNMENT_TITLE,
+               DEFAULT_COURSE_CODE, DEFAULT_COURSE_CODE))
+    p = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v",
+                        "ON_ERROR_STOP=1", "-v", "email=" + email,
+                        "-d", env["DATABASE_URL"]],
+                       input=sql, env=env, capture_output=True, text=True,
+                       timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("enrolling %s in the default course failed: %s"
+                           % (email, p.stderr))
+
+
+def default_assignment(server_or_env):
+    """The id of the default course's assignment (see enrol_default)."""
+    env = server_or_env.env if isinstance(server_or_env, Server) \
+        else server_or_env
+    p = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-tA", "-d",
+                        env["DATABASE_URL"], "-c",
+                        "SELECT a.id FROM assignments a JOIN courses c ON "
+                        "c.id = a.course_id WHERE c.code = '%s' "
+                        "ORDER BY a.id LIMIT 1" % DEFAULT_COURSE_CODE],
+                       env=env, capture_output=True, text=True, timeout=60,
+                       check=True)
+    return int(p.stdout.strip())
+
+
+def create_assignment(client, course, title="Introduce yourself", **fields):
+    """Create an assignment of course through the API as client (a
+    teacher of the course or an admin); returns its JSON. fields are the
+    API's (opens_at, due_at, min_duration_s, late_ok, ...)."""
+    body = {"title": title}
+    body.update(fields)
+    return client.post_json("/api/v1/courses/%d/assignments" % course, body)
+
+
+def create_user(server_or_env, email, name, role, password=None,
+                course=DEFAULT_COURSE):
     """Create an account with the CLI; returns its password.
 
     server_or_env is a Server or an environment dict for the binary.
     Without a password the CLI generates one ("password: X" on stdout).
+    A student is enrolled in the default course (enrol_default) unless
+    course is None: a test that builds its own courses passes None.
     """
     if isinstance(server_or_env, Server):
         argv0 = [server_or_env.binary] + server_or_env.args
@@ -632,6 +694,8 @@ def create_user(server_or_env, email, name, role, password=None):
     if p.returncode != 0:
         raise RuntimeError("user-add %s failed (exit %d): %s%s" % (
             email, p.returncode, p.stdout, p.stderr))
+    if role == "student" and course == DEFAULT_COURSE:
+        enrol_default(env, email)
     if password is not None:
         return password
     m = re.search(r"^password: (\S+)", p.stdout, re.M)
@@ -640,7 +704,7 @@ def create_user(server_or_env, email, name, role, password=None):
     return m.group(1)
 
 
-def create_users(server_or_env, users, jobs=4):
+def create_users(server_or_env, users, jobs=4, course=DEFAULT_COURSE):
     """create_user for each (email, name, role, password), several at once
     (each hashes its password with argon2, which takes a while); returns
     {email: password}. The first runs alone, so that a database nobody has
@@ -651,10 +715,11 @@ def create_users(server_or_env, users, jobs=4):
     if not users:
         return out
     first, rest = users[0], users[1:]
-    out[first[0]] = create_user(server_or_env, *first)
+    out[first[0]] = create_user(server_or_env, *first, course=course)
     with concurrent.futures.ThreadPoolExecutor(max(1, jobs)) as ex:
         for u, pw in zip(rest, ex.map(
-                lambda u: create_user(server_or_env, *u), rest)):
+                lambda u: create_user(server_or_env, *u, course=course),
+                rest)):
             out[u[0]] = pw
     return out
 
@@ -1032,6 +1097,9 @@ def serve_env(argv):
     ap.add_argument("--one-fake", action="store_true",
                     help="one fake Ollama serving both models")
     ap.add_argument("--token-ms", type=int, default=0)
+    ap.add_argument("--no-default-course", action="store_true",
+                    help="enrol the students in no course (the test "
+                    "builds its own courses and assignments)")
     ap.add_argument("--set", action="append", default=[], metavar="K=V",
                     help="extra server environment, e.g. "
                     "INTROEVAL_UPLOAD_MAX_MB=1")
@@ -1051,13 +1119,16 @@ def serve_env(argv):
         email = ("other.student@example.com" if key == "student2"
                  else "%s1@example.com" % key)
         pw = secrets.token_urlsafe(12)
-        create_user(stack.server, email, name, role, pw)
+        create_user(stack.server, email, name, role, pw,
+                    course=None if args.no_default_course else DEFAULT_COURSE)
         users[key] = {"email": email, "password": pw}
     info = {"base_url": stack.server.url, "users": users,
             "database_url": stack.pg.url,
             "data_dir": stack.server.data_dir,
             "server_log": stack.server.log_path,
             "fakes": [f.url for f in stack.fakes]}
+    if not args.no_default_course:
+        info["default_assignment"] = default_assignment(stack.server)
     print(json.dumps(info), flush=True)
     try:
         # Until the parent closes our stdin (or kills us).

@@ -66,7 +66,8 @@ class ReviewScores(harness.TestCase):
                 ("admin@example.com", "Ada Admin", "admin"),
                 ("t1@example.com", "T. Teacher", "teacher"),
                 ("s1@example.com", "Sam Student", "student"),
-                ("s2@example.com", "Sue Student", "student"))])
+                ("s2@example.com", "Sue Student", "student"))],
+            course=None)
         cls.c = {}
         for who in ("admin", "t1", "s1", "s2"):
             cl = harness.Client(cls.server.url)
@@ -80,6 +81,7 @@ class ReviewScores(harness.TestCase):
                             ("s2@example.com", "student")):
             form(cls.c["admin"], "/courses/%d/members" % cls.course,
                  {"email": email, "role": role, "section": "A"})
+        harness.create_assignment(cls.c["t1"], cls.course)
         cls.sid = cls.c["s1"].upload(harness.short_intro("intro02"))["id"]
         sub = cls.c["t1"].wait_for(cls.sid)
         assert sub["status"] == "completed", sub

@@ -101,7 +101,8 @@ class WebSocketHub(harness.TestCase):
                                 ("other@example.com", "teacher"),
                                 ("s1@example.com", "student"),
                                 ("s2@example.com", "student"),
-                                ("s3@example.com", "student"))])
+                                ("s3@example.com", "student"))],
+            course=None)
         cls.users = {}
         for email in pw:
             c = harness.Client(srv.url)
@@ -115,6 +116,8 @@ class WebSocketHub(harness.TestCase):
         for s in ("s1", "s2", "s3"):
             form(admin, base, {"email": s + "@example.com", "role": "student",
                                "section": "A"})
+        # Their one open assignment: uploads that name none go to it.
+        harness.create_assignment(cls.users["teach"], cls.course)
         # The hub is the subject, not the words: short clips will do.
         cls.videos = [harness.short_intro("intro0%d" % i) for i in (1, 2, 3)]
 
