@@ -196,6 +196,86 @@ MATRIX = [
       (401, 403, 403, 200, 404, 200, 401)),
     R("POST", "/api/v1/courses/:id/roster", "course", "roster_csv",
       (401, 403, 403, 201, 404, 201, 401)),
+    # Assignments: read by the course's students and teachers, changed
+    # by its teachers and admins.
+    R("GET", "/assignments/:id", "assignment", None,
+      (LOGIN, 200, 404, 200, 404, 200, LOGIN)),
+    R("POST", "/courses/:id/assignments", "course", "assignment_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("POST", "/courses/:id/time-zone", "course", "time_zone_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("POST", "/assignments/:id", "fresh_empty_assignment", "assignment_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("POST", "/assignments/:id/delete", "fresh_empty_assignment", "form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("GET", "/api/v1/courses/:id/assignments", "course", None,
+      (401, 200, 404, 200, 404, 200, 401)),
+    R("POST", "/api/v1/courses/:id/assignments", "course", "assignment_json",
+      (401, 403, 403, 201, 404, 201, 401)),
+    R("GET", "/api/v1/assignments/:id", "assignment", None,
+      (401, 200, 404, 200, 404, 200, 401)),
+    R("PATCH", "/api/v1/assignments/:id", "fresh_empty_assignment",
+      "assignment_json",
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("DELETE", "/api/v1/assignments/:id", "fresh_empty_assignment", None,
+      (401, 403, 403, 200, 404, 200, 401)),
+    # Rubrics: any teacher reads them; a rubric is edited by its owner
+    # (t_in's "rubric") and admins; a student reads the version an
+    # assignment of their course uses.
+    R("GET", "/rubrics", None, None,
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("GET", "/rubrics/new", None, None,
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("POST", "/rubrics/new", None, "rubric_more_form",
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("GET", "/rubrics/:id", "rubric", None,
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("POST", "/rubrics/:id", "rubric", "rubric_more_form",
+      (LOGIN, 403, 403, 200, 403, 200, LOGIN)),
+    R("GET", "/api/v1/rubrics", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("POST", "/api/v1/rubrics", None, "rubric_json",
+      (401, 403, 403, 201, 201, 201, 401)),
+    R("GET", "/api/v1/rubrics/:id", "rubric", None,
+      (401, 200, 404, 200, 200, 200, 401)),
+    R("POST", "/api/v1/rubrics/:id/versions", "rubric", "rubric_json",
+      (401, 403, 403, 201, 403, 201, 401)),
+    R("POST", "/rubrics/:id/reevaluate", "fresh_empty_assignment_rubric",
+      "reevaluate_form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("POST", "/api/v1/assignments/:id/reevaluate", "fresh_empty_assignment",
+      "reevaluate_json",
+      (401, 403, 403, 200, 404, 200, 401)),
+    # Consent, export, deletion requests, audit (a student acts for
+    # themself; admins run it). Setting a consent text makes uploads
+    # wait for it, so these come after the upload rows.
+    R("GET", "/admin/consent", None, None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    R("POST", "/admin/consent", None, "consent_text_form",
+      (LOGIN, 403, 403, 403, 403, 303, LOGIN)),
+    R("POST", "/api/v1/admin/consent", None, "consent_text_json",
+      (401, 403, 403, 403, 403, 201, 401)),
+    R("GET", "/api/v1/consent", None, None,
+      (401, 200, 200, 200, 200, 200, 401)),
+    R("POST", "/consent", None, "consent_accept_form",
+      (LOGIN, 303, 303, 403, 403, 403, LOGIN)),
+    R("POST", "/api/v1/consent", None, "consent_accept_json",
+      (401, 200, 200, 403, 403, 403, 401)),
+    R("GET", "/api/v1/me/export", None, None,
+      (401, 200, 200, 403, 403, 403, 401)),
+    R("POST", "/me/deletion-request", None, "deletion_form",
+      (LOGIN, 303, 303, 403, 403, 403, LOGIN)),
+    R("POST", "/api/v1/me/deletion-request", None, "deletion_json",
+      (401, 201, 201, 403, 403, 403, 401)),
+    R("GET", "/admin/requests", None, None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    R("POST", "/admin/requests/:id", "fresh_deletion_request",
+      "confirm_form",
+      (LOGIN, 403, 403, 403, 403, 303, LOGIN)),
+    R("GET", "/admin/audit", None, None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    R("GET", "/api/v1/admin/audit", None, None,
+      (401, 403, 403, 403, 403, 200, 401)),
     # Last: signing out everywhere ends the role's other sessions too.
     R("POST", "/account/signout-all", "fresh_session", "form",
       (LOGIN, 303, 303, 303, 303, 303, LOGIN)),
@@ -284,7 +364,39 @@ BODIES = {
         "email,name,section\nroster%d@example.com,Roster Person,A\n"
         % next(_seq), {"Content-Type": "text/csv",
                        "Accept": "application/json"}),
+    "assignment_form": lambda ctx, role, c: form(c, {
+        "title": "Set by %s" % role, "instructions": "Say who you are."}),
+    "assignment_json": lambda ctx, role, c: as_json({
+        "title": "Set by %s" % role, "instructions": "Say who you are."}),
+    "time_zone_form": lambda ctx, role, c: form(c, {"time_zone": "UTC"}),
+    "rubric_more_form": lambda ctx, role, c: form(c, {
+        "title": "Matrix rubric", "min": "1", "max": "5", "more": "1"}),
+    "rubric_json": lambda ctx, role, c: as_json(RUBRIC),
+    "reevaluate_form": lambda ctx, role, c: form(c, {
+        "assignment_id": str(ctx.last_assignment)}),
+    "reevaluate_json": lambda ctx, role, c: as_json(
+        {"rubric_id": ctx.rubric}),
+    "consent_text_form": lambda ctx, role, c: form(c, {
+        "text": "Your recording is kept for your teacher (%s)." % role}),
+    "consent_text_json": lambda ctx, role, c: as_json(
+        {"text": "Your recording is kept for your teacher (%s)." % role}),
+    "consent_accept_form": lambda ctx, role, c: form(
+        c, {"version": ctx.consent_version()}),
+    "consent_accept_json": lambda ctx, role, c: as_json(
+        {"version": int(ctx.consent_version())}),
+    "deletion_form": lambda ctx, role, c: ctx.no_open_requests() or form(
+        c, {"confirm": "1"}),
+    "deletion_json": lambda ctx, role, c: ctx.no_open_requests() or as_json(
+        {}),
+    "confirm_form": lambda ctx, role, c: form(c, {"confirm": "1"}),
 }
+
+# A small rubric of t_in's (and the body of rubric POSTs).
+RUBRIC = {"name": "Matrix rubric", "scale": {"min": 1, "max": 5},
+          "criteria": [{"key": "content", "title": "Content",
+                        "description": "What the student says"},
+                       {"key": "delivery", "title": "Delivery",
+                        "description": "How they say it", "weight": 2}]}
 
 
 def server_routes(server):
@@ -305,14 +417,15 @@ class AuthzMatrix(harness.TestCase):
             ("admin", "admin"), ("t_in", "teacher"), ("t_out", "teacher"),
             ("s_in", "student"), ("s_out", "student"), ("s_dis", "student"),
             ("extra", "student"))]
-        harness.create_users(cls.server, people)
+        harness.create_users(cls.server, people, course=None)
         cls.ids = {e.split("@")[0]: int(cls.sql(
             "SELECT id FROM users WHERE email = '%s'" % e))
             for e, _, _, _ in people}
         cls.course = cls.make_course("A", ("t_in", "teacher"),
                                      ("s_in", "student"),
                                      ("s_dis", "student"))
-        cls.make_course("B", ("t_out", "teacher"), ("s_out", "student"))
+        cls.course_b = cls.make_course("B", ("t_out", "teacher"),
+                                       ("s_out", "student"))
         cls.clients = {"anon": harness.Client(cls.server.url)}
         for name in ("s_in", "s_out", "t_in", "t_out", "admin", "s_dis"):
             cls.clients[name] = cls.login(name)
@@ -323,6 +436,16 @@ class AuthzMatrix(harness.TestCase):
         cls.dis_variants = {"cookie": dis,
                             "bearer": harness.Client(cls.server.url,
                                                      token=token)}
+        # t_in's rubric, used by course A's assignment; course B has its
+        # own assignment, so both students have one to upload to.
+        cls.rubric = cls.clients["t_in"].post_json("/api/v1/rubrics",
+                                                   RUBRIC)["id"]
+        cls.assignment = int(cls.sql(
+            "INSERT INTO assignments (course_id, title, rubric_id) VALUES "
+            "(%d, 'Introduce yourself', %d) RETURNING id"
+            % (cls.course, cls.rubric)).split()[0])
+        cls.sql("INSERT INTO assignments (course_id, title) VALUES (%d, "
+                "'Introduce yourself')" % cls.course_b)
         cls.clip_path = harness.short_intro("intro02")
         with open(cls.clip_path, "rb") as f:
             cls.clip = f.read()
@@ -393,6 +516,37 @@ class AuthzMatrix(harness.TestCase):
             % (n, self.course)).split()[0])
         return {":id": self.course, ":uid": uid}
 
+    def fresh_empty_assignment(self, role):
+        """An assignment of course A with no submissions yet."""
+        self.last_assignment = int(self.sql(
+            "INSERT INTO assignments (course_id, title) VALUES (%d, "
+            "'Empty %d') RETURNING id" % (self.course, next(_seq))).split()[0])
+        return self.last_assignment
+
+    def fresh_empty_assignment_rubric(self, role):
+        """t_in's rubric, and an empty assignment for the form to name."""
+        self.fresh_empty_assignment(role)
+        return self.rubric
+
+    def consent_version(self):
+        return self.sql("SELECT coalesce(max(version), 0) FROM "
+                        "consent_texts").split()[0]
+
+    def no_open_requests(self):
+        """Each student's deletion request is their only open one."""
+        self.sql("UPDATE deletion_requests SET done_at = now() "
+                 "WHERE done_at IS NULL")
+
+    def fresh_deletion_request(self, role):
+        """A student of their own who asked for deletion."""
+        n = next(_seq)
+        return int(self.sql(
+            "WITH u AS (INSERT INTO users (email, name, role, password_hash) "
+            "VALUES ('leaving%d@example.com', 'Leaving', 'student', '!') "
+            "RETURNING id, email) INSERT INTO deletion_requests (user_id, "
+            "email_sha256) SELECT id, encode(sha256(convert_to(email, "
+            "'UTF8')), 'hex') FROM u RETURNING id" % n).split()[0])
+
     def fresh_queued(self, role):
         return self.insert_submission("llm", "retry")
 
@@ -403,7 +557,9 @@ class AuthzMatrix(harness.TestCase):
         """The path for this role, and the client to send it from."""
         fixed = {"sub": lambda: self.sub, "course": lambda: self.course,
                  "upload": lambda: self.upload,
-                 "student": lambda: self.ids["s_in"]}
+                 "student": lambda: self.ids["s_in"],
+                 "rubric": lambda: self.rubric,
+                 "assignment": lambda: self.assignment}
         if row.obj in fixed:
             oid = fixed[row.obj]()
         elif row.obj in (None, "fresh_session"):
