@@ -37,9 +37,10 @@
 
 #define OPEN_NOW \
 	"(a.opens_at <= now() AND (a.due_at IS NULL OR a.due_at > now()))"
+/* An archived course takes no uploads (016: courses.archived). */
 #define ACCEPTING \
 	"(a.opens_at <= now() AND (a.due_at IS NULL OR a.due_at > now() " \
-	"  OR a.late_ok))"
+	"  OR a.late_ok) AND NOT c.archived)"
 
 #define ASSIGNMENT_JSON \
 	"json_build_object('id', a.id, 'course_id', a.course_id, " \
@@ -86,7 +87,7 @@ assignment_pick(struct db *db, long long student, long long requested,
 	    "SELECT a.id, a.course_id, coalesce(a.rubric_id, 0) AS rubric_id, "
 	    "  a.title, a.late_ok, a.min_duration_s, "
 	    "  coalesce(a.max_duration_s, 0) AS max_duration_s, "
-	    "  a.opens_at > now() AS not_yet, "
+	    "  a.opens_at > now() AS not_yet, c.archived, c.code, "
 	    "  coalesce(a.due_at <= now(), false) AS past_due, "
 	    "  " WHEN("a.opens_at") " AS opens_text, "
 	    "  " WHEN("a.due_at") " AS due_text "
@@ -122,6 +123,10 @@ assignment_pick(struct db *db, long long student, long long requested,
 		*verdict = ASSIGNMENT_CHOOSE;
 		snprintf(msg, msglen, "You have %d open assignments: choose the "
 		    "assignment this recording is for.", PQntuples(r));
+	} else if (strcmp(db_get(r, 0, "archived"), "t") == 0) {
+		*verdict = ASSIGNMENT_NOT_OPEN;
+		snprintf(msg, msglen, "%s is archived: its assignments take no "
+		    "more uploads.", db_get(r, 0, "code"));
 	} else if (strcmp(db_get(r, 0, "not_yet"), "t") == 0) {
 		*verdict = ASSIGNMENT_NOT_OPEN;
 		snprintf(msg, msglen, "\"%s\" is not open yet: it opens on %s.",

@@ -228,6 +228,21 @@ class Assignments(harness.TestCase):
         self.assertIn('<select id="assignment"', page)
         self.assertNotIn("Gone", page)
         self.assertNotIn("Later", page)
+        # An archived course takes no uploads: its assignments leave the
+        # student's page, and naming one is refused in words.
+        cid = self.courses["ASG1"]
+        self.api("t1", "PATCH", "/api/v1/courses/%d" % cid,
+                 {"archived": True})
+        try:
+            self.assertIn(NONE_OPEN, self.upload("s1", expect=422)["error"])
+            err = self.upload("s1", long_only["id"], expect=422)["error"]
+            self.assertIn("ASG1 is archived", err)
+            page = self.c["s1"].expect("GET", "/", 200).text
+            self.assertNotIn("Short", page)
+            self.assertIn(NONE_OPEN, text(page))
+        finally:
+            self.api("t1", "PATCH", "/api/v1/courses/%d" % cid,
+                     {"archived": False})
 
     def test_3_late_work_and_resubmission(self):
         late = self.create("ASG1", title="Late ok", opens_at="2020-01-01T00:00",
