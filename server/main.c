@@ -33,8 +33,10 @@
 #include <sodium.h>
 
 #include "app.h"
+#include "assignment.h"
 #include "auth.h"
 #include "config.h"
+#include "course.h"
 #include "db.h"
 #include "router.h"
 #include "llm.h"
@@ -59,6 +61,10 @@ static int		 cmd_migrate(const struct config *);
 static int		 cmd_user_add(const struct config *, int, char **);
 static int		 cmd_has_admin(const struct config *);
 static int		 cmd_retention_run(const struct config *);
+static int		 cmd_course_add(const struct config *, int, char **);
+static int		 cmd_enrol(const struct config *, int, char **);
+static int		 cmd_assignment_add(const struct config *, int, char **);
+static long long	 course_named(struct db *, const char *, const char *);
 
 /* var/pg-private.url when no URL was configured (use_private_cluster). */
 static char		*private_url_file;
@@ -84,6 +90,17 @@ usage(FILE *f)
 	    "              generated and printed as \"password: X\"\n"
 	    "  has-admin   exit 0 if an admin account exists, 1 if not, 2 on "
 	    "error\n"
+	    "  course-add --code CODE --title TITLE\n"
+	    "              create a course; prints its id and join code\n"
+	    "  enrol --course CODE --email E --role student|teacher "
+	    "[--section S]\n"
+	    "              enrol an account in a course\n"
+	    "  assignment-add --course CODE --title TITLE [--instructions "
+	    "TEXT]\n"
+	    "              [--due \"YYYY-MM-DD HH:MM\"] [--late-ok]\n"
+	    "              give a course an assignment, open now (dates in "
+	    "the\n"
+	    "              course's time zone)\n"
 	    "  routes      print the HTTP route table, one JSON object a line\n"
 	    "  retention-run\n"
 	    "              remove the recordings (and extracted sound) kept "
@@ -332,6 +349,175 @@ cmd_user_add(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * Setting up a class from a terminal: a course, its members and an
+ * assignment, through the same functions as the pages.
+ */
+static int
+cmd_course_add(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "code", required_argument, NULL, 'c' },
+		{ "title", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *code = NULL, *title = NULL;
+	char err[512];
+	struct db *db;
+	json_t *course = NULL;
+	long long id;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': code = optarg; break;
+		case 't': title = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (code == NULL || title == NULL) {
+		fprintf(stderr, "course-add needs --code and --title\n");
+		return 2;
+	}
+	db = open_db(cfg, true);
+	if (!course_create(db, code, title, &id, err, sizeof(err)) ||
+	    !course_get(db, id, &course, err, sizeof(err)) || course == NULL)
+		fprintf(stderr, "course-add: %s\n", err);
+	else {
+		printf("created course %lld: %s (join code %s)\n", id, code,
+		    json_string_value(json_object_get(course, "join_code")));
+		rc = 0;
+	}
+	json_decref(course);
+	db_close(db);
+	return rc;
+}
+
+/* The id of the course with this code, or 0 after saying why. */
+static long long
+course_named(struct db *db, const char *cmd, const char *code)
+{
+	char err[512];
+	long long id;
+
+	if (!course_id_by_code(db, code, &id, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return 0;
+	}
+	if (id == 0)
+		fprintf(stderr, "%s: there is no course with the code %s\n", cmd,
+		    code);
+	return id;
+}
+
+static int
+cmd_enrol(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "course", required_argument, NULL, 'c' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "section", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *code = NULL, *email = NULL, *role = NULL, *section = "";
+	struct course_enrolment en;
+	char err[512];
+	struct db *db;
+	long long course;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': code = optarg; break;
+		case 'e': email = optarg; break;
+		case 'r': role = optarg; break;
+		case 's': section = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (code == NULL || email == NULL || role == NULL ||
+	    (strcmp(role, "student") != 0 && strcmp(role, "teacher") != 0)) {
+		fprintf(stderr, "enrol needs --course, --email and --role "
+		    "student or teacher\n");
+		return 2;
+	}
+	db = open_db(cfg, true);
+	if ((course = course_named(db, "enrol", code)) == 0)
+		;
+	else if (!course_enrol(db, course, email, role, section, false, &en,
+	    err, sizeof(err)))
+		fprintf(stderr, "enrol: %s\n", err);
+	else if (en.outcome == COURSE_ELSEWHERE)
+		fprintf(stderr, "enrol: %s is enrolled in %s already%s%s; "
+		    "change it on the course page\n", email, code,
+		    en.was_section[0] != '\0' ? " in section " : "",
+		    en.was_section);
+	else {
+		printf("%s %s in %s as %s\n", en.outcome == COURSE_SAME ?
+		    "already enrolled:" : "enrolled", email, code, role);
+		rc = 0;
+	}
+	db_close(db);
+	return rc;
+}
+
+static int
+cmd_assignment_add(const struct config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "course", required_argument, NULL, 'c' },
+		{ "title", required_argument, NULL, 't' },
+		{ "instructions", required_argument, NULL, 'i' },
+		{ "due", required_argument, NULL, 'd' },
+		{ "late-ok", no_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct assignment_input in;
+	const char *code = NULL;
+	char err[512];
+	struct db *db;
+	long long course, id = 0;
+	bool invalid;
+	int c, rc = 1;
+
+	memset(&in, 0, sizeof(in));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': code = optarg; break;
+		case 't': snprintf(in.title, sizeof(in.title), "%s", optarg);
+			break;
+		case 'i': snprintf(in.instructions, sizeof(in.instructions),
+			    "%s", optarg);
+			break;
+		case 'd': snprintf(in.due, sizeof(in.due), "%s", optarg);
+			break;
+		case 'l': in.late_ok = true; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (code == NULL || in.title[0] == '\0') {
+		fprintf(stderr, "assignment-add needs --course and --title\n");
+		return 2;
+	}
+	db = open_db(cfg, true);
+	if ((course = course_named(db, "assignment-add", code)) == 0)
+		;
+	else if (!assignment_save(db, course, 0, &in, &id, &invalid, err,
+	    sizeof(err)))
+		fprintf(stderr, "assignment-add: %s\n", err);
+	else {
+		printf("created assignment %lld: %s (%s)\n", id, in.title,
+		    code);
+		rc = 0;
+	}
+	db_close(db);
+	return rc;
+}
+
 static int
 cmd_serve(const struct config *cfg)
 {
@@ -475,6 +661,12 @@ main(int argc, char **argv)
 		rc = cmd_retention_run(&cfg);
 	else if (strcmp(cmd, "has-admin") == 0)
 		rc = cmd_has_admin(&cfg);
+	else if (strcmp(cmd, "course-add") == 0)
+		rc = cmd_course_add(&cfg, argc - optind, argv + optind);
+	else if (strcmp(cmd, "enrol") == 0)
+		rc = cmd_enrol(&cfg, argc - optind, argv + optind);
+	else if (strcmp(cmd, "assignment-add") == 0)
+		rc = cmd_assignment_add(&cfg, argc - optind, argv + optind);
 	else {
 		fprintf(stderr, "introeval: unknown command \"%s\"\n", cmd);
 		usage(stderr);

@@ -435,7 +435,7 @@ assignment_save(struct db *db, long long course, long long user,
 	    "ins AS (INSERT INTO assignments (course_id, title, instructions, "
 	    "  opens_at, due_at, min_duration_s, max_duration_s, rubric_id, "
 	    "  late_ok, created_by) SELECT course_id, $2, $3, opens, due, "
-	    "  $6::float8, $7::float8, $8::bigint, $9::boolean, $11::bigint "
+	    "  $6::float8, $7::float8, $8::bigint, $9::boolean, nullif($11::bigint, 0) "
 	    "  FROM ok WHERE $10::bigint = 0 RETURNING id), "
 	    "upd AS (UPDATE assignments a SET title = $2, instructions = $3, "
 	    "  opens_at = ok.opens, due_at = ok.due, "

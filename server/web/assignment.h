@@ -101,7 +101,8 @@ struct assignment_input {
 /* Fills in from an assignment's JSON (assignment_get), for an edit. */
 void	assignment_input_from(struct assignment_input *, json_t *);
 /*
- * Creates (*id 0) or changes (*id) an assignment of course. False with
+ * Creates (*id 0) or changes (*id) an assignment of course, by user (0:
+ * from the command line). False with
  * *invalid and words in err for bad input, or a database error.
  */
 bool	assignment_save(struct db *, long long course, long long user,

@@ -418,6 +418,23 @@ course_unenrol(struct db *db, long long course, long long user,
 }
 
 bool
+course_id_by_code(struct db *db, const char *code, long long *id,
+    char *err, size_t errlen)
+{
+	const char *p[1] = { code };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, "SELECT id FROM courses WHERE code = $1", 1,
+	    p, err, errlen);
+
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*id = PQntuples(r) == 1 ? db_get_ll(r, 0, "id") : 0;
+	PQclear(r);
+	return true;
+}
+
+bool
 course_by_join_code(struct db *db, const char *code, long long *course,
     char *err, size_t errlen)
 {

@@ -20,6 +20,9 @@ struct user;
 /* err is a plain sentence for the form (a taken code, say). */
 bool	course_create(struct db *, const char *code, const char *title,
 	    long long *id, char *err, size_t errlen);
+/* The id of the course with this code (0: none). */
+bool	course_id_by_code(struct db *, const char *code, long long *id,
+	    char *err, size_t errlen);
 /* What enrolling someone did (course_enrol). */
 enum course_outcome {
 	COURSE_ADDED,		/* enrolled now */

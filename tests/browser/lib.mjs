@@ -9,7 +9,7 @@
 // closed network needs. Screenshots go to tests/browser/screenshots/.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
@@ -123,4 +123,26 @@ export function shortIntro(name, seconds = 6.5) {
     if (r.status !== 0) throw new Error(`ffmpeg could not cut ${name}: ${r.stderr}`);
   }
   return out;
+}
+
+// withServerLog(e, info): e with the server log's last lines appended
+// (info is startEnv's JSON line), for a failure's report.
+export function withServerLog(e, info, lines = 60) {
+  let tail = '';
+  try {
+    tail = readFileSync(info.server_log, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch { /* gone already */ }
+  return new Error(`${e.message}\n--- server log (last lines) ---\n${tail}`, { cause: e });
+}
+
+// runMain(main): runs a test's main() and reports it as every browser
+// test does: "1 passed, 0 failed", or the failure and exit code 1.
+export function runMain(main) {
+  main().then(() => {
+    console.log('1 passed, 0 failed');
+  }, (e) => {
+    console.error(`browser test failed: ${e.stack || e.message}`);
+    console.log('0 passed, 1 failed');
+    process.exitCode = 1;
+  });
 }

@@ -14,9 +14,8 @@
 // Run: node tests/browser/test_assignments.mjs
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SCREENSHOTS, SHARED, launchBrowser, log, shot, startEnv, waitUntil } from './lib.mjs';
+import { SCREENSHOTS, SHARED, launchBrowser, log, shot, startEnv, waitUntil, runMain, withServerLog } from './lib.mjs';
 
 const FIXTURE = path.join(SHARED, 'fixtures', 'intros', 'intro01.mp4');
 const PGBIN = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
@@ -79,7 +78,7 @@ async function main() {
   try {
     // A rubric version with weights and level descriptors for the
     // assignment, and the teacher in the course.
-    const rid = Number(psql(info.database_url, `INSERT INTO rubrics (name, version, definition) VALUES ('assign-browser', 1, '${JSON.stringify(RUBRIC)}') RETURNING id`).split('\n')[0]);
+    const rid = Number(psql(info.database_url, `WITH f AS (INSERT INTO rubric_sets (title) VALUES ('assign-browser') RETURNING id) INSERT INTO rubrics (name, version, definition, set_id) SELECT 'assign-browser', 1, '${JSON.stringify(RUBRIC)}', f.id FROM f RETURNING id`).split('\n')[0]);
     psql(info.database_url, `INSERT INTO course_members (course_id, user_id, role) SELECT a.course_id, u.id, 'teacher' FROM assignments a, users u WHERE a.id = ${aid} AND u.email = '${info.users.teacher.email}'`);
     browser = await launchBrowser();
     const tctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -162,21 +161,11 @@ async function main() {
     log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
     if (page) await shot(page, 'assign-99-failure').catch(() => {});
-    let serverLog = '';
-    try {
-      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-60).join('\n');
-    } catch { /* gone already */ }
-    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+    throw withServerLog(e, info);
   } finally {
     if (browser) await browser.close().catch(() => {});
     await env.stop();
   }
 }
 
-main().then(() => {
-  console.log('1 passed, 0 failed');
-}, (e) => {
-  console.error(`browser test failed: ${e.stack || e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+runMain(main);

@@ -27,7 +27,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SCREENSHOTS, launchBrowser, log, shortIntro, shot, sleep, startEnv, waitUntil } from './lib.mjs';
+import { SCREENSHOTS, launchBrowser, log, shortIntro, shot, sleep, startEnv, waitUntil, runMain, withServerLog } from './lib.mjs';
 
 const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 240) * 1000;
 // The pages are the subject, not the words: the fixtures' first seconds.
@@ -433,21 +433,11 @@ async function main() {
     log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } catch (e) {
     if (tpage) await shot(tpage, 'dash-99-failure').catch(() => {});
-    let serverLog = '';
-    try {
-      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-80).join('\n');
-    } catch { /* gone already */ }
-    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+    throw withServerLog(e, info, 80);
   } finally {
     if (browser) await browser.close().catch(() => {});
     await env.stop();
   }
 }
 
-main().then(() => {
-  console.log('1 passed, 0 failed');
-}, (e) => {
-  console.error(`browser test failed: ${e.stack || e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+runMain(main);

@@ -17,7 +17,7 @@
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO, launchBrowser, log, shortIntro, shot, startEnv } from './lib.mjs';
+import { REPO, launchBrowser, log, shortIntro, shot, startEnv, runMain } from './lib.mjs';
 
 const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 180) * 1000;
 const VIDEO = shortIntro('intro03');
@@ -195,7 +195,4 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`browser: FAILED: ${e.stack || e}\n`);
-  process.exit(1);
-});
+runMain(main);

@@ -16,9 +16,8 @@
 //
 // Run: node tests/browser/test_record.mjs (after npm ci in tests/browser).
 
-import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, log, shot, sleep, startEnv } from './lib.mjs';
+import { CHROMIUM, log, shot, sleep, startEnv, runMain, withServerLog } from './lib.mjs';
 
 const RESULT_TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 180) * 1000;
 const RECORD_MS = 7000;
@@ -133,21 +132,11 @@ async function main() {
     }
   } catch (e) {
     if (page) await shot(page, 'record-99-failure').catch(() => {});
-    let serverLog = '';
-    try {
-      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-40).join('\n');
-    } catch { /* gone already */ }
-    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+    throw withServerLog(e, info, 40);
   } finally {
     if (browser) await browser.close().catch(() => {});
     await env.stop();
   }
 }
 
-main().then(() => {
-  console.log('1 passed, 0 failed');
-}, (e) => {
-  console.error(`browser test failed: ${e.stack || e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+runMain(main);

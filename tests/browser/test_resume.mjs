@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { SHARED, launchBrowser, log, shot, sleep, startEnv } from './lib.mjs';
+import { SHARED, launchBrowser, log, shot, sleep, startEnv, runMain, withServerLog } from './lib.mjs';
 
 const VIDEO = path.join(SHARED, 'fixtures', 'intros', 'intro02.mp4');
 
@@ -175,11 +175,7 @@ async function main() {
     log('passed');
   } catch (e) {
     if (page) await shot(page, 'resume-99-failure').catch(() => {});
-    let serverLog = '';
-    try {
-      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-40).join('\n');
-    } catch { /* gone already */ }
-    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+    throw withServerLog(e, info, 40);
   } finally {
     if (browser) await browser.close().catch(() => {});
     net1.close();
@@ -187,10 +183,4 @@ async function main() {
   }
 }
 
-main().then(() => {
-  console.log('1 passed, 0 failed');
-}, (e) => {
-  console.error(`browser test failed: ${e.stack || e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+runMain(main);

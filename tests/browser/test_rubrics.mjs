@@ -22,7 +22,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { launchBrowser, log, shortIntro, shot, startEnv, waitUntil } from './lib.mjs';
+import { launchBrowser, log, shortIntro, shot, startEnv, waitUntil, runMain, withServerLog } from './lib.mjs';
 
 const TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 180) * 1000;
 const VIDEO = shortIntro('intro03');
@@ -234,21 +234,11 @@ async function main() {
   } catch (e) {
     if (tpage) await shot(tpage, 'rubrics-99-teacher-failure').catch(() => {});
     if (spage) await shot(spage, 'rubrics-99-student-failure').catch(() => {});
-    let serverLog = '';
-    try {
-      serverLog = readFileSync(info.server_log, 'utf8').split('\n').slice(-60).join('\n');
-    } catch { /* gone already */ }
-    throw new Error(`${e.message}\n--- server log (last lines) ---\n${serverLog}`);
+    throw withServerLog(e, info);
   } finally {
     if (browser) await browser.close().catch(() => {});
     await env.stop();
   }
 }
 
-main().then(() => {
-  console.log('1 passed, 0 failed');
-}, (e) => {
-  console.error(`browser test failed: ${e.stack || e.message}`);
-  console.log('0 passed, 1 failed');
-  process.exitCode = 1;
-});
+runMain(main);

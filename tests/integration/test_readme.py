@@ -238,6 +238,11 @@ class Readme(harness.TestCase):
         self.assertRegex(out, r"url: postgresql:///introeval\?host=")
         self.assertIn("an admin account exists", out)
         self.assertIn("created user", out)
+        self.assertRegex(out, r"created course \d+: SPK101 \(join code "
+                         r"[A-Z0-9]{8}\)")
+        self.assertIn("enrolled student@example.com in SPK101 as student",
+                      out)
+        self.assertRegex(out, r"created assignment \d+: Introduce yourself")
         self.assertRegex(out, r"X-Submission-Id: \d+")
         s = self.client("student@example.com", "a-long-password")
         subs = s.get_json("/api/v1/submissions")["submissions"]
