@@ -89,6 +89,10 @@ class Rubrics(harness.TestCase):
         sub = cls.c["t1"].wait_for(cls.s1)
         assert sub["status"] == "completed", sub
         cls.s2 = cls.clone_submission(cls.s1, "s2@example.com")
+        # s1 uploaded through the harness's default course; from here on
+        # the students are in RB1 and RB2 only.
+        cls.sql("DELETE FROM course_members WHERE course_id = (SELECT id "
+                "FROM courses WHERE code = 'HARNESS')")
         cls.default_id = int(cls.sql("SELECT rubric_current()"))
         # Assignment A (course RB1) holds s1's submission, B (RB2) s2's.
         cls.asg_a = cls.make_assignment(cls.course, "Introduce yourself",
