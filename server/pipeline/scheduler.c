@@ -390,22 +390,28 @@ controller(void *arg)
 static bool
 take_node(struct sched *s)
 {
-	char holder[512], said[512] = "", err[512];
+	char holder[512], said[512] = "", said_err[512] = "", err[512];
 	enum pglock_state st;
 	double until;
 	int n, quarantined;
 
+	/*
+	 * Each message once per holder (or per error): a failed try in
+	 * between (a slow database) does not make the holder news again.
+	 */
 	while ((st = pglock_try(s->node_lock, holder, sizeof(holder))) !=
 	    PGLOCK_HELD) {
-		if (strcmp(holder, said) != 0 && st == PGLOCK_BUSY)
+		if (st == PGLOCK_BUSY && strcmp(holder, said) != 0) {
 			log_warnx("sched: node %s is already run by %s; this "
 			    "process will not run a scheduler for it until that "
 			    "one stops", s->node, holder);
-		else if (strcmp(holder, said) != 0)
+			util_strlcpy(said, holder, sizeof(said));
+		} else if (st != PGLOCK_BUSY && strcmp(holder, said_err) != 0) {
 			log_warnx("sched: node %s: cannot take the node lock, "
 			    "retrying every %.0f s: %s", s->node, LOCK_RETRY_S,
 			    holder);
-		util_strlcpy(said, holder, sizeof(said));
+			util_strlcpy(said_err, holder, sizeof(said_err));
+		}
 		set_standby(s, st == PGLOCK_BUSY ? "standby: node lock held "
 		    "by %s" : "standby: cannot take the node lock: %s", holder);
 		until = util_monotonic() + LOCK_RETRY_S;
@@ -416,7 +422,8 @@ take_node(struct sched *s)
 				util_sleep(0.1);
 	}
 	log_info("sched: node %s: holding the node lock%s", s->node,
-	    s->lock_taken ? " again" : said[0] != '\0' ? " (took over)" : "");
+	    s->lock_taken ? " again" : said[0] != '\0' || said_err[0] != '\0' ?
+	    " (took over)" : "");
 	s->lock_taken = true;
 	/* What an earlier process of this node left behind. */
 	node_log_interrupted(s->db, s->node);
