@@ -421,10 +421,6 @@ take_node(struct sched *s)
 			else
 				util_sleep(0.1);
 	}
-	log_info("sched: node %s: holding the node lock%s", s->node,
-	    s->lock_taken ? " again" : said[0] != '\0' || said_err[0] != '\0' ?
-	    " (took over)" : "");
-	s->lock_taken = true;
 	/* What an earlier process of this node left behind. */
 	node_log_interrupted(s->db, s->node);
 	if (!queue_rescue(s->db, s->node, s->cfg->max_attempts, &n,
@@ -436,6 +432,11 @@ take_node(struct sched *s)
 		    s->node, quarantined);
 	set_standby(s, "%s", "");
 	atomic_store(&s->fenced, false);
+	/* Said once the scheduler runs: /healthz says "running" from here. */
+	log_info("sched: node %s: holding the node lock%s", s->node,
+	    s->lock_taken ? " again" : said[0] != '\0' || said_err[0] != '\0' ?
+	    " (took over)" : "");
+	s->lock_taken = true;
 	return true;
 }
 
