@@ -565,6 +565,22 @@ db_exists(struct db *db, const char *sql, int n, const char *const *params,
 	return true;
 }
 
+bool
+db_query_id(struct db *db, const char *sql, int n, const char *const *params,
+    long long *id, char *err, size_t errlen)
+{
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, n, params, err, errlen);
+
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	*id = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ?
+	    strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+	PQclear(r);
+	return true;
+}
+
 json_t *
 db_query_json(struct db *db, const char *sql, int n,
     const char *const *params, bool *found, char *err, size_t errlen)

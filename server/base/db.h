@@ -103,6 +103,14 @@ bool		 db_exists(struct db *, const char *sql, int nparams,
 		    const char *const *params, bool *exists, char *err,
 		    size_t errlen);
 
+/*
+ * The first column of a query's first row as a number (an id), *id 0
+ * when there is no row; false on a database error.
+ */
+bool		 db_query_id(struct db *, const char *sql, int nparams,
+		    const char *const *params, long long *id, char *err,
+		    size_t errlen);
+
 /* Applies sql/NNN_*.sql from dir in order, each once, each in a transaction. */
 bool		 db_migrate(struct db *, const char *dir, int *applied,
 		    char *err, size_t errlen);

@@ -247,18 +247,10 @@ assignment_choose(struct db *db, long long course, long long wanted,
 {
 	char cb[DB_NUM_LEN], wb[DB_NUM_LEN];
 	const char *p[2] = { db_param_ll(cb, course), db_param_ll(wb, wanted) };
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, "SELECT a.id FROM assignments a "
+	return db_query_id(db, "SELECT a.id FROM assignments a "
 	    "WHERE a.course_id = $1::bigint ORDER BY a.id = $2::bigint DESC, "
-	    OPEN_NOW " DESC, a.opens_at DESC, a.id DESC LIMIT 1", 2, p, err,
+	    OPEN_NOW " DESC, a.opens_at DESC, a.id DESC LIMIT 1", 2, p, id, err,
 	    errlen);
-
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	*id = PQntuples(r) > 0 ? db_get_ll(r, 0, "id") : 0;
-	PQclear(r);
-	return true;
 }
 
 bool

@@ -422,16 +422,9 @@ course_id_by_code(struct db *db, const char *code, long long *id,
     char *err, size_t errlen)
 {
 	const char *p[1] = { code };
-	PGconn *c = db_acquire(db);
-	PGresult *r = db_query(c, "SELECT id FROM courses WHERE code = $1", 1,
-	    p, err, errlen);
 
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	*id = PQntuples(r) == 1 ? db_get_ll(r, 0, "id") : 0;
-	PQclear(r);
-	return true;
+	return db_query_id(db, "SELECT id FROM courses WHERE code = $1", 1, p,
+	    id, err, errlen);
 }
 
 bool
@@ -440,8 +433,6 @@ course_by_join_code(struct db *db, const char *code, long long *course,
 {
 	char norm[CODE_MAX + 1];
 	const char *p[1] = { norm };
-	PGconn *c;
-	PGresult *r;
 	size_t n = 0;
 
 	*course = 0;
@@ -451,16 +442,8 @@ course_by_join_code(struct db *db, const char *code, long long *course,
 	norm[n] = '\0';
 	if (n == 0)
 		return true;
-	c = db_acquire(db);
-	r = db_query(c, "SELECT id FROM courses WHERE join_code = $1 AND NOT "
-	    "archived", 1, p, err, errlen);
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	if (PQntuples(r) == 1)
-		*course = db_get_ll(r, 0, "id");
-	PQclear(r);
-	return true;
+	return db_query_id(db, "SELECT id FROM courses WHERE join_code = $1 "
+	    "AND NOT archived", 1, p, course, err, errlen);
 }
 
 bool

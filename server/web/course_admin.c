@@ -19,6 +19,7 @@
 #include "app.h"
 #include "buf.h"
 #include "config.h"
+#include "dash.h"
 #include "course.h"
 #include "http.h"
 #include "roster.h"
@@ -28,7 +29,6 @@
 #define ARCHIVED_MSG	"this course is archived, so it is read-only; " \
 	"unarchive it first"
 
-static bool	 load(struct req *, json_t **, int *);
 static bool	 is_admin(struct req *);
 static int	 manage_page(struct req *, int, json_t *);
 static const char *done_text(const char *);
@@ -39,27 +39,6 @@ static bool
 is_admin(struct req *r)
 {
 	return strcmp(r->user.role, "admin") == 0;
-}
-
-/* The course if this user manages it; else the answer is sent. */
-static bool
-load(struct req *r, json_t **course, int *status)
-{
-	char err[512];
-	bool ok;
-
-	*course = NULL;
-	if (!course_access(r->app->db, r->id, &r->user, &ok, err,
-	    sizeof(err)) || (ok && !course_get(r->app->db, r->id, course, err,
-	    sizeof(err)))) {
-		*status = http_db_error(r);
-		return false;
-	}
-	if (!ok || *course == NULL) {
-		*status = http_error(r, 404, "no such course");
-		return false;
-	}
-	return true;
 }
 
 static const char *
@@ -92,7 +71,7 @@ manage_page(struct req *r, int status, json_t *view)
 	size_t i;
 	int rc;
 
-	if (!load(r, &course, &rc)) {
+	if (!dash_load_course(r, &course, &rc)) {
 		json_decref(view);
 		return rc;
 	}
@@ -145,7 +124,7 @@ course_admin_update(struct req *r)
 	http_form_get(body, "title", title, sizeof(title));
 	http_form_get(body, "user_id", uid, sizeof(uid));
 	free(body);
-	if (!load(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	archived = json_is_true(json_object_get(course, "archived"));
 	json_decref(course);
@@ -244,7 +223,7 @@ course_admin_roster(struct req *r)
 	http_form_get(body, "action", action, sizeof(action));
 	http_form_get(body, "csv", csv, CSV_FORM_MAX + 1);
 	free(body);
-	if (!load(r, &course, &rc)) {
+	if (!dash_load_course(r, &course, &rc)) {
 		free(csv);
 		return rc;
 	}
@@ -292,7 +271,7 @@ course_admin_api_patch(struct req *r)
 	bool ok = true, found = true, invalid = false;
 	int rc;
 
-	if (!load(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	json_decref(course);
 	if (!http_read_body(r, &text))
@@ -325,7 +304,7 @@ course_admin_api_patch(struct req *r)
 	if (!ok)
 		return found ? http_error(r, 422, "%s", err) :
 		    http_db_error(r);
-	if (!load(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	return http_json(r, 200, course);
 }
@@ -338,7 +317,7 @@ course_admin_api_unenrol(struct req *r)
 	bool found, archived;
 	int rc;
 
-	if (!load(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	archived = json_is_true(json_object_get(course, "archived"));
 	json_decref(course);
@@ -360,7 +339,7 @@ course_admin_api_roster(struct req *r)
 	bool ok, archived;
 	int rc;
 
-	if (!load(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	archived = json_is_true(json_object_get(course, "archived"));
 	json_decref(course);

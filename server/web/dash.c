@@ -45,7 +45,6 @@ static const struct { const char *group, *label; } groups[] = {
 
 static const char *str(json_t *, const char *);
 static int	 db_down(struct req *);
-static bool	 load_course(struct req *, json_t **, int *);
 static int	 course_page(struct req *, int, json_t *);
 static void	 filter_rows(json_t *, json_t *, const char *, const char *);
 static void	 count_view(json_t *, json_t *, json_t *);
@@ -161,9 +160,8 @@ dash_chip(json_t *row)
 	    "failed") == 0 || strcmp(state, "retry") == 0));
 }
 
-/* The course, if this user may watch it; otherwise the answer is sent. */
-static bool
-load_course(struct req *r, json_t **course, int *status)
+bool
+dash_load_course(struct req *r, json_t **course, int *status)
 {
 	char err[512];
 	bool ok;
@@ -445,7 +443,7 @@ course_page(struct req *r, int status, json_t *view)
 	long long version, aid;
 	int rc;
 
-	if (!load_course(r, &course, &rc)) {
+	if (!dash_load_course(r, &course, &rc)) {
 		json_decref(view);
 		json_decref(criteria);
 		return rc;
@@ -559,7 +557,7 @@ dash_course_enrol(struct req *r)
 	http_form_get(body, "section", section, sizeof(section));
 	http_form_get(body, "move", move, sizeof(move));
 	free(body);
-	if (!load_course(r, &course, &rc))
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	json_decref(course);
 	if (strcmp(role, "student") != 0 && strcmp(r->user.role, "admin") != 0)
@@ -597,7 +595,7 @@ dash_course_progress(struct req *r)
 	long long version, aid;
 	int rc;
 
-	if (!load_course(r, &course, &rc)) {
+	if (!dash_load_course(r, &course, &rc)) {
 		json_decref(view);
 		json_decref(criteria);
 		return rc;
@@ -735,7 +733,7 @@ dash_results_csv(struct req *r)
 	size_t i, k, n;
 	int rc;
 
-	if (!load_course(r, &course, &rc)) {
+	if (!dash_load_course(r, &course, &rc)) {
 		json_decref(criteria);
 		return rc;
 	}

@@ -8,6 +8,7 @@
 #ifndef INTROEVAL_DASH_H
 #define INTROEVAL_DASH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -20,6 +21,12 @@ int	dash_course(struct req *);		/* GET  /courses/:id */
 /* The course page r->id with status and view (stolen) added: a form's
    error shown on it. */
 int	dash_course_with(struct req *, int status, json_t *view);
+/*
+ * The course of r->id as JSON if this user may see it as staff (its
+ * teachers, admins); otherwise false with the answer sent (*status: 404
+ * or a database error).
+ */
+bool	dash_load_course(struct req *, json_t **course, int *status);
 /* POST /courses/:id/members */
 int	dash_course_enrol(struct req *);
 /* GET /courses/:id/results.csv */
