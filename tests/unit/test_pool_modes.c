@@ -160,8 +160,16 @@ test_openai(void **state)
 	r = result(2);
 	assert_false(json_is_true(json_object_get(r, "ok")));
 	assert_true(json_is_true(json_object_get(r, "retryable")));
-	assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
-	    "model error: the model crashed"));
+	/*
+	 * Each try met the crash; the last one may instead meet the
+	 * stand-in's 429 while it still counts the crashed stream as
+	 * running (its limit is one), so the words are either.
+	 */
+	assert_true(count_calls("oa", "error") >= 3);
+	assert_true(strstr(json_string_value(json_object_get(r, "error")),
+	    "model error: the model crashed") != NULL ||
+	    strstr(json_string_value(json_object_get(r, "error")),
+	    "HTTP 429") != NULL);
 }
 
 static void
