@@ -573,6 +573,7 @@ cmd_serve(const struct config *cfg)
 	if (pages && (ws = ws_start(&app, router_context(http), err,
 	    sizeof(err))) == NULL)
 		fatalx("websocket hub: %s", err);
+	router_open(http);
 	if (pages)
 		sweeper = tus_sweeper_start(&app);
 	if (scheduler)

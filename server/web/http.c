@@ -94,9 +94,14 @@ json_with(struct req *r, int status, json_t *body, const char *extra)
 	int rc;
 
 	json_decref(body);
-	if (text == NULL)
-		return http_send(r, 500, "text/plain", "out of memory\n", 14,
-		    NULL);
+	if (text == NULL) {
+		/* json_pack failed (a NULL or non-UTF-8 string): say where. */
+		log_warnx("http: %s %s: could not build its JSON answer "
+		    "(status %d)", r->ri->request_method, r->ri->local_uri, status);
+		return http_send(r, 500, "application/json",
+		    "{\"error\":\"the server could not build its answer\"}",
+		    49, NULL);
+	}
 	rc = http_send(r, status, "application/json", text, strlen(text),
 	    extra);
 	free(text);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,7 @@ struct router {
 	struct mg_context	*ctx;
 	struct app		*app;
 	bool			 health_only;
+	atomic_bool		 open;	/* every handler is in place */
 };
 
 static int	 dispatch(struct mg_connection *, void *);
@@ -275,6 +277,7 @@ static bool	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
+static int	 not_yet_open(struct mg_connection *);
 static bool	 print_route(FILE *, const char *, const char *, int,
 		    const char *);
 
@@ -305,6 +308,7 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	snprintf(threads, sizeof(threads), "%d", app->cfg->threads);
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = log_civetweb;
+	cb.begin_request = not_yet_open;
 	mg_init_library(0);
 	if ((s->ctx = mg_start(&cb, s, opts)) == NULL) {
 		free(s);
@@ -314,6 +318,32 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	}
 	mg_set_request_handler(s->ctx, "/", dispatch, s);
 	return s;
+}
+
+void
+router_open(struct router *s)
+{
+	atomic_store(&s->open, true);
+}
+
+/*
+ * CivetWeb listens before our handlers are in place: until router_open,
+ * a request gets 503 "starting" rather than CivetWeb's own 404 page.
+ */
+static int
+not_yet_open(struct mg_connection *conn)
+{
+	static const char body[] = "{\"error\":\"the server is starting; "
+	    "try again shortly\"}";
+	const struct router *s = mg_get_request_info(conn)->user_data;
+
+	if (atomic_load(&s->open))
+		return 0;
+	mg_printf(conn, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nRetry-After: 1\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    sizeof(body) - 1, body);
+	return 503;
 }
 
 /* One line of "introeval routes". */

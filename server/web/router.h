@@ -22,6 +22,8 @@ struct router;
  */
 struct router		*router_start(struct app *, bool health_only,
 			    char *err, size_t errlen);
+/* Lets requests in once every handler (WebSockets too) is in place. */
+void			 router_open(struct router *);
 void			 router_stop(struct router *);
 /*
  * Prints the route table, one JSON object a line: {method, pattern,

@@ -56,18 +56,22 @@ class HealthReadyServer(harness.Server):
 
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
+        last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("the server exited with %d:\n%s" % (
                     self.proc.returncode, self.log_tail()))
             try:
-                if self.healthz()[0] == 200:
+                status, _ = self.healthz()
+                if status == 200:
                     return
-            except OSError:
-                pass
+                last = "/healthz answered %d" % status
+            except (OSError, ValueError) as e:
+                # Starting up: keep asking, but say what came back.
+                last = str(e)
             time.sleep(0.1)
-        raise RuntimeError("the server was not ready in %d s:\n%s" % (
-            timeout, self.log_tail()))
+        raise RuntimeError("the server was not ready in %d s (%s):\n%s" % (
+            timeout, last, self.log_tail()))
 
     def healthz(self):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -75,7 +79,11 @@ class HealthReadyServer(harness.Server):
             conn.request("GET", "/healthz")
             r = conn.getresponse()
             body = r.read()
-            return r.status, (json.loads(body) if body else {})
+            try:
+                return r.status, (json.loads(body) if body else {})
+            except ValueError:
+                raise ValueError("/healthz answered %d with %r" % (
+                    r.status, body[:200])) from None
         finally:
             conn.close()
 
