@@ -34,7 +34,7 @@ static const char security_headers[] =
 
 #define SEND_CHUNK	(64 * 1024)	/* bytes of a file per write */
 #define DB_BUSY		"the server is busy, try again in a moment"
-#define DB_DOWN		"the database is not answering; try again in a moment"
+#define DB_DOWN		"the database is unavailable; try again shortly"
 
 static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);

@@ -25,6 +25,7 @@ struct req {
 	struct user			 user;
 	bool				 authed;
 	bool				 api;		/* under /api/: JSON errors */
+	bool				 bearer;	/* authed by its bearer token */
 	long long			 id;		/* the :id in the path */
 	long long			 id2;		/* the :uid in the path */
 	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
@@ -39,7 +40,7 @@ int	http_error(struct req *, int status, const char *fmt, ...)
 /*
  * The one answer to a failed database call: 503 with a Retry-After
  * header, "busy, try again" when no connection came free in time
- * (db_last_busy), else "the database is not answering". http_db_status
+ * (db_last_busy), else "the database is unavailable". http_db_status
  * gives the status, words and header line ("Retry-After: N\r\n") to
  * handlers with their own reply format (tus); http_db_error answers a
  * page or JSON like http_error.

@@ -482,14 +482,16 @@ find_session(struct req *r)
 	const char *auth = mg_get_header(r->conn, "Authorization");
 
 	r->token[0] = '\0';
-	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
 		util_strlcpy(r->token, auth + 7, sizeof(r->token));
-	else if (cookie == NULL || mg_get_cookie(cookie, COOKIE_NAME, r->token,
+		r->bearer = true;
+	} else if (cookie == NULL || mg_get_cookie(cookie, COOKIE_NAME, r->token,
 	    sizeof(r->token)) < 0)
 		r->token[0] = '\0';
 	if (r->token[0] != '\0')
 		r->authed = auth_session(r->app->db, r->token, &r->user,
 		    &dbfail);
+	r->bearer = r->bearer && r->authed;
 	return !dbfail;
 }
 
@@ -500,7 +502,7 @@ dispatch(struct mg_connection *conn, void *arg)
 	struct req r;
 	const struct route *rt = NULL, *get = NULL;
 	const char *method, *path;
-	bool path_known = false, bearer, head;
+	bool path_known = false, head;
 	double t0 = util_monotonic();
 	size_t i;
 	int status;
@@ -551,10 +553,12 @@ dispatch(struct mg_connection *conn, void *arg)
 		/*
 		 * A browser attaches the cookie to cross-site requests, so a
 		 * cookie session must also show the token only our pages
-		 * know. A bearer token is never sent by a browser on its own.
+		 * know. A bearer token is never sent by a browser on its own,
+		 * but other Authorization headers are (Basic, Negotiate
+		 * behind a proxy that asks for them): only a request that
+		 * was signed in by its bearer token skips the check.
 		 */
-		bearer = http_header(&r, "Authorization") != NULL;
-		if (r.authed && !bearer && rt->csrf == CSRF_HEADER &&
+		if (r.authed && !r.bearer && rt->csrf == CSRF_HEADER &&
 		    (http_header(&r, "X-CSRF-Token") == NULL ||
 		    !auth_token_equal(http_header(&r, "X-CSRF-Token"),
 		    r.user.csrf)))

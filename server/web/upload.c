@@ -89,8 +89,8 @@ upload_assignment(struct app *app, long long student, long long requested,
 	    err, errlen, dberr, sizeof(dberr))) {
 		log_warnx("upload: assignment not decided: %s", dberr);
 		*fail = UPLOAD_NO_DB;
-		return util_seterr(err, errlen, "the database is not answering; "
-		    "please upload again in a moment");
+		return util_seterr(err, errlen, "the database is unavailable; "
+		    "please upload again shortly");
 	}
 	if (v == ASSIGNMENT_OK)
 		return true;
@@ -177,8 +177,8 @@ create_row(struct app *app, const struct upload_file *f,
 	if (queue_add(app->db, &ns, id, dberr, sizeof(dberr)))
 		return true;
 	log_warnx("upload: submission not created: %s", dberr);
-	return util_seterr(err, errlen, "the database is not answering; "
-	    "please upload again in a moment");
+	return util_seterr(err, errlen, "the database is unavailable; "
+	    "please upload again shortly");
 }
 
 void

@@ -117,7 +117,9 @@ reject(const struct mg_connection *conn, int status, const char *why)
 
 	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
-	    status == 401 ? "Unauthorized" : "Forbidden", strlen(why), why);
+	    status == 401 ? "Unauthorized" : status == 503 ?
+	    "Service Unavailable\r\nRetry-After: 5" : "Forbidden", strlen(why),
+	    why);
 }
 
 /* A browser names the page's origin; it must be this very host. */
@@ -154,6 +156,7 @@ on_connect(const struct mg_connection *conn, void *arg)
 {
 	struct ws_hub *hub = arg;
 	struct ws_client *cl;
+	bool dbfail = false;
 
 	if (!origin_ok(conn)) {
 		reject(conn, 403, "this page may not open IntroEval's live "
@@ -163,9 +166,14 @@ on_connect(const struct mg_connection *conn, void *arg)
 	cl = xcalloc(1, sizeof(*cl));
 	find_token(conn, cl->token, sizeof(cl->token));
 	if (cl->token[0] == '\0' || !auth_session(hub->app->db, cl->token,
-	    &cl->user, NULL)) {
+	    &cl->user, &dbfail)) {
 		free(cl);
-		reject(conn, 401, "sign in first\n");
+		/* An outage is not a sign-out: the page must not drop it. */
+		if (dbfail)
+			reject(conn, 503, "the database is unavailable; try "
+			    "again shortly\n");
+		else
+			reject(conn, 401, "sign in first\n");
 		return 1;
 	}
 	cl->student = strcmp(cl->user.role, "student") == 0;
@@ -437,7 +445,7 @@ send_backlog(struct ws_hub *hub, struct ws_client *cl, enum topic_kind kind,
 	if (!ok) {
 		log_warnx("ws: backlog: %s", err);
 		send_json(cl, json_pack("{s:s, s:s}", "type", "error", "error",
-		    "the database is not answering; reload the page"));
+		    "the database is unavailable; reload the page"));
 		return;
 	}
 	for (i = 0; i < n; i++)
