@@ -64,8 +64,6 @@ static int	 fail(struct req *, int, bool, const char *, const char *, ...)
 		    __attribute__((format(printf, 5, 6)));
 static int	 db_fail(struct req *, bool, const char *);
 static bool	 version_ok(struct req *, int *);
-static bool	 parse_length(const char *, long long *);
-static bool	 parse_metadata(const char *, char *, size_t, long long *);
 static void	 expires_header(double, char *, size_t);
 static void	 outcome_headers(const struct tus_row *, char *, size_t);
 static int	 check_create(struct req *, long long *, char *, size_t,
@@ -156,8 +154,8 @@ version_ok(struct req *r, int *status)
 }
 
 /* A non-negative decimal integer, digits only. */
-static bool
-parse_length(const char *s, long long *out)
+bool
+tus_parse_length(const char *s, long long *out)
 {
 	char *end;
 
@@ -173,8 +171,9 @@ parse_length(const char *s, long long *out)
  * filename (or name) value into out ("" when there is none) and the
  * assignment_id into *assignment (0 when there is none).
  */
-static bool
-parse_metadata(const char *h, char *out, size_t outlen, long long *assignment)
+bool
+tus_parse_metadata(const char *h, char *out, size_t outlen,
+    long long *assignment)
 {
 	char *copy, *pair, *save = NULL, *val, *end;
 	unsigned char bin[TUS_FILENAME_MAX + 1];
@@ -278,7 +277,7 @@ check_create(struct req *r, long long *length, char *label, size_t len,
 	if (http_header(r, "Upload-Defer-Length") != NULL)
 		return fail(r, 400, true, NULL, "send Upload-Length: this "
 		    "server does not take uploads of unknown length");
-	if (!parse_length(http_header(r, "Upload-Length"), length))
+	if (!tus_parse_length(http_header(r, "Upload-Length"), length))
 		return fail(r, 400, true, NULL, "send the file's size in "
 		    "bytes as Upload-Length");
 	if (*length == 0)
@@ -286,7 +285,7 @@ check_create(struct req *r, long long *length, char *label, size_t len,
 	if (*length > (long long)cap_mb << 20)
 		return fail(r, 413, true, NULL, "this file is larger than the "
 		    "limit of %d MB", cap_mb);
-	if (!parse_metadata(http_header(r, "Upload-Metadata"), label, len,
+	if (!tus_parse_metadata(http_header(r, "Upload-Metadata"), label, len,
 	    assignment))
 		return fail(r, 400, true, NULL, "Upload-Metadata must be "
 		    "\"key base64value\" pairs separated by commas, and "
@@ -466,7 +465,7 @@ answer_finished(struct req *r, const struct tus_row *row)
 	outcome_headers(row, out, sizeof(out));
 	snprintf(extra, sizeof(extra), "Upload-Offset: %lld\r\n%s",
 	    row->length, out);
-	if (!parse_length(http_header(r, "Upload-Offset"), &offset) ||
+	if (!tus_parse_length(http_header(r, "Upload-Offset"), &offset) ||
 	    offset != row->length || r->ri->content_length > 0)
 		return fail(r, 409, true, extra, "this upload is already "
 		    "complete");
@@ -512,7 +511,7 @@ tus_patch(struct req *r)
 	if (ctype == NULL || strcmp(ctype, CONTENT_TYPE) != 0)
 		return fail(r, 415, true, NULL, "send the bytes with "
 		    "Content-Type: " CONTENT_TYPE);
-	if (!parse_length(http_header(r, "Upload-Offset"), &want))
+	if (!tus_parse_length(http_header(r, "Upload-Offset"), &want))
 		return fail(r, 400, true, NULL, "send Upload-Offset: the "
 		    "number of bytes the server already has");
 	if ((status = load(r, &row)) != 0)
@@ -614,7 +613,7 @@ finish(struct app *app, struct tus_row *row, long long size,
 
 	memset(&f, 0, sizeof(f));
 	/* The metadata was checked when the upload was created. */
-	if (!parse_metadata(row->metadata, label, sizeof(label),
+	if (!tus_parse_metadata(row->metadata, label, sizeof(label),
 	    &f.assignment_id))
 		f.assignment_id = 0;
 	f.path = path;

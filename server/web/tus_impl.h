@@ -33,6 +33,12 @@ struct tus_row {
 	char		 expires_iso[32];	/* the same, ISO 8601 UTC */
 };
 
+/* tus.c's header parsers (public for tests/fuzz): Upload-Length and
+ * Upload-Offset, Upload-Metadata. */
+bool	 tus_parse_length(const char *, long long *);
+bool	 tus_parse_metadata(const char *h, char *out, size_t outlen,
+	    long long *assignment);
+
 /* uploads/<stored_name>.tus: where an unfinished upload's bytes are. */
 char	*tus_data_path(const struct app *, const char *stored_name);
 
