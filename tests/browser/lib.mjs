@@ -40,12 +40,17 @@ export function startEnv(args = [], timeoutMs = 120000) {
     if (stderr.length > 200000) stderr = stderr.slice(-100000);
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
+  // The harness exits with 86 when the server's log held a sanitizer
+  // report (a build with INTROEVAL_SANITIZE=ON): the test fails.
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.stdin.end();
       const timer = setTimeout(() => child.kill('SIGTERM'), 20000);
       await exited;
       clearTimeout(timer);
+    }
+    if (child.exitCode === 86) {
+      throw new Error(`sanitizer report in the server's log:\n${stderr.slice(-20000)}`);
     }
   };
   return new Promise((resolve, reject) => {

@@ -99,15 +99,46 @@ def _unregister(obj):
 
 @atexit.register
 def _cleanup_all():
+    reported = False
     while True:
         with _cleanup_lock:
             if not _cleanups:
-                return
+                break
             obj = _cleanups.pop()
         try:
             getattr(obj, "cleanup", obj.stop)()
+        except SanitizerReport as e:
+            log(str(e))
+            reported = True
         except Exception as e:  # keep cleaning up the rest
             log("clean-up of %r failed: %s" % (obj, e))
+    if reported:
+        # A report found only at exit still fails the run.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(SANITIZER_EXIT)
+
+
+# A build with INTROEVAL_SANITIZE=ON (deploy/test --sanitize, with
+# tests/sanitize/env.sh) writes AddressSanitizer, LeakSanitizer and UBSan
+# reports to the server's standard error, its log. Any report fails the
+# test that ran the server: Server.stop() and cli() look for them.
+SANITIZER_EXIT = 86
+_SANITIZER_RE = re.compile(
+    r"^(==\d+==ERROR: (Address|Leak)Sanitizer|.*: runtime error: |"
+    r"SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer)", re.M)
+
+
+class SanitizerReport(AssertionError):
+    """A sanitizer report in a server's log or a command's output."""
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in text (up to 80 lines), or None."""
+    m = _SANITIZER_RE.search(text or "")
+    if m is None:
+        return None
+    return "\n".join(text[m.start():].splitlines()[:80])
 
 
 def _exit_on_signal(signum, frame):
@@ -487,6 +518,7 @@ class Server:
         self.env.update(env or {})
         self.log_path = os.path.join(self.data_dir, "server.log")
         self.proc = None
+        self._log_checked = 0	# bytes of the log checked for reports
         _register(self)
 
     def __repr__(self):
@@ -564,6 +596,10 @@ class Server:
         p = subprocess.run([self.binary] + self.args + list(args),
                            env=self.env, cwd=self.data_dir, input=input,
                            capture_output=True, text=True, timeout=timeout)
+        report = sanitizer_report(p.stderr)
+        if report:
+            raise SanitizerReport("introeval %s: sanitizer report:\n%s" % (
+                " ".join(args), report))
         if check and p.returncode != 0:
             raise RuntimeError("introeval %s failed (exit %d):\n%s%s" % (
                 " ".join(args), p.returncode, p.stdout, p.stderr))
@@ -584,8 +620,13 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, grace=10):
-        """SIGTERM, then SIGKILL after grace seconds; returns the status."""
+        """SIGTERM, then SIGKILL after grace seconds; returns the status.
+
+        Raises SanitizerReport when the log holds a sanitizer report
+        written since the last check (the process has ended then).
+        """
         rc = _kill_group(self.proc, grace)
+        self.check_sanitizer()
         return rc
 
     def kill9(self):
@@ -595,17 +636,36 @@ class Server:
             except ProcessLookupError:
                 pass
             self.proc.wait()
+        self.check_sanitizer()
+
+    def check_sanitizer(self):
+        """Raises SanitizerReport for a report new in the log."""
+        if not self.data_dir:
+            return
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_checked)
+                text = f.read().decode("utf-8", "replace")
+                self._log_checked = f.tell()
+        except OSError:
+            return
+        report = sanitizer_report(text)
+        if report:
+            raise SanitizerReport("sanitizer report in %s:\n%s" % (
+                self.log_path, report))
 
     def cleanup(self):
         """Stop and remove the data directory (when the harness made it)."""
-        self.stop()
-        if self._own_data_dir and self.data_dir:
-            if os.environ.get("INTROEVAL_KEEP_LOGS"):
-                log("kept %s" % self.data_dir)
-            else:
-                shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
-        _unregister(self)
+        try:
+            self.stop()
+        finally:
+            if self._own_data_dir and self.data_dir:
+                if os.environ.get("INTROEVAL_KEEP_LOGS"):
+                    log("kept %s" % self.data_dir)
+                else:
+                    shutil.rmtree(self.data_dir, ignore_errors=True)
+                self.data_dir = None
+            _unregister(self)
 
 
 # Students the harness creates are enrolled, unless the caller says
@@ -1023,8 +1083,12 @@ class Stack:
         return Server(url, backends_for(self.fakes), env=env)
 
     def stop(self):
+        report = None
         if self.server:
-            self.server.cleanup()
+            try:
+                self.server.cleanup()
+            except SanitizerReport as e:
+                report = e	# raised once the rest is stopped
             self.server = None
         for f in self.fakes:
             f.stop()
@@ -1032,6 +1096,8 @@ class Stack:
         if self.pg:
             self.pg.stop()
             self.pg = None
+        if report is not None:
+            raise report
 
 
 class TestCase(unittest.TestCase):
@@ -1148,7 +1214,12 @@ def serve_env(argv):
 
 if __name__ == "__main__":
     if "--serve-env" in sys.argv[1:]:
-        sys.exit(serve_env(sys.argv[1:]))
+        try:
+            rc = serve_env(sys.argv[1:])
+        except SanitizerReport as e:
+            log(str(e))
+            rc = SANITIZER_EXIT
+        sys.exit(rc)
     print(__doc__)
 
 
