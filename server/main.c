@@ -648,6 +648,8 @@ main(int argc, char **argv)
 	}
 	if (!auth_init())
 		fatalx("libsodium cannot be initialised");
+	auth_configure(cfg.hash_workers, cfg.hash_wait_s, cfg.hash_queue_max,
+	    strcmp(cfg.password_hash_cost, "minimum") == 0);
 	llm_global_init();
 	cmd = argv[optind];
 	if (strcmp(cmd, "routes") == 0)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cidr.h"
 #include "log.h"
 #include "util.h"
 
@@ -85,6 +86,34 @@ static const struct key keys[] = {
 	  "reset or a roster import's welcome) stays valid" },
 	{ "cookie_secure", KEY_BOOL, F(cookie_secure), "false", 0, 0, false,
 	  NULL, "mark the session cookie Secure (set behind HTTPS)" },
+	{ "signin_account_failures", KEY_INT, F(signin_account_failures),
+	  "5", 1, 1000, false, NULL, "wrong passwords in a row for one "
+	  "account before each further sign-in waits (429 with Retry-After)" },
+	{ "signin_address_failures", KEY_INT, F(signin_address_failures),
+	  "30", 1, 100000, false, NULL, "failed sign-ins from one client "
+	  "address before its further sign-ins wait" },
+	{ "signin_delay_s", KEY_INT, F(signin_delay_s), "5", 1, 3600, false,
+	  NULL, "the first wait after too many failures, in seconds; each "
+	  "further failure doubles it" },
+	{ "signin_max_delay_s", KEY_INT, F(signin_max_delay_s), "900", 1,
+	  86400, false, NULL, "the longest wait between sign-in attempts, in "
+	  "seconds" },
+	{ "trusted_proxies", KEY_STRING, F(trusted_proxies), "", 0, 0, false,
+	  NULL, "comma-separated addresses or CIDRs (127.0.0.1, 10.0.0.0/8) "
+	  "of reverse proxies whose X-Forwarded-For names the client (empty: "
+	  "the connection's address is the client's)" },
+	{ "hash_workers", KEY_INT, F(hash_workers), "2", 1, 256, false, NULL,
+	  "password hashes (argon2id, 64 MiB each) that run at once" },
+	{ "hash_wait_s", KEY_DOUBLE, F(hash_wait_s), "10", 0.01, 600, false,
+	  NULL, "longest a sign-in waits for a hashing place before it is "
+	  "answered 503 with Retry-After" },
+	{ "hash_queue_max", KEY_INT, F(hash_queue_max), "16", 0, 10000, false,
+	  NULL, "sign-ins that may wait for a hashing place; more are "
+	  "answered 503 at once" },
+	{ "password_hash_cost", KEY_STRING, F(password_hash_cost),
+	  "interactive", 0, 0, false, NULL, "argon2id cost of new password "
+	  "hashes: interactive (libsodium's, 64 MiB; keep it) or minimum "
+	  "(for test suites only: fast and weak)" },
 	{ "stt_engine", KEY_STRING, F(stt_engine), "pocketsphinx", 0, 0, false,
 	  NULL, "speech-to-text engine: pocketsphinx, whisper_http (a "
 	  "whisper.cpp server) or openai_http (/v1/audio/transcriptions)" },
@@ -389,6 +418,13 @@ validate(const struct config *cfg, char *err, size_t errlen)
 	    strcmp(cfg->role, "worker") != 0)
 		return util_seterr(err, errlen, "role must be all, web or "
 		    "worker, not \"%s\"", cfg->role);
+	if (strcmp(cfg->password_hash_cost, "interactive") != 0 &&
+	    strcmp(cfg->password_hash_cost, "minimum") != 0)
+		return util_seterr(err, errlen, "password_hash_cost must be "
+		    "interactive or minimum, not \"%s\"",
+		    cfg->password_hash_cost);
+	if (!cidr_list_valid(cfg->trusted_proxies, err, errlen))
+		return false;
 	if (strcmp(cfg->evaluation_mode, "single") != 0 &&
 	    strcmp(cfg->evaluation_mode, "ensemble") != 0)
 		return util_seterr(err, errlen, "evaluation_mode must be "

@@ -29,6 +29,15 @@ struct config {
 	int	 session_ttl_h;
 	int	 reset_code_ttl_h;	/* one-time password codes */
 	bool	 cookie_secure;
+	int	 signin_account_failures;	/* before the delays start */
+	int	 signin_address_failures;
+	int	 signin_delay_s;		/* the first delay, doubled */
+	int	 signin_max_delay_s;
+	char	*trusted_proxies;	/* addresses/CIDRs, comma-separated */
+	int	 hash_workers;		/* argon2 runs at once */
+	double	 hash_wait_s;
+	int	 hash_queue_max;
+	char	*password_hash_cost;	/* "interactive" or "minimum" */
 	char	*stt_engine;
 	char	*pocketsphinx_model_dir;
 	char	*stt_url;

@@ -11,11 +11,13 @@
 #define INTROEVAL_GATE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 struct gate {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 cv;
 	int		 free;
+	int		 waiting;	/* threads in gate_enter_wait's queue */
 };
 
 /* n <= 0: one per online CPU. */
@@ -23,5 +25,14 @@ void	gate_init(struct gate *, int n);
 void	gate_destroy(struct gate *);
 void	gate_enter(struct gate *);
 void	gate_leave(struct gate *);
+/*
+ * gate_enter with bounds: false at once when queue_max threads already
+ * wait, or after wait_s seconds without a free place. *queued (if not
+ * NULL) is set when the thread had to wait.
+ */
+bool	gate_enter_wait(struct gate *, double wait_s, int queue_max,
+	    bool *queued);
+/* Places taken and threads waiting, for metrics (a snapshot). */
+void	gate_counts(struct gate *, int *free, int *waiting);
 
 #endif

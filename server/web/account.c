@@ -271,7 +271,8 @@ account_password_change(struct db *db, long long user, const char *current,
 		util_strlcpy(old, db_get(r, 0, "password_hash"), sizeof(old));
 	PQclear(r);
 	if (!ok || !auth_password_check(old, current)) {
-		util_seterr(err, errlen, "the current password is not right");
+		util_seterr(err, errlen, "%s", ok && auth_hash_busy() ?
+		    AUTH_BUSY_MSG : "the current password is not right");
 		return ACCOUNT_INVALID;
 	}
 	if (!auth_password_hash(password, nhash, err, errlen))

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "gate.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,6 +26,26 @@ static const char easy_alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
 
 static void	random_hex(char *, size_t);
 static void	token_hash(const char *, char [65]);
+static bool	hash_enter(void);
+static void	hash_leave(void);
+
+/*
+ * The hashing gate (auth_configure). argon2id at the interactive limits
+ * takes 64 MiB and a core for a fraction of a second: unbounded, a burst
+ * of sign-ins takes every request thread and gigabytes of memory.
+ */
+static struct {
+	bool			 on;
+	struct gate		 gate;
+	double			 wait_s;
+	int			 queue_max, workers;
+	unsigned long long	 ops;
+	size_t			 mem;
+	long long		 done, queued, refused;	/* atomics */
+	int			 running, running_max;	/* atomics */
+} hashing = { .ops = crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	    .mem = crypto_pwhash_MEMLIMIT_INTERACTIVE };
+static _Thread_local bool hash_refused;
 
 /* A real argon2id hash of a random string: checked against when the
  * email is unknown, so that the reply takes as long as a wrong password. */
@@ -38,11 +59,89 @@ auth_init(void)
 	if (sodium_init() < 0)
 		return false;
 	random_hex(pw, 16);
-	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	if (crypto_pwhash_str(dummy_hash, pw, strlen(pw), hashing.ops,
+	    hashing.mem) != 0)
 		return false;
 	return true;
+}
+
+void
+auth_configure(int workers, double wait_s, int queue_max, bool cheap)
+{
+	char pw[33];
+
+	if (cheap) {
+		hashing.ops = crypto_pwhash_OPSLIMIT_MIN;
+		hashing.mem = crypto_pwhash_MEMLIMIT_MIN;
+		/* An unknown email must still cost what a known one does. */
+		random_hex(pw, 16);
+		if (crypto_pwhash_str(dummy_hash, pw, strlen(pw), hashing.ops,
+		    hashing.mem) != 0)
+			fatalx("auth: cannot hash");
+	}
+	if (workers <= 0)
+		return;
+	gate_init(&hashing.gate, workers);
+	hashing.workers = workers;
+	hashing.wait_s = wait_s;
+	hashing.queue_max = queue_max;
+	hashing.on = true;
+}
+
+bool
+auth_hash_busy(void)
+{
+	return hash_refused;
+}
+
+void
+auth_hash_stats(struct auth_hash_stats *st)
+{
+	int free = 0;
+
+	st->done = __atomic_load_n(&hashing.done, __ATOMIC_RELAXED);
+	st->queued = __atomic_load_n(&hashing.queued, __ATOMIC_RELAXED);
+	st->refused = __atomic_load_n(&hashing.refused, __ATOMIC_RELAXED);
+	st->running = __atomic_load_n(&hashing.running, __ATOMIC_RELAXED);
+	st->running_max = __atomic_load_n(&hashing.running_max,
+	    __ATOMIC_RELAXED);
+	st->workers = hashing.workers;
+	st->waiting = 0;
+	if (hashing.on)
+		gate_counts(&hashing.gate, &free, &st->waiting);
+}
+
+/* A place to run one hash; false (and hash_refused) when none came. */
+static bool
+hash_enter(void)
+{
+	bool queued = false;
+	int n, max;
+
+	hash_refused = false;
+	if (hashing.on && !gate_enter_wait(&hashing.gate, hashing.wait_s,
+	    hashing.queue_max, &queued)) {
+		__atomic_add_fetch(&hashing.refused, 1, __ATOMIC_RELAXED);
+		hash_refused = true;
+		return false;
+	}
+	if (queued)
+		__atomic_add_fetch(&hashing.queued, 1, __ATOMIC_RELAXED);
+	n = __atomic_add_fetch(&hashing.running, 1, __ATOMIC_RELAXED);
+	max = __atomic_load_n(&hashing.running_max, __ATOMIC_RELAXED);
+	while (n > max && !__atomic_compare_exchange_n(&hashing.running_max,
+	    &max, n, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return true;
+}
+
+static void
+hash_leave(void)
+{
+	__atomic_sub_fetch(&hashing.running, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&hashing.done, 1, __ATOMIC_RELAXED);
+	if (hashing.on)
+		gate_leave(&hashing.gate);
 }
 
 /* Fills out with 2*nbytes hex characters and a NUL. */
@@ -105,18 +204,28 @@ auth_password_hash(const char *password, char out[AUTH_HASH_LEN], char *err,
 		return util_seterr(err, errlen, "a password needs at least %d "
 		    "characters (and at most %d)", AUTH_PASSWORD_MIN,
 		    AUTH_PASSWORD_MAX);
-	if (crypto_pwhash_str(out, password, n,
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	if (!hash_enter())
+		return util_seterr(err, errlen, "%s", AUTH_BUSY_MSG);
+	if (crypto_pwhash_str(out, password, n, hashing.ops,
+	    hashing.mem) != 0) {
+		hash_leave();
 		return util_seterr(err, errlen, "out of memory hashing the "
 		    "password");
+	}
+	hash_leave();
 	return true;
 }
 
 bool
 auth_password_check(const char *hash, const char *password)
 {
-	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	bool ok;
+
+	if (!hash_enter())
+		return false;
+	ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+	hash_leave();
+	return ok;
 }
 
 /*
@@ -236,7 +345,7 @@ auth_has_admin(struct db *db, bool *has, char *err, size_t errlen)
  */
 bool
 auth_login(struct db *db, const char *email, const char *password,
-    int ttl_h, char **token, bool *dbfail, char *err, size_t errlen)
+    int ttl_h, char **token, enum auth_fail *fail, char *err, size_t errlen)
 {
 	char tok[AUTH_TOKEN_LEN + 1], csrf[65], hash[65], ttl[32];
 	char stored[crypto_pwhash_STRBYTES], uid[DB_NUM_LEN];
@@ -246,7 +355,7 @@ auth_login(struct db *db, const char *email, const char *password,
 	bool known, disabled, ok = false;
 
 	*token = NULL;
-	*dbfail = true;
+	*fail = AUTH_FAIL_DB;
 	c = db_acquire(db);
 	r = db_query(c, "SELECT id, password_hash, disabled FROM users "
 	    "WHERE lower(email) = lower($1)", 1, params, err, errlen);
@@ -260,13 +369,20 @@ auth_login(struct db *db, const char *email, const char *password,
 	db_param_ll(uid, known ? db_get_ll(r, 0, "id") : 0);
 	disabled = known && strcmp(db_get(r, 0, "disabled"), "t") == 0;
 	PQclear(r);
-	*dbfail = false;
-	if (crypto_pwhash_str_verify(stored, password, strlen(password)) != 0 ||
-	    !known)
+	*fail = AUTH_FAIL_WRONG;
+	if (!auth_password_check(stored, password) || !known) {
+		if (auth_hash_busy()) {
+			*fail = AUTH_FAIL_BUSY;
+			return util_seterr(err, errlen, "%s", AUTH_BUSY_MSG);
+		}
 		return util_seterr(err, errlen, "wrong email or password");
+	}
 	/* Said only to whoever knows the password. */
-	if (disabled)
+	if (disabled) {
+		*fail = AUTH_FAIL_DISABLED;
 		return util_seterr(err, errlen, "%s", AUTH_DISABLED_MSG);
+	}
+	*fail = AUTH_FAIL_DB;
 
 	random_hex(tok, AUTH_TOKEN_LEN / 2);
 	random_hex(csrf, 32);
@@ -282,15 +398,14 @@ auth_login(struct db *db, const char *email, const char *password,
 	if ((r = db_query_idempotent(c, "INSERT INTO sessions (token_hash, "
 	    "user_id, csrf_token, expires_at) VALUES ($1, $2, $3, now() + "
 	    "$4::interval) ON CONFLICT DO NOTHING", 4, params, err,
-	    errlen)) == NULL) {
-		*dbfail = true;
+	    errlen)) == NULL)
 		goto out;
-	}
 	PQclear(r);
 	/* Sweep expired sessions now and then, piggybacking on sign-ins. */
 	db_exec(c, "DELETE FROM sessions WHERE expires_at < now()", 0, NULL,
 	    NULL, 0);
 	*token = xstrdup(tok);
+	*fail = AUTH_FAIL_NONE;
 	ok = true;
 out:
 	db_release(db, c);

@@ -25,11 +25,34 @@ struct user {
 #define AUTH_PASSWORD_MAX 256
 #define AUTH_CODE_CHARS	28	/* a one-time code, without its dashes */
 #define AUTH_CODE_TEXT_LEN (AUTH_CODE_CHARS + AUTH_CODE_CHARS / 4 - 1)
+#define AUTH_BUSY_MSG "too many sign-ins at once; try again in a few " \
+	"seconds"
 #define AUTH_DISABLED_MSG "This account is disabled. Ask your teacher or " \
 	"the lab's admin."
 
 /* Initialises libsodium; false if it cannot. */
 bool	 auth_init(void);
+/*
+ * Password hashing runs through a gate: at most `workers` argon2 runs at
+ * once (0: no limit); a burst waits up to wait_s in a queue of at most
+ * queue_max, else the hash is refused as busy (auth_hash_busy). cheap:
+ * libsodium's minimum cost instead of the interactive one (tests only).
+ * Call once, before any thread hashes.
+ */
+void	 auth_configure(int workers, double wait_s, int queue_max,
+	    bool cheap);
+/* Whether this thread's last hash was refused because the gate was full. */
+bool	 auth_hash_busy(void);
+struct auth_hash_stats {
+	long long	 done;		/* hashes and checks run */
+	long long	 queued;	/* of them, after waiting their turn */
+	long long	 refused;	/* turned away: queue full or wait over */
+	int		 running;	/* now */
+	int		 running_max;	/* the most at once since start */
+	int		 waiting;	/* now */
+	int		 workers;	/* the limit (0: none) */
+};
+void	 auth_hash_stats(struct auth_hash_stats *);
 bool	 auth_role_valid(const char *);
 bool	 auth_email_valid(const char *);
 /*
@@ -53,14 +76,22 @@ bool	 auth_user_create(struct db *, const char *email, const char *name,
 	    const char *role, const char *password, long long *id,
 	    char *err, size_t errlen);
 bool	 auth_has_admin(struct db *, bool *has, char *err, size_t errlen);
+/* Why auth_login said no. */
+enum auth_fail {
+	AUTH_FAIL_NONE,
+	AUTH_FAIL_WRONG,	/* wrong email or password */
+	AUTH_FAIL_DISABLED,	/* the right password, a disabled account */
+	AUTH_FAIL_DB,		/* the database failed (busy or down) */
+	AUTH_FAIL_BUSY		/* the hashing gate was full */
+};
 /*
  * Checks the password and opens a session. On success *token is the
  * cookie value (caller frees). A wrong email or password gives the same
- * message and takes the same time. *dbfail: false because the database
- * failed (busy or down), not because of the password.
+ * message and takes the same time. *fail says why it failed.
  */
 bool	 auth_login(struct db *, const char *email, const char *password,
-	    int ttl_h, char **token, bool *dbfail, char *err, size_t errlen);
+	    int ttl_h, char **token, enum auth_fail *fail, char *err,
+	    size_t errlen);
 /*
  * Looks up a live session; false for unknown, expired or malformed, and
  * with *dbfail set (if not NULL) when the database could not tell.

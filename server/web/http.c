@@ -38,8 +38,6 @@ static const char security_headers[] =
 
 static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);
-static int	 render_with(struct req *, int, const char *, json_t *,
-		    const char *);
 static int	 error_with(struct req *, int, const char *, const char *);
 
 static bool
@@ -87,6 +85,13 @@ http_json(struct req *r, int status, json_t *body)
 	return json_with(r, status, body, NULL);
 }
 
+int
+http_json_headers(struct req *r, int status, json_t *body,
+    const char *extra)
+{
+	return json_with(r, status, body, extra);
+}
+
 static int
 json_with(struct req *r, int status, json_t *body, const char *extra)
 {
@@ -123,6 +128,13 @@ http_error(struct req *r, int status, const char *fmt, ...)
 	return error_with(r, status, NULL, msg);
 }
 
+int
+http_error_headers(struct req *r, int status, const char *extra,
+    const char *msg)
+{
+	return error_with(r, status, extra, msg);
+}
+
 /* An error page, or {"error": msg} for the API and scripts. */
 static int
 error_with(struct req *r, int status, const char *extra, const char *msg)
@@ -133,7 +145,7 @@ error_with(struct req *r, int status, const char *extra, const char *msg)
 		return json_with(r, status, json_pack("{s:s}", "error", msg),
 		    extra);
 	snprintf(code, sizeof(code), "%d", status);
-	return render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
+	return http_render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
 	    "title", mg_get_response_code_text(r->conn, status), "status",
 	    code, "message", msg), extra);
 }
@@ -177,11 +189,11 @@ http_redirect(struct req *r, const char *location, const char *extra)
 int
 http_render(struct req *r, int status, const char *name, json_t *ctx)
 {
-	return render_with(r, status, name, ctx, NULL);
+	return http_render_with(r, status, name, ctx, NULL);
 }
 
-static int
-render_with(struct req *r, int status, const char *name, json_t *ctx,
+int
+http_render_with(struct req *r, int status, const char *name, json_t *ctx,
     const char *extra)
 {
 	struct buf out;

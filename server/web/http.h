@@ -76,6 +76,14 @@ int	http_send_head(struct req *, int status, const char *ctype,
 	    long long length, const char *extra_headers);
 /* Renders templates/NAME.mustache with ctx (stolen) plus user/csrf. */
 int	http_render(struct req *, int status, const char *name, json_t *ctx);
+/* The same with extra header lines (each ending "\r\n"). */
+int	http_render_with(struct req *, int status, const char *name,
+	    json_t *ctx, const char *extra_headers);
+/* http_json and http_error (words as they are) with extra headers. */
+int	http_json_headers(struct req *, int status, json_t *body,
+	    const char *extra_headers);
+int	http_error_headers(struct req *, int status,
+	    const char *extra_headers, const char *msg);
 
 /* Reads a small request body (at most 64 KiB); false: error sent. */
 bool	http_read_body(struct req *, char **body);

@@ -127,6 +127,7 @@ static void
 gauges(struct buf *b, struct app *app, json_t *m)
 {
 	long long waiting[2] = { 0, 0 };
+	struct auth_hash_stats hs;
 	json_t *row;
 	size_t i;
 
@@ -141,6 +142,29 @@ gauges(struct buf *b, struct app *app, json_t *m)
 	    "sockets on this instance.");
 	buf_printf(b, "introeval_websocket_clients %d\n", ws_clients(
 	    __atomic_load_n(&app->ws, __ATOMIC_ACQUIRE)));
+	auth_hash_stats(&hs);
+	head(b, "introeval_password_hashes_total", "counter", "Password "
+	    "hashes and checks run (argon2id).");
+	buf_printf(b, "introeval_password_hashes_total %lld\n", hs.done);
+	head(b, "introeval_password_hashes_queued_total", "counter",
+	    "Password hashes that waited for a place first.");
+	buf_printf(b, "introeval_password_hashes_queued_total %lld\n",
+	    hs.queued);
+	head(b, "introeval_password_hashes_refused_total", "counter",
+	    "Sign-ins answered 503 because no hashing place came free.");
+	buf_printf(b, "introeval_password_hashes_refused_total %lld\n",
+	    hs.refused);
+	head(b, "introeval_password_hashes_running", "gauge", "Password "
+	    "hashes running now.");
+	buf_printf(b, "introeval_password_hashes_running %d\n", hs.running);
+	head(b, "introeval_password_hashes_running_max", "gauge", "The most "
+	    "password hashes that ran at once since start (at most "
+	    "hash_workers).");
+	buf_printf(b, "introeval_password_hashes_running_max %d\n",
+	    hs.running_max);
+	head(b, "introeval_password_hashes_waiting", "gauge", "Sign-ins "
+	    "waiting for a hashing place now.");
+	buf_printf(b, "introeval_password_hashes_waiting %d\n", hs.waiting);
 	head(b, "introeval_submissions", "gauge", "Submissions by phase and "
 	    "status.");
 	json_array_foreach(json_object_get(m, "submissions"), i, row) {

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "privacy_pages.h"
 #include "queue.h"
+#include "signin.h"
 #include "submission.h"
 #include "transcript_view.h"
 #include "util.h"
@@ -38,6 +39,10 @@ static bool	 open_view(struct req *, json_t *);
 static void	 queue_view(json_t *);
 static void	 removed_view(json_t *);
 static int	 users_page(struct req *, int, json_t *);
+static int	 login_page(struct req *, int, const char *, const char *,
+		    const char *);
+static int	 login_json(struct req *);
+
 
 static const char *
 str(json_t *o, const char *key)
@@ -75,31 +80,120 @@ pages_login_form(struct req *r)
 {
 	if (r->authed)
 		return http_redirect(r, "/", NULL);
-	return http_render(r, 200, "login", json_pack("{s:s}", "title",
-	    "Sign in"));
+	return login_page(r, 200, NULL, "", NULL);
+}
+
+/*
+ * The sign-in page with its form token (and the pre-session cookie when
+ * the browser has none yet); err and extra headers for a refusal.
+ */
+static int
+login_page(struct req *r, int status, const char *err, const char *email,
+    const char *extra)
+{
+	char token[65], hdr[512], cookie[256];
+
+	signin_form_token(r, token, cookie, sizeof(cookie));
+	snprintf(hdr, sizeof(hdr), "%s%sCache-Control: no-store\r\n",
+	    cookie, extra != NULL ? extra : "");
+	return http_render_with(r, status, "login", json_pack("{s:s, s:s?, "
+	    "s:s, s:s}", "title", "Sign in", "error", err, "email", email,
+	    SIGNIN_FORM_FIELD, token), hdr);
+}
+
+/*
+ * Scripts sign in with {"email", "password"} as JSON: a browser cannot
+ * send that cross-site without a CORS preflight we never grant, so no
+ * form token is needed. The answer carries the bearer token.
+ */
+static int
+login_json(struct req *r)
+{
+	char err[256], hdr[128];
+	const char *email = NULL, *password = NULL;
+	char *text, *token;
+	json_t *body;
+	enum signin_result res;
+	long retry;
+	int rc;
+
+	r->api = true;		/* errors as JSON */
+	if (!http_read_body(r, &text))
+		return 413;
+	body = json_loads(text, 0, NULL);
+	free(text);
+	if (json_unpack(body, "{s:s, s:s}", "email", &email, "password",
+	    &password) != 0) {
+		json_decref(body);
+		return http_error(r, 400, "send {\"email\": ..., "
+		    "\"password\": ...}");
+	}
+	switch ((res = signin_attempt(r, email, password, &token, &retry, err,
+	    sizeof(err)))) {
+	case SIGNIN_OK:
+		rc = http_json(r, 200, json_pack("{s:s, s:s, s:i}", "token",
+		    token, "token_type", "Bearer", "expires_in_s",
+		    r->app->cfg->session_ttl_h * 3600));
+		free(token);
+		break;
+	case SIGNIN_WRONG:
+	case SIGNIN_DISABLED:
+		rc = http_error(r, 401, "%s", err);
+		break;
+	case SIGNIN_THROTTLED:
+	case SIGNIN_BUSY:
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n"
+		    "Cache-Control: no-store\r\n", retry);
+		rc = http_error_headers(r, res == SIGNIN_BUSY ? 503 : 429, hdr,
+		    err);
+		break;
+	default:
+		rc = http_db_error(r);
+	}
+	json_decref(body);
+	return rc;
 }
 
 int
 pages_login(struct req *r)
 {
 	char email[256] = "", password[300] = "", err[256], cookie[256];
+	char hdr[128];
+	const char *ctype = http_header(r, "Content-Type");
 	char *body, *token;
-	const struct config *cfg = r->app->cfg;
-	bool dbfail;
+	enum signin_result res;
+	long retry;
 
 	/* A new sign-in replaces whatever session the browser had. */
 	r->authed = false;
-	if (!http_read_form(r, &body))
+	if (ctype != NULL && strncmp(ctype, "application/json", 16) == 0)
+		return login_json(r);
+	if (!http_read_body(r, &body))
 		return 413;
+	if (!signin_form_ok(r, body)) {
+		free(body);
+		return login_page(r, 403, "This sign-in form has expired or did "
+		    "not come from IntroEval: sign in again on this page.", "",
+		    NULL);
+	}
 	http_form_get(body, "email", email, sizeof(email));
 	http_form_get(body, "password", password, sizeof(password));
 	free(body);
-	if (!auth_login(r->app->db, email, password, cfg->session_ttl_h,
-	    &token, &dbfail, err, sizeof(err)) && dbfail)
+	switch ((res = signin_attempt(r, email, password, &token, &retry, err,
+	    sizeof(err)))) {
+	case SIGNIN_OK:
+		break;
+	case SIGNIN_WRONG:
+	case SIGNIN_DISABLED:
+		return login_page(r, 401, err, email, NULL);
+	case SIGNIN_THROTTLED:
+	case SIGNIN_BUSY:
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", retry);
+		return login_page(r, res == SIGNIN_BUSY ? 503 : 429, err,
+		    email, hdr);
+	default:
 		return http_db_error(r);
-	if (token == NULL)
-		return http_render(r, 401, "login", json_pack("{s:s, s:s, s:s}",
-		    "title", "Sign in", "error", err, "email", email));
+	}
 	pages_session_cookie(r, token, cookie, sizeof(cookie));
 	free(token);
 	return http_redirect(r, "/", cookie);

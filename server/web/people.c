@@ -21,6 +21,7 @@
 #include "course.h"
 #include "http.h"
 #include "pages.h"
+#include "signin.h"
 #include "util.h"
 
 #define PW_LEN		(AUTH_PASSWORD_MAX + 8)
@@ -33,6 +34,7 @@ static int	 user_page(struct req *, int, json_t *);
 static int	 account_page(struct req *, int, json_t *);
 static json_t	*read_json(struct req *);
 static const char *jstr(json_t *, const char *);
+static int	 signup_page(struct req *, int, json_t *, const char *);
 
 static int
 fail_status(enum account_fail f)
@@ -307,9 +309,22 @@ people_signup_form(struct req *r)
 
 	if (r->ri->query_string != NULL)
 		http_form_get(r->ri->query_string, "code", code, sizeof(code));
-	return http_render(r, 200, "signup", json_pack("{s:s, s:{s:s}, s:i}",
+	return signup_page(r, 200, json_pack("{s:s, s:{s:s}, s:i}",
 	    "title", "Create your account", "form", "join_code", code,
-	    "pw_min", AUTH_PASSWORD_MIN));
+	    "pw_min", AUTH_PASSWORD_MIN), NULL);
+}
+
+/* The sign-up page with the pre-session form token (signin.h). */
+static int
+signup_page(struct req *r, int status, json_t *ctx, const char *extra)
+{
+	char token[65], cookie[256], hdr[512];
+
+	signin_form_token(r, token, cookie, sizeof(cookie));
+	snprintf(hdr, sizeof(hdr), "%s%sCache-Control: no-store\r\n",
+	    cookie, extra != NULL ? extra : "");
+	json_object_set_new(ctx, SIGNIN_FORM_FIELD, json_string(token));
+	return http_render_with(r, status, "signup", ctx, hdr);
 }
 
 /*
@@ -321,38 +336,69 @@ int
 people_signup(struct req *r)
 {
 	char name[256] = "", email[256] = "", pw[PW_LEN] = "", code[64] = "";
-	char err[512], cookie[256];
+	char err[512], cookie[256], hdr[64];
 	struct course_enrolment e;
+	enum signin_result res;
 	long long course;
 	char *body, *token;
-	bool dbfail;
+	long retry;
 
-	if (!http_read_form(r, &body))
-		return 403;
+	/* Like a sign-in: the form's own token, not a session's. */
+	r->authed = false;
+	if (!http_read_body(r, &body))
+		return 413;
+	if (!signin_form_ok(r, body)) {
+		free(body);
+		return signup_page(r, 403, json_pack("{s:s, s:s, s:{}, s:i}",
+		    "title", "Create your account", "error", "This form has "
+		    "expired or did not come from IntroEval: fill it in again "
+		    "on this page.", "form", "pw_min", AUTH_PASSWORD_MIN), NULL);
+	}
 	http_form_get(body, "name", name, sizeof(name));
 	http_form_get(body, "email", email, sizeof(email));
 	http_form_get(body, "password", pw, sizeof(pw));
 	http_form_get(body, "join_code", code, sizeof(code));
 	free(body);
+	/* Guessing join codes is throttled like guessing passwords. */
+	if ((res = signin_check(r, email, &retry)) == SIGNIN_DB)
+		return http_db_error(r);
+	if (res == SIGNIN_THROTTLED) {
+		signin_throttle_words(retry, err, sizeof(err));
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", retry);
+		return signup_page(r, 429, json_pack("{s:s, s:s, s:{s:s, s:s, "
+		    "s:s}, s:i}", "title", "Create your account", "error", err,
+		    "form", "name", name, "email", email, "join_code", code,
+		    "pw_min", AUTH_PASSWORD_MIN), hdr);
+	}
 	if (!course_by_join_code(r->app->db, code, &course, err, sizeof(err)))
 		return http_db_error(r);
-	if (course == 0)
+	if (course == 0) {
+		signin_count_failure(r, email);
 		util_strlcpy(err, "this join code does not open any course: "
 		    "check it with your teacher (the code of an archived "
 		    "course no longer works)", sizeof(err));
+	}
 	if (course == 0 || !auth_user_create(r->app->db, email, name,
-	    "student", pw, NULL, err, sizeof(err)))
-		return http_render(r, 422, "signup", json_pack("{s:s, s:s, "
+	    "student", pw, NULL, err, sizeof(err))) {
+		if (auth_hash_busy()) {
+			snprintf(hdr, sizeof(hdr), "Retry-After: 5\r\n");
+			return signup_page(r, 503, json_pack("{s:s, s:s, "
+			    "s:{s:s, s:s, s:s}, s:i}", "title", "Create your "
+			    "account", "error", err, "form", "name", name,
+			    "email", email, "join_code", code, "pw_min",
+			    AUTH_PASSWORD_MIN), hdr);
+		}
+		return signup_page(r, 422, json_pack("{s:s, s:s, "
 		    "s:{s:s, s:s, s:s}, s:i}", "title", "Create your account",
 		    "error", err, "form", "name", name, "email", email,
-		    "join_code", code, "pw_min", AUTH_PASSWORD_MIN));
+		    "join_code", code, "pw_min", AUTH_PASSWORD_MIN), NULL);
+	}
 	if (!course_enrol(r->app->db, course, email, "student", "", false, &e,
 	    err, sizeof(err)))
 		return http_error(r, 409, "your account was made, but %s; "
 		    "sign in and ask your teacher to enrol you", err);
-	r->authed = false;
-	if (!auth_login(r->app->db, email, pw, r->app->cfg->session_ttl_h,
-	    &token, &dbfail, err, sizeof(err)))
+	if (signin_attempt(r, email, pw, &token, &retry, err, sizeof(err)) !=
+	    SIGNIN_OK)
 		return http_redirect(r, "/login", NULL);
 	pages_session_cookie(r, token, cookie, sizeof(cookie));
 	free(token);

@@ -477,6 +477,10 @@ class _PortTaken(RuntimeError):
 SERVER_TEST_DEFAULTS = {
     "INTROEVAL_BATCH_WINDOW_S": "0.5",
     "INTROEVAL_SCHEDULER_POLL_S": "0.2",
+    # libsodium's minimum argon2id cost: a sign-in costs milliseconds,
+    # not ~1.5 s of the loaded CI machine (test_abuse_auth's bound test
+    # sets "interactive").
+    "INTROEVAL_PASSWORD_HASH_COST": "minimum",
 }
 
 class Server:
@@ -912,9 +916,27 @@ class Client:
             raise HttpError(method, path, resp, expected)
         return resp
 
+    def signin_form_token(self, page="/login"):
+        """The sign-in (or sign-up) form's token, as a browser gets it:
+        GET the page (which sets the pre-session cookie) and read the
+        form's hidden field. A signed-in client gets it from /signup
+        (/login sends it home)."""
+        resp = self.request("GET", page)
+        if resp.status == 303 and page == "/login":
+            return self.signin_form_token("/signup")
+        m = re.search(r'name="signin_csrf" value="([0-9a-f]{64})"',
+                      resp.text)
+        if m is None:
+            raise AssertionError("GET %s: no sign-in form token (%d)" % (
+                page, resp.status))
+        return m.group(1)
+
     def login(self, email, password, check=True):
-        """Sign in through POST /login; fetches the CSRF token."""
-        form = urllib.parse.urlencode({"email": email, "password": password})
+        """Sign in through the form (GET /login, then POST /login with
+        its token); fetches the session's CSRF token."""
+        form = urllib.parse.urlencode({
+            "email": email, "password": password,
+            "signin_csrf": self.signin_form_token()})
         resp = self.request("POST", "/login", form, {
             "Content-Type": "application/x-www-form-urlencoded"}, csrf=False)
         if check:

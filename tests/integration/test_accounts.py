@@ -105,7 +105,8 @@ class Accounts(harness.TestCase):
     def login_status(self, email, password):
         c = harness.Client(self.server.url)
         r = c.request("POST", "/login", urllib.parse.urlencode(
-            {"email": email, "password": password}), {
+            {"email": email, "password": password,
+             "signin_csrf": c.signin_form_token()}), {
                 "Content-Type": "application/x-www-form-urlencoded"},
             csrf=False)
         return r.status, r.text
@@ -291,6 +292,8 @@ class Accounts(harness.TestCase):
     def signup(self, client, code, email, expect, name="New Student",
                password="signup-pw-1"):
         return form(client, "/signup", {"name": name, "email": email,
+                                        "signin_csrf":
+                                        client.signin_form_token("/signup"),
                                         "password": password,
                                         "join_code": code}, expect)
 

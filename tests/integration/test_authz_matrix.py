@@ -302,8 +302,12 @@ _seq = iter(range(1, 1000000))
 
 BODIES = {
     "form": lambda ctx, role, c: form(c, {}),
+    # A different unknown account each time: seven wrong passwords for
+    # one account would reach its sign-in throttle.
     "login_wrong": lambda ctx, role, c: form(
-        c, {"email": "s_in@example.com", "password": "wrong-password"}),
+        c, {"email": "nobody%d@example.com" % next(_seq),
+            "password": "wrong-password",
+            "signin_csrf": c.signin_form_token()}),
     "action_form": lambda ctx, role, c: form(
         c, {"action": "priority", "priority": "3"}),
     "scores_form": lambda ctx, role, c: form(c, {
@@ -342,7 +346,8 @@ BODIES = {
         "Content-Length": "0"}),
     "signup_bad_code": lambda ctx, role, c: form(c, {
         "name": "New Student", "email": "join%d@example.com" % next(_seq),
-        "password": PW, "join_code": "NOSUCHCODE"}),
+        "password": PW, "join_code": "NOSUCHCODE",
+        "signin_csrf": c.signin_form_token("/signup")}),
     "reset_bad_code": lambda ctx, role, c: form(c, {
         "code": "not-a-code", "password": PW, "password2": PW}),
     "password_wrong_form": lambda ctx, role, c: form(c, {
