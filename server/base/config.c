@@ -140,7 +140,10 @@ static const struct key keys[] = {
 	  "{\"name\":\"llama3\",\"type\":\"ollama\","
 	  "\"url\":\"http://localhost:11435\",\"model\":\"llama3\"}]",
 	  0, 0, false, NULL, "LLM servers: array of {name, type (ollama or "
-	  "openai), url, model, max_concurrent, timeout_s, api_key, weight}" },
+	  "openai), url, model, max_concurrent, timeout_s, api_key, weight, "
+	  "concurrency_min, concurrency_max, target_p95_ms, "
+	  "target_error_rate, requests_per_minute, requests_burst, "
+	  "tokens_per_minute, tokens_burst}" },
 	{ "llm_dispatch", KEY_STRING, F(llm_dispatch), "least_loaded", 0, 0,
 	  false, NULL, "how the pool picks a backend: least_loaded (soonest "
 	  "expected finish from free slots and measured speed) or "
@@ -435,10 +438,9 @@ validate(const struct config *cfg, char *err, size_t errlen)
 static bool
 validate_backends(json_t *arr, char *err, size_t errlen)
 {
-	const char *name, *type, *url, *model, *key;
+	struct config_backend cb;
 	json_t *b;
 	size_t i, j;
-	int maxc = 4, timeout = 0, weight = 1;
 
 	if (!json_is_array(arr))
 		return util_seterr(err, errlen, "llm_backends must be an "
@@ -446,37 +448,85 @@ validate_backends(json_t *arr, char *err, size_t errlen)
 	if (json_array_size(arr) > 64)
 		return util_seterr(err, errlen, "llm_backends: at most 64");
 	json_array_foreach(arr, i, b) {
-		json_error_t jerr;
-
-		type = "ollama";
-		if (json_unpack_ex(b, &jerr, JSON_STRICT,
-		    "{s:s, s?:s, s:s, s:s, s?:i, s?:i, s?:s, s?:i}", "name",
-		    &name, "type", &type, "url", &url, "model", &model,
-		    "max_concurrent", &maxc, "timeout_s", &timeout,
-		    "api_key", &key, "weight", &weight) != 0)
-			return util_seterr(err, errlen, "llm_backends[%zu]: %s "
-			    "(keys: name, type, url, model, max_concurrent, "
-			    "timeout_s, api_key, weight)", i, jerr.text);
-		if (strcmp(type, "ollama") != 0 && strcmp(type, "openai") != 0)
-			return util_seterr(err, errlen, "llm_backends[%zu]: "
-			    "type \"%s\" is not supported (ollama, openai)", i,
-			    type);
-		if (weight < 1 || weight > 100)
-			return util_seterr(err, errlen, "llm_backends[%zu]: "
-			    "weight must be 1..100", i);
-		if (strncmp(url, "http://", 7) != 0 &&
-		    strncmp(url, "https://", 8) != 0)
-			return util_seterr(err, errlen, "llm_backends[%zu]: url "
-			    "must start with http:// or https://", i);
-		if (maxc < 1 || maxc > 256 || timeout < 0)
-			return util_seterr(err, errlen, "llm_backends[%zu]: "
-			    "max_concurrent must be 1..256, timeout_s >= 0", i);
+		if (!config_backend_parse(b, i, &cb, err, errlen))
+			return false;
 		for (j = 0; j < i; j++)
-			if (strcmp(name, json_string_value(json_object_get(
+			if (strcmp(cb.name, json_string_value(json_object_get(
 			    json_array_get(arr, j), "name"))) == 0)
 				return util_seterr(err, errlen, "llm_backends: "
-				    "name \"%s\" used twice", name);
+				    "name \"%s\" used twice", cb.name);
 	}
+	return true;
+}
+
+bool
+config_backend_parse(json_t *b, size_t i, struct config_backend *cb,
+    char *err, size_t errlen)
+{
+	json_error_t jerr;
+
+	memset(cb, 0, sizeof(*cb));
+	cb->type = "ollama";
+	cb->max_concurrent = 4;
+	cb->weight = 1;
+	cb->target_p95_ms = 2500;
+	cb->target_error_rate = 0.03;
+	if (json_unpack_ex(b, &jerr, JSON_STRICT, "{s:s, s?:s, s:s, s:s, "
+	    "s?:i, s?:i, s?:s, s?:i, s?:i, s?:i, s?:i, s?:F, s?:F, s?:F, "
+	    "s?:F, s?:F}", "name", &cb->name, "type", &cb->type,
+	    "url", &cb->url, "model", &cb->model,
+	    "max_concurrent", &cb->max_concurrent,
+	    "timeout_s", &cb->timeout_s, "api_key", &cb->api_key,
+	    "weight", &cb->weight,
+	    "concurrency_min", &cb->concurrency_min,
+	    "concurrency_max", &cb->concurrency_max,
+	    "target_p95_ms", &cb->target_p95_ms,
+	    "target_error_rate", &cb->target_error_rate,
+	    "requests_per_minute", &cb->requests_per_minute,
+	    "requests_burst", &cb->requests_burst,
+	    "tokens_per_minute", &cb->tokens_per_minute,
+	    "tokens_burst", &cb->tokens_burst) != 0)
+		return util_seterr(err, errlen, "llm_backends[%zu]: %s "
+		    "(keys: name, type, url, model, max_concurrent, "
+		    "timeout_s, api_key, weight, concurrency_min, "
+		    "concurrency_max, target_p95_ms, target_error_rate, "
+		    "requests_per_minute, requests_burst, tokens_per_minute, "
+		    "tokens_burst)", i, jerr.text);
+	if (strcmp(cb->type, "ollama") != 0 && strcmp(cb->type, "openai") != 0)
+		return util_seterr(err, errlen, "llm_backends[%zu]: "
+		    "type \"%s\" is not supported (ollama, openai)", i,
+		    cb->type);
+	if (cb->weight < 1 || cb->weight > 100)
+		return util_seterr(err, errlen, "llm_backends[%zu]: "
+		    "weight must be 1..100", i);
+	if (strncmp(cb->url, "http://", 7) != 0 &&
+	    strncmp(cb->url, "https://", 8) != 0)
+		return util_seterr(err, errlen, "llm_backends[%zu]: url "
+		    "must start with http:// or https://", i);
+	if (cb->max_concurrent < 1 || cb->max_concurrent > 256 ||
+	    cb->timeout_s < 0)
+		return util_seterr(err, errlen, "llm_backends[%zu]: "
+		    "max_concurrent must be 1..256, timeout_s >= 0", i);
+	if (cb->concurrency_max != 0 || cb->concurrency_min != 0) {
+		if (cb->concurrency_min == 0)
+			cb->concurrency_min = 1;
+		if (cb->concurrency_min < 1 || cb->concurrency_max <
+		    cb->concurrency_min || cb->concurrency_max > 256)
+			return util_seterr(err, errlen, "llm_backends[%zu]: "
+			    "concurrency_min and concurrency_max must satisfy "
+			    "1 <= min <= max <= 256", i);
+		/* The most it may ever run, for whoever sizes by it. */
+		cb->max_concurrent = cb->concurrency_max;
+	}
+	if (cb->target_p95_ms < 1 || cb->target_error_rate < 0 ||
+	    cb->target_error_rate > 1)
+		return util_seterr(err, errlen, "llm_backends[%zu]: "
+		    "target_p95_ms must be >= 1 and target_error_rate 0..1",
+		    i);
+	if (cb->requests_per_minute < 0 || cb->requests_burst < 0 ||
+	    cb->tokens_per_minute < 0 || cb->tokens_burst < 0)
+		return util_seterr(err, errlen, "llm_backends[%zu]: rates "
+		    "and bursts must be >= 0", i);
 	return true;
 }
 

@@ -85,4 +85,24 @@ json_t	*config_to_json(const struct config *);
 /* Prints one line per key: name, env variable, default, description. */
 void	 config_print_keys(void);
 
+/*
+ * One entry of llm_backends, read and checked in one place (the
+ * configuration's validation and the pool both use it). Strings are
+ * borrowed from the JSON. With concurrency_max set the backend's limit is
+ * tuned between concurrency_min and concurrency_max to the latency and
+ * error targets; otherwise it is max_concurrent, fixed. A rate of 0 is no
+ * limit; a burst of 0, a sixth of a minute's rate.
+ */
+struct config_backend {
+	const char	*name, *type, *url, *model, *api_key;
+	int		 max_concurrent, timeout_s, weight;
+	int		 concurrency_min, concurrency_max;	/* 0: fixed */
+	int		 target_p95_ms;
+	double		 target_error_rate;
+	double		 requests_per_minute, requests_burst;
+	double		 tokens_per_minute, tokens_burst;
+};
+bool	 config_backend_parse(json_t *, size_t index, struct config_backend *,
+	    char *err, size_t);
+
 #endif

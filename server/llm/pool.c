@@ -111,6 +111,9 @@ static bool
 backends_load(struct pool *p, const struct config *cfg, char *err,
     size_t errlen)
 {
+	struct config_backend cb;
+	struct aimd_cfg ac;
+	double now = util_monotonic();
 	json_t *v;
 	size_t i;
 
@@ -118,27 +121,41 @@ backends_load(struct pool *p, const struct config *cfg, char *err,
 	p->b = xcalloc(p->nb + 1, sizeof(*p->b));
 	json_array_foreach(cfg->llm_backends, i, v) {
 		struct backend *b = &p->b[i];
-		const char *name, *type = "ollama", *url, *model, *key = NULL;
-		int maxc = 4, timeout = cfg->llm_timeout_s, weight = 1;
 
-		if (json_unpack(v, "{s:s, s?:s, s:s, s:s, s?:i, s?:i, s?:s, "
-		    "s?:i}", "name", &name, "type", &type, "url", &url,
-		    "model", &model, "max_concurrent", &maxc, "timeout_s",
-		    &timeout, "api_key", &key, "weight", &weight) != 0) {
+		if (!config_backend_parse(v, i, &cb, err, errlen)) {
 			p->nb = i;
-			return util_seterr(err, errlen, "pool: llm_backends[%zu] "
-			    "is incomplete", i);
+			return false;
 		}
-		b->cfg.name = xstrdup(name);
-		b->cfg.type = xstrdup(type);
-		b->cfg.url = xstrdup(url);
-		b->cfg.model = xstrdup(model);
-		b->cfg.api_key = key != NULL ? xstrdup(key) : NULL;
-		b->cfg.max_concurrent = maxc > 0 ? maxc : 1;
-		b->cfg.timeout_s = timeout;
-		b->weight = weight > 0 ? weight : 1;
+		b->cfg.name = xstrdup(cb.name);
+		b->cfg.type = xstrdup(cb.type);
+		b->cfg.url = xstrdup(cb.url);
+		b->cfg.model = xstrdup(cb.model);
+		b->cfg.api_key = cb.api_key != NULL ? xstrdup(cb.api_key) :
+		    NULL;
+		b->cfg.max_concurrent = cb.max_concurrent;
+		b->cfg.timeout_s = json_object_get(v, "timeout_s") != NULL ?
+		    cb.timeout_s : cfg->llm_timeout_s;
+		b->weight = cb.weight;
 		b->index = i;
 		b->state = BREAKER_DOWN;	/* until its first check */
+		b->adaptive = cb.concurrency_max > 0;
+		memset(&ac, 0, sizeof(ac));
+		ac.min = b->adaptive ? cb.concurrency_min : cb.max_concurrent;
+		ac.max = b->adaptive ? cb.concurrency_max : cb.max_concurrent;
+		ac.target_p95_s = cb.target_p95_ms / 1000.0;
+		ac.target_error_rate = cb.target_error_rate;
+		aimd_init(&b->aimd, &ac, now);
+		if (b->adaptive) {
+			b->limits[0].at = util_wallclock();
+			b->limits[0].limit = ac.min;
+			util_strlcpy(b->limits[0].why, "start: the lowest limit",
+			    sizeof(b->limits[0].why));
+			b->nlimits = b->limitpos = 1;
+		}
+		bucket_init(&b->request_budget, cb.requests_per_minute,
+		    cb.requests_burst, now);
+		bucket_init(&b->token_budget, cb.tokens_per_minute,
+		    cb.tokens_burst, now);
 	}
 	return true;
 }
@@ -452,6 +469,7 @@ pool_start_generate(struct pool *p, struct task *t, size_t i,
 	pool_note_call(p, x, "running", NULL);
 	x->member = i;
 	x->repair = repair;
+	pool_backend_call_started(b, x, x->started);
 	b->in_flight++;
 	p->running++;
 	if (b->state == BREAKER_HALF_OPEN)

@@ -184,6 +184,9 @@ pool_backends_next_wakeup(struct pool *p, double now)
 			t = fmin(t, b->opened_at + p->cooldown_s - now);
 		if (b->backoff_until > now)
 			t = fmin(t, b->backoff_until - now);
+		if (b->budget_since > 0)
+			t = fmin(t, pool_backend_budget_wait(
+			    (struct backend *)b, now));
 	}
 	return fmax(t, 0.0);
 }
@@ -244,7 +247,8 @@ pool_backend_can_start(const struct pool *p, const struct backend *b,
     double now)
 {
 	return pool_backend_available(p, b, now) &&
-	    b->in_flight < b->cfg.max_concurrent;
+	    b->in_flight < pool_backend_limit(b) &&
+	    pool_backend_budget_wait((struct backend *)b, now) == 0;
 }
 
 /* Slots offered: a half-open backend takes its one probe. */
@@ -253,7 +257,80 @@ pool_backend_capacity(const struct backend *b)
 {
 	if (b->state == BREAKER_HALF_OPEN)
 		return 1;
-	return pool_backend_in_rotation(b) ? b->cfg.max_concurrent : 0;
+	return pool_backend_in_rotation(b) ? pool_backend_limit(b) : 0;
+}
+
+/* Calls that may run at once now: tuned, or max_concurrent. */
+int
+pool_backend_limit(const struct backend *b)
+{
+	return b->adaptive ? aimd_limit(&b->aimd) : b->cfg.max_concurrent;
+}
+
+/*
+ * Seconds until the request and token budgets allow one more call (0:
+ * now). The token cost of a call is not known before it ends: the
+ * estimate is the mean of the calls so far (prompt and answer).
+ */
+double
+pool_backend_budget_wait(struct backend *b, double now)
+{
+	return fmax(bucket_wait(&b->request_budget, now, 1),
+	    bucket_wait(&b->token_budget, now, b->tokens_per_call));
+}
+
+void
+pool_backend_call_started(struct backend *b, struct xfer *x, double now)
+{
+	bucket_take(&b->request_budget, now, 1);
+	x->tokens_taken = b->tokens_per_call;
+	bucket_take(&b->token_budget, now, x->tokens_taken);
+	x->saturated = b->in_flight + 1 >= pool_backend_limit(b);
+	if (b->budget_since > 0) {
+		b->budget_waited_s += now - b->budget_since;
+		b->budget_since = 0;
+	}
+}
+
+/*
+ * A generation call ended: settle the token estimate, and let the
+ * controller judge the call. A refused connection says nothing about
+ * load (the breaker takes the backend out); a busy answer (429/503) is
+ * overload; a timeout or error counts against the error target; an
+ * answer, valid or not, is a latency sample.
+ */
+void
+pool_backend_call_ended(struct pool *p, struct backend *b,
+    const struct xfer *x, const struct llm_response *r, bool answered)
+{
+	double now = util_monotonic(), used;
+	enum aimd_change c;
+	int from = pool_backend_limit(b);
+	struct limit_change *lc;
+
+	(void)p;
+	used = (double)(r->prompt_tokens + r->eval_tokens);
+	if (answered && used > 0) {
+		bucket_take(&b->token_budget, now, used - x->tokens_taken);
+		b->tokens_per_call = b->tokens_per_call == 0 ? used :
+		    0.8 * b->tokens_per_call + 0.2 * used;
+	} else
+		bucket_take(&b->token_budget, now, -x->tokens_taken);
+	if (!b->adaptive || (!answered && r->failure == LLM_FAIL_CONNECT))
+		return;
+	c = aimd_sample(&b->aimd, now, now - x->started, answered,
+	    !answered && r->failure == LLM_FAIL_BUSY, x->saturated);
+	if (c == AIMD_SAME)
+		return;
+	lc = &b->limits[b->limitpos];
+	lc->at = util_wallclock();
+	lc->limit = aimd_limit(&b->aimd);
+	util_strlcpy(lc->why, aimd_why(&b->aimd), sizeof(lc->why));
+	b->limitpos = (b->limitpos + 1) % POOL_LIMIT_HISTORY;
+	if (b->nlimits < POOL_LIMIT_HISTORY)
+		b->nlimits++;
+	log_info("pool: backend=%s limit=%d->%d reason=\"%s\"", b->cfg.name,
+	    from, lc->limit, lc->why);
 }
 
 /*
@@ -278,7 +355,11 @@ pool_backend_latency(const struct pool *p, const struct backend *b)
 json_t *
 pool_backend_stats(const struct backend *b, double now)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:f,s:f,"
+	const struct limit_change *lc;
+	json_t *o, *limits;
+	size_t k, i;
+
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:f,s:f,"
 	    "s:f,s:f,s:s,s:s?,s:i,s:f,s:b}",
 	    "name", b->cfg.name, "type", b->cfg.type, "url", b->cfg.url,
 	    "model", b->cfg.model, "state", state_name(b->state),
@@ -293,6 +374,35 @@ pool_backend_stats(const struct backend *b, double now)
 	    "weight", b->weight,
 	    "backoff_s", b->backoff_until > now ? b->backoff_until - now : 0.0,
 	    "checked", b->checked);
+	limits = json_array();
+	for (k = 0; k < b->nlimits; k++) {
+		i = (b->limitpos + POOL_LIMIT_HISTORY - b->nlimits + k) %
+		    POOL_LIMIT_HISTORY;
+		lc = &b->limits[i];
+		json_array_append_new(limits, json_pack("{s:f,s:i,s:s}",
+		    "at", lc->at, "limit", lc->limit, "why", lc->why));
+	}
+	json_object_set_new(o, "limit", json_integer(pool_backend_limit(b)));
+	json_object_set_new(o, "adaptive", json_boolean(b->adaptive));
+	json_object_set_new(o, "concurrency_min",
+	    json_integer(b->aimd.cfg.min));
+	json_object_set_new(o, "concurrency_max",
+	    json_integer(b->aimd.cfg.max));
+	json_object_set_new(o, "target_p95_ms",
+	    json_real(b->aimd.cfg.target_p95_s * 1000));
+	json_object_set_new(o, "target_error_rate",
+	    json_real(b->aimd.cfg.target_error_rate));
+	json_object_set_new(o, "limit_changes", limits);
+	json_object_set_new(o, "requests_per_minute",
+	    json_real(b->request_budget.per_s * 60));
+	json_object_set_new(o, "tokens_per_minute",
+	    json_real(b->token_budget.per_s * 60));
+	json_object_set_new(o, "budget_wait_s", json_real(b->budget_since > 0 ?
+	    now - b->budget_since : 0.0));
+	json_object_set_new(o, "budget_waited_s", json_real(
+	    b->budget_waited_s + (b->budget_since > 0 ? now -
+	    b->budget_since : 0.0)));
+	return o;
 }
 
 /* Nearest-rank percentile of the recent latencies; 0 with none. */

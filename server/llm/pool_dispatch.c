@@ -217,12 +217,15 @@ static struct lane *
 lanes_build(struct pool *p, double now)
 {
 	struct lane *lanes = xcalloc(p->nb + 1, sizeof(*lanes)), *l;
+	struct backend *b;
 	struct xfer *x;
+	double wait;
 	size_t i;
+	int k;
 
 	for (i = 0; i < p->nb; i++) {
 		l = &lanes[i];
-		l->nslots = p->b[i].cfg.max_concurrent;
+		l->nslots = pool_backend_limit(&p->b[i]);
 		l->free_at = xcalloc((size_t)l->nslots, sizeof(double));
 		l->latency = pool_backend_latency(p, &p->b[i]);
 	}
@@ -233,6 +236,20 @@ lanes_build(struct pool *p, double now)
 		if (l->used < l->nslots)
 			l->free_at[l->used++] = remaining(now - x->started,
 			    l->latency);
+	}
+	/* A slot is free no sooner than the budgets allow a call. */
+	for (i = 0; i < p->nb; i++) {
+		b = &p->b[i];
+		wait = pool_backend_budget_wait(b, now);
+		if (wait > 0 && b->budget_since == 0 &&
+		    pool_backend_available(p, b, now))
+			b->budget_since = now;
+		else if (wait == 0 && b->budget_since > 0) {
+			b->budget_waited_s += now - b->budget_since;
+			b->budget_since = 0;
+		}
+		for (k = 0; k < lanes[i].nslots; k++)
+			lanes[i].free_at[k] = fmax(lanes[i].free_at[k], wait);
 	}
 	return lanes;
 }

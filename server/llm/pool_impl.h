@@ -23,11 +23,14 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "aimd.h"
+#include "bucket.h"
 #include "llm.h"
 #include "pool.h"
 
 #define POOL_LAT_SAMPLES	256	/* latencies kept for p50/p95 */
 #define POOL_HEALTH_TIMEOUT_S	5
+#define POOL_LIMIT_HISTORY	64	/* limit changes kept for the chart */
 
 /* A backend's circuit breaker; DOWN: unreachable or model missing. */
 enum breaker {
@@ -72,6 +75,21 @@ struct backend {
 	bool		 checked;	/* a health check has answered */
 	enum unload_step unload;
 	double		 unload_next;
+	/* Concurrency: tuned (adaptive) or cfg.max_concurrent, fixed. */
+	bool		 adaptive;
+	struct aimd	 aimd;
+	struct limit_change {
+		double	 at;		/* wall clock */
+		int	 limit;
+		char	 why[96];
+	}		 limits[POOL_LIMIT_HISTORY];
+	size_t		 nlimits, limitpos;
+	/* Budgets: requests and tokens a minute (token buckets). */
+	struct bucket	 request_budget;
+	struct bucket	 token_budget;
+	double		 tokens_per_call;	/* estimate taken at start */
+	double		 budget_since;	/* monotonic; 0: not waiting */
+	double		 budget_waited_s;	/* in all */
 };
 
 enum member_state { MEMBER_WAITING, MEMBER_RUNNING, MEMBER_DONE,
@@ -123,6 +141,8 @@ struct xfer {
 	long long	 submission_id;
 	size_t		 member;
 	bool		 repair;
+	bool		 saturated;	/* its start filled the limit */
+	double		 tokens_taken;	/* from the token budget */
 	double		 started;	/* monotonic */
 	double		 started_wall;
 };
@@ -197,6 +217,11 @@ bool	 pool_backend_available(const struct pool *, const struct backend *,
 bool	 pool_backend_can_start(const struct pool *, const struct backend *,
 	    double);
 int	 pool_backend_capacity(const struct backend *);
+int	 pool_backend_limit(const struct backend *);
+double	 pool_backend_budget_wait(struct backend *, double);
+void	 pool_backend_call_started(struct backend *, struct xfer *, double);
+void	 pool_backend_call_ended(struct pool *, struct backend *,
+	    const struct xfer *, const struct llm_response *, bool);
 double	 pool_backend_latency(const struct pool *, const struct backend *);
 json_t	*pool_backend_stats(const struct backend *, double);
 void	 pool_backend_free(struct backend *);

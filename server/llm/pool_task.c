@@ -149,9 +149,11 @@ pool_task_call_done(struct pool *p, struct xfer *x, CURLcode rc)
 	x->b->requests++;
 	if (x->b->state == BREAKER_HALF_OPEN)
 		x->b->probing = false;
-	if (!llm_call_generated(x->call, rc, &r, err, sizeof(err)))
+	if (!llm_call_generated(x->call, rc, &r, err, sizeof(err))) {
+		pool_backend_call_ended(p, x->b, x, &r, false);
 		call_failed(p, x, &r, err);
-	else {
+	} else {
+		pool_backend_call_ended(p, x->b, x, &r, true);
 		call_answered(p, x, &r);
 		llm_response_free(&r);
 	}

@@ -58,6 +58,8 @@ static void	 add_bar(json_t *, json_t *, double, const char *, int,
 static double	 window_s(json_t *, double);
 static json_t	*timeline(json_t *);
 static void	 bucket_charts(json_t *, json_t *);
+static void	 limit_charts(json_t *, json_t *);
+static json_t	*limit_at(json_t *, double);
 static json_t	*evidence_view(struct app *);
 
 static const char collect_sql[] =
@@ -182,6 +184,8 @@ backends(struct app *app, json_t *from_log)
 		round_field(b, "p50_ms", 1);
 		round_field(b, "p95_ms", 1);
 		round_field(b, "tokens_per_s", 10);
+		round_field(b, "budget_wait_s", 1);
+		round_field(b, "budget_waited_s", 1);
 		json_object_set_new(b, "kind", json_string("llm"));
 		json_object_set_new(b, "calls", json_incref(json_object_get(b,
 		    "requests")));
@@ -561,6 +565,67 @@ bucket_charts(json_t *h, json_t *view)
 	json_decref(points);
 }
 
+/*
+ * Per tuned backend (the pool's adaptive concurrency), its limit at the
+ * end of each five-minute bucket of the last hour as a line, and its
+ * latest changes with their reasons, newest first.
+ */
+static void
+limit_charts(json_t *h, json_t *view)
+{
+	json_t *charts = json_array(), *b, *changes, *points, *line, *recent,
+	    *c, *label;
+	double now = util_wallclock(), at;
+	size_t i, k, n;
+
+	json_array_foreach(json_object_get(h, "backends"), i, b) {
+		if (!json_is_true(json_object_get(b, "adaptive")))
+			continue;
+		changes = json_object_get(b, "limit_changes");
+		points = json_array();
+		for (k = 0; k < 12; k++) {
+			label = json_sprintf("−%d min", 55 - 5 * (int)k);
+			c = limit_at(changes, now - 3600 + 300 * (double)(k + 1));
+			json_array_append_new(points, c != NULL ? json_pack(
+			    "{s:O, s:O, s:o}", "v", c, "label", label, "tip",
+			    json_sprintf("limit %lld", (long long)
+			    json_integer_value(c))) : json_pack("{s:n, s:O}",
+			    "v", "label", label));
+			json_decref(label);
+		}
+		line = svg_line(points, (double)json_integer_value(
+		    json_object_get(b, "concurrency_max")), "");
+		json_decref(points);
+		recent = json_array();
+		n = json_array_size(changes);
+		for (k = n; k > 0 && n - k < 5; k--) {
+			c = json_array_get(changes, k - 1);
+			at = json_real_value(json_object_get(c, "at"));
+			json_array_append_new(recent, json_pack("{s:O, s:O, "
+			    "s:o}", "limit", json_object_get(c, "limit"), "why",
+			    json_object_get(c, "why"), "ago", json_sprintf(
+			    "%.0f min ago", floor((now - at) / 60))));
+		}
+		json_array_append_new(charts, json_pack("{s:O, s:o, s:o}",
+		    "name", json_object_get(b, "name"), "chart", line,
+		    "changes", recent));
+	}
+	json_object_set_new(view, "limit_charts", charts);
+}
+
+/* The limit in force at time t (a JSON integer, borrowed), or NULL. */
+static json_t *
+limit_at(json_t *changes, double t)
+{
+	json_t *c, *v = NULL;
+	size_t i;
+
+	json_array_foreach(changes, i, c)
+		if (json_real_value(json_object_get(c, "at")) <= t)
+			v = json_object_get(c, "limit");
+	return v;
+}
+
 /* This instance's scheduler in a word, and in words in detail. */
 static const char *
 scheduler_state(struct app *app, char *detail, size_t len)
@@ -636,6 +701,7 @@ health_page(struct req *r)
 	    json_object_get(h, "backends"), "queue", json_object_get(h,
 	    "queue"), "timeline", timeline(h));
 	bucket_charts(h, view);
+	limit_charts(h, view);
 	state = scheduler_state(r->app, detail, sizeof(detail));
 	json_object_set_new(view, "has_queue", json_boolean(json_array_size(
 	    json_object_get(h, "queue")) > 0));

@@ -21,8 +21,12 @@ Faults for tests (--fault, or at runtime through POST /_control):
     such answer breaks it),
   no-done (the stream ends cleanly without a "done": true chunk),
   busy (every model request answers 503 with Ollama's "server busy").
-POST /_control takes {"fault", "latency_ms", "token_ms", "max_concurrent",
-"models", "score", "load_ms", "unload_ms"} (any subset) and answers with
+--latency-per-call-ms M adds M to the delay for every other model request
+in flight when one starts (a GPU shared by more calls answers each later:
+latency_ms + M * (concurrency - 1)).
+POST /_control takes {"fault", "latency_ms", "latency_per_call_ms",
+"token_ms", "max_concurrent", "models", "score", "load_ms", "unload_ms"}
+(any subset) and answers with
 the settings and the number of model requests in flight ("active"). A
 request whose client disconnects during the latency wait is dropped and
 logged with status 499.
@@ -221,6 +225,7 @@ class State:
         self.faults = faults
         self.models = [canon(m) for m in (args.model or ["llama3"])]
         self.latency_ms = args.latency_ms
+        self.latency_per_call_ms = getattr(args, "latency_per_call_ms", 0)
         self.token_ms = args.token_ms
         self.max_concurrent = args.max_concurrent
         self.fault = args.fault
@@ -238,6 +243,7 @@ class State:
 
     def settings(self):
         return {"fault": self.fault, "latency_ms": self.latency_ms,
+                "latency_per_call_ms": self.latency_per_call_ms,
                 "token_ms": self.token_ms,
                 "max_concurrent": self.max_concurrent,
                 "models": list(self.models), "active": self.active,
@@ -252,7 +258,8 @@ class State:
                     raise ValueError("unknown fault %r" % body["fault"])
                 self.fault = body["fault"]
                 self.spoiled = False
-            for key in ("latency_ms", "token_ms", "max_concurrent",
+            for key in ("latency_ms", "latency_per_call_ms", "token_ms",
+                        "max_concurrent",
                         "load_ms", "unload_ms"):
                 if key in body:
                     setattr(self, key, int(body[key]))
@@ -504,6 +511,7 @@ class Handler(BaseHTTPRequestHandler):
             busy = st.max_concurrent > 0 and concurrency > st.max_concurrent
             busy = busy or st.fault == "busy"
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
+            latency += st.latency_per_call_ms * max(concurrency - 1, 0)
             score, quotes = st.score, st.quotes
             spoil = False
             # Spoils the first schema-constrained answer (generate or chat).
@@ -741,6 +749,8 @@ def arg_parser(doc):
                     help="a served model (repeatable; default llama3)")
     ap.add_argument("--latency-ms", type=int, default=0,
                     help="delay before the first token")
+    ap.add_argument("--latency-per-call-ms", type=int, default=0,
+                    help="extra delay per other model request in flight")
     ap.add_argument("--token-ms", type=int, default=0,
                     help="delay after each streamed chunk")
     ap.add_argument("--max-concurrent", type=int, default=0,

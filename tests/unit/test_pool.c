@@ -258,6 +258,111 @@ test_round_robin(void **state)
 	assert_int_equal(count_calls("b", "ok"), 5);
 }
 
+/* Tuned concurrency: waiting calls and good latency raise the limit. */
+static void
+test_adaptive_limit_rises(void **state)
+{
+	const char *extra[] = { "--latency-ms", "100", NULL };
+	json_t *b, *be, *changes;
+	int maxc;
+
+	(void)state;
+	fake_start(&fakes[0], "a", false, 0, extra);
+	be = backend_json(&fakes[0], 1);
+	json_object_del(be, "max_concurrent");
+	json_object_set_new(be, "concurrency_min", json_integer(1));
+	json_object_set_new(be, "concurrency_max", json_integer(3));
+	json_object_set_new(be, "target_p95_ms", json_integer(20000));
+	make_pool(json_pack("[o]", be), "single", "least_loaded", 10, 3, 30);
+	submit(1, 40);
+	assert_int_equal(wait_results(40, 60), 40);
+	assert_all_ok(40);
+	log_count(&fakes[0], 200, &maxc);
+	assert_true(maxc <= 3);
+	b = backend_stat("a");
+	assert_int_equal(json_integer_value(json_object_get(b, "limit")), 3);
+	assert_true(json_is_true(json_object_get(b, "adaptive")));
+	changes = json_object_get(b, "limit_changes");
+	/* The start, then 1 -> 2 -> 3, each with its reason. */
+	assert_int_equal(json_array_size(changes), 3);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_array_get(changes, 2), "why")), "within target"));
+	json_decref(b);
+}
+
+/* A server that refuses (503) above 2 calls pulls the limit back. */
+static void
+test_adaptive_limit_falls_on_busy(void **state)
+{
+	const char *extra[] = { "--latency-ms", "100", "--max-concurrent",
+	    "2", NULL };
+	json_t *b, *be, *c;
+	size_t i;
+	bool busy = false;
+
+	(void)state;
+	fake_start(&fakes[0], "a", false, 0, extra);
+	be = backend_json(&fakes[0], 1);
+	json_object_del(be, "max_concurrent");
+	json_object_set_new(be, "concurrency_min", json_integer(1));
+	json_object_set_new(be, "concurrency_max", json_integer(6));
+	json_object_set_new(be, "target_p95_ms", json_integer(20000));
+	json_object_set_new(be, "target_error_rate", json_real(0.5));
+	make_pool(json_pack("[o]", be), "single", "least_loaded", 10, 50, 2);
+	submit(1, 40);
+	assert_int_equal(wait_results(40, 120), 40);
+	assert_all_ok(40);
+	assert_true(log_count(&fakes[0], 503, NULL) >= 1);
+	b = backend_stat("a");
+	assert_true(json_integer_value(json_object_get(b, "limit")) <= 3);
+	json_array_foreach(json_object_get(b, "limit_changes"), i, c)
+		busy = busy || strstr(json_string_value(json_object_get(c,
+		    "why")), "429/503") != NULL;
+	assert_true(busy);
+	json_decref(b);
+}
+
+/* A request budget spaces the calls out instead of sending them. */
+static void
+test_request_budget(void **state)
+{
+	json_t *be, *call, *b;
+	double starts[6], t;
+	size_t i, j, n = 0;
+
+	(void)state;
+	fake_start(&fakes[0], "a", false, 0, NULL);
+	be = backend_json(&fakes[0], 4);
+	json_object_set_new(be, "requests_per_minute", json_integer(120));
+	json_object_set_new(be, "requests_burst", json_integer(1));
+	make_pool(json_pack("[o]", be), "single", "least_loaded", 10, 3, 30);
+	submit(1, 5);
+	assert_int_equal(wait_results(5, 60), 5);
+	assert_all_ok(5);
+	pthread_mutex_lock(&seen.lock);
+	json_array_foreach(seen.calls, i, call)
+		if (n < 6)
+			starts[n++] = json_real_value(json_object_get(call,
+			    "start"));
+	pthread_mutex_unlock(&seen.lock);
+	assert_int_equal(n, 5);
+	for (i = 1; i < n; i++)		/* sort the starts */
+		for (j = i; j > 0 && starts[j] < starts[j - 1]; j--) {
+			t = starts[j];
+			starts[j] = starts[j - 1];
+			starts[j - 1] = t;
+		}
+	/* Two a second, one at a time: never closer than half a second. */
+	for (i = 1; i < n; i++)
+		assert_true(starts[i] - starts[i - 1] > 0.45);
+	b = backend_stat("a");
+	assert_true(json_real_value(json_object_get(b, "requests_per_minute"))
+	    == 120);
+	assert_true(json_real_value(json_object_get(b, "budget_waited_s")) >
+	    1.0);
+	json_decref(b);
+}
+
 int
 main(void)
 {
@@ -273,6 +378,9 @@ main(void)
 		T(test_breaker_half_open),
 		T(test_least_loaded_prefers_fast),
 		T(test_round_robin),
+		T(test_adaptive_limit_rises),
+		T(test_adaptive_limit_falls_on_busy),
+		T(test_request_budget),
 #undef T
 	};
 
