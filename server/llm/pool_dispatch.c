@@ -43,6 +43,8 @@ struct lane {
 };
 
 static struct lane *lanes_build(struct pool *, double);
+static void	 budget_idle(struct pool *, double);
+static void	 budget_mark(struct pool *, double);
 static void	 lanes_free(struct lane *, size_t);
 static int	 lane_best(const struct lane *);
 static double	 remaining(double, double);
@@ -64,8 +66,10 @@ pool_dispatch(struct pool *p, double now)
 	struct task *t, *next;
 	bool rr_blocked = false;
 
-	if (p->paused || p->tasks == NULL)
+	if (p->paused || p->tasks == NULL) {
+		budget_idle(p, now);
 		return;
+	}
 	lanes = lanes_build(p, now);
 	for (t = p->tasks; t != NULL; t = next) {
 		next = t->next;		/* t may end and be freed */
@@ -74,6 +78,7 @@ pool_dispatch(struct pool *p, double now)
 		dispatch_task(p, t, lanes, now, &rr_blocked);
 	}
 	lanes_free(lanes, p->nb);
+	budget_mark(p, now);
 }
 
 /* Starts what can start of one task; false if the task ended. */
@@ -217,7 +222,6 @@ static struct lane *
 lanes_build(struct pool *p, double now)
 {
 	struct lane *lanes = xcalloc(p->nb + 1, sizeof(*lanes)), *l;
-	struct backend *b;
 	struct xfer *x;
 	double wait;
 	size_t i;
@@ -239,19 +243,59 @@ lanes_build(struct pool *p, double now)
 	}
 	/* A slot is free no sooner than the budgets allow a call. */
 	for (i = 0; i < p->nb; i++) {
-		b = &p->b[i];
-		wait = pool_backend_budget_wait(b, now);
-		if (wait > 0 && b->budget_since == 0 &&
-		    pool_backend_available(p, b, now))
-			b->budget_since = now;
-		else if (wait == 0 && b->budget_since > 0) {
-			b->budget_waited_s += now - b->budget_since;
-			b->budget_since = 0;
-		}
+		wait = pool_backend_budget_wait(&p->b[i], now);
 		for (k = 0; k < lanes[i].nslots; k++)
 			lanes[i].free_at[k] = fmax(lanes[i].free_at[k], wait);
 	}
 	return lanes;
+}
+
+/*
+ * After dispatch: a backend with a free slot whose budget is spent, while
+ * some call waits, is waiting for its budget (the health page says so).
+ */
+static void
+budget_mark(struct pool *p, double now)
+{
+	const struct task *t;
+	struct backend *b;
+	bool waiting = false;
+	size_t i;
+
+	for (t = p->tasks; t != NULL && !waiting; t = t->next) {
+		waiting = t->m == NULL;
+		for (i = 0; i < t->nm && !waiting; i++)
+			waiting = t->m[i].state == MEMBER_WAITING;
+	}
+	if (!waiting) {
+		budget_idle(p, now);
+		return;
+	}
+	for (i = 0; i < p->nb; i++) {
+		b = &p->b[i];
+		if (pool_backend_available(p, b, now) &&
+		    b->in_flight < pool_backend_limit(b) &&
+		    pool_backend_budget_wait(b, now) > 0) {
+			if (b->budget_since == 0)
+				b->budget_since = now;
+		} else if (b->budget_since > 0) {
+			b->budget_waited_s += now - b->budget_since;
+			b->budget_since = 0;
+		}
+	}
+}
+
+/* Nothing waits: no backend is waiting for its budget either. */
+static void
+budget_idle(struct pool *p, double now)
+{
+	size_t i;
+
+	for (i = 0; i < p->nb; i++)
+		if (p->b[i].budget_since > 0) {
+			p->b[i].budget_waited_s += now - p->b[i].budget_since;
+			p->b[i].budget_since = 0;
+		}
 }
 
 /*

@@ -186,6 +186,12 @@ backends(struct app *app, json_t *from_log)
 		round_field(b, "tokens_per_s", 10);
 		round_field(b, "budget_wait_s", 1);
 		round_field(b, "budget_waited_s", 1);
+		/* The page says nothing of budgets that never held a call. */
+		if (json_number_value(json_object_get(b, "budget_wait_s")) <= 0)
+			json_object_del(b, "budget_wait_s");
+		if (json_number_value(json_object_get(b, "budget_waited_s")) <=
+		    0)
+			json_object_del(b, "budget_waited_s");
 		json_object_set_new(b, "kind", json_string("llm"));
 		json_object_set_new(b, "calls", json_incref(json_object_get(b,
 		    "requests")));
@@ -584,7 +590,8 @@ limit_charts(json_t *h, json_t *view)
 		changes = json_object_get(b, "limit_changes");
 		points = json_array();
 		for (k = 0; k < 12; k++) {
-			label = json_sprintf("−%d min", 55 - 5 * (int)k);
+			label = k == 11 ? json_string("now") :
+			    json_sprintf("−%d min", 55 - 5 * (int)k);
 			c = limit_at(changes, now - 3600 + 300 * (double)(k + 1));
 			json_array_append_new(points, c != NULL ? json_pack(
 			    "{s:O, s:O, s:o}", "v", c, "label", label, "tip",
