@@ -198,6 +198,15 @@ static const struct key keys[] = {
 	{ "lease_s", KEY_INT, F(lease_s), "60", 5, 3600, false, NULL,
 	  "a claimed submission returns to the queue this long after its "
 	  "worker's last heartbeat" },
+	{ "gpu_smi", KEY_STRING, F(gpu_smi), "nvidia-smi", 0, 0, false, NULL,
+	  "program that reports the node's GPUs (nvidia-smi's CSV query); "
+	  "none on PATH: no GPU telemetry" },
+	{ "gpu_sample_s", KEY_INT, F(gpu_sample_s), "5", 0, 3600, false, NULL,
+	  "seconds between GPU samples on a processing node; 0: none" },
+	{ "gpu_temp_ceiling_c", KEY_INT, F(gpu_temp_ceiling_c), "85", 0, 150,
+	  false, NULL, "a GPU at or above this temperature (Celsius) pauses "
+	  "new LLM calls on its node until every GPU is 5 degrees below it; "
+	  "0: never" },
 	{ "max_attempts", KEY_INT, F(max_attempts), "3", 1, 100, false, NULL,
 	  "times a submission's processing may be cut short by a crash "
 	  "before it is stopped (failed) for staff to look at" },

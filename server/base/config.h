@@ -71,6 +71,9 @@ struct config {
 	bool	 exclusive;
 	int	 lease_s;
 	int	 max_attempts;		/* crashes before quarantine */
+	char	*gpu_smi;		/* nvidia-smi, or a stand-in */
+	int	 gpu_sample_s;		/* 0: no GPU telemetry */
+	int	 gpu_temp_ceiling_c;	/* 0: no thermal pause */
 	char	*metrics_token;		/* GET /metrics without a session */
 };
 

@@ -244,6 +244,14 @@ pool_pause(struct pool *p)
 }
 
 void
+pool_hold(struct pool *p, bool on)
+{
+	pthread_mutex_lock(&p->lock);
+	p->held = on;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void
 pool_resume(struct pool *p)
 {
 	pthread_mutex_lock(&p->lock);

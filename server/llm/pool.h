@@ -111,6 +111,12 @@ void		 pool_set_call_hook(struct pool *, pool_call_fn, void *arg);
  */
 void		 pool_pause(struct pool *);
 void		 pool_resume(struct pool *);
+/*
+ * A second gate, independent of pause/resume (the phase controller's):
+ * while held no new generation call starts; calls on the wire finish.
+ * For a GPU above its temperature ceiling.
+ */
+void		 pool_hold(struct pool *, bool);
 int		 pool_running(struct pool *);
 
 /* Free slots over healthy backends: sum of max_concurrent - in flight. */

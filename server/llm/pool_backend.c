@@ -235,7 +235,7 @@ bool
 pool_backend_available(const struct pool *p, const struct backend *b,
     double now)
 {
-	if (p->paused || now < b->backoff_until)
+	if (p->paused || p->held || now < b->backoff_until)
 		return false;
 	return b->state == BREAKER_CLOSED ||
 	    (b->state == BREAKER_HALF_OPEN && !b->probing);

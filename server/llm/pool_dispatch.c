@@ -66,7 +66,7 @@ pool_dispatch(struct pool *p, double now)
 	struct task *t, *next;
 	bool rr_blocked = false;
 
-	if (p->paused || p->tasks == NULL) {
+	if (p->paused || p->held || p->tasks == NULL) {
 		budget_idle(p, now);
 		return;
 	}

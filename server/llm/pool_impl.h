@@ -185,6 +185,7 @@ struct pool {
 	struct xfer	*xfers;
 	int		 running;	/* generation calls on the wire */
 	bool		 paused;
+	bool		 held;		/* pool_hold: e.g. a GPU too hot */
 	bool		 stopping;
 	struct note	*notes, **notes_tail;
 	pool_call_fn	 call_hook;

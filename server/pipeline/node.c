@@ -55,7 +55,13 @@ node_state_write(struct db *db, const char *node, const char *worker,
 	json_t *d = json_pack("{s:i, s:i, s:i, s:f}", "llm_capacity",
 	    st->llm_capacity, "stt_concurrency", st->stt_concurrency,
 	    "batch_max", st->batch_max, "batch_window_s", st->batch_window_s);
-	char *detail = json_dumps(d, JSON_COMPACT);
+	char *detail;
+
+	if (st->gpus != NULL)
+		json_object_set(d, "gpus", st->gpus);
+	if (st->thermal != NULL)
+		json_object_set(d, "thermal", st->thermal);
+	detail = json_dumps(d, JSON_COMPACT);
 	const char *p[13] = { node, worker, phase_name(st->phase),
 	    db_param_double(since, st->phase_since),
 	    db_param_ll(bid, st->batch_id), db_param_ll(bs, st->batch_size),

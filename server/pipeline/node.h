@@ -32,6 +32,8 @@ struct node_state {
 	int		 stt_concurrency;
 	int		 batch_max;
 	double		 batch_window_s;
+	json_t		*gpus;		/* borrowed; NULL: no telemetry */
+	json_t		*thermal;	/* borrowed; {paused, reason} or NULL */
 };
 
 bool		 node_state_write(struct db *, const char *node,

@@ -333,6 +333,7 @@ heartbeat(void *arg)
 				    "max_attempts", rescued, quarantined);
 			next = util_monotonic() + every;
 		}
+		sched_gpu_tick(s);
 		util_sleep(0.2);
 	}
 	free(tokens);
@@ -586,9 +587,12 @@ write_state(struct sched *s, bool changed)
 	st.stt_concurrency = s->cfg->stt_concurrency;
 	st.batch_max = s->cfg->batch_max;
 	st.batch_window_s = s->cfg->batch_window_s;
+	sched_gpu_state(s, &st.gpus, &st.thermal);
 	if (!node_state_write(s->db, s->node, s->worker, &st, err,
 	    sizeof(err)))
 		log_warnx("sched: state: %s", err);
+	json_decref(st.gpus);
+	json_decref(st.thermal);
 	s->state_written = now;
 }
 
@@ -608,10 +612,12 @@ unload_models(struct sched *s)
 	json_t *detail;
 	bool ok = false;
 	int tries;
+	long before, after;
 
 	if (!s->cfg->unload_llm_on_stt || !s->models_loaded)
 		return true;
 	set_phase(s, PHASE_SWITCHING, "unloading LLM models");
+	before = sched_gpu_mem_now(s);
 	for (tries = 1; tries <= UNLOAD_TRIES && !ok &&
 	    !atomic_load(&s->stopping); tries++) {
 		if (!(ok = pool_unload(s->pool, UNLOAD_TIMEOUT_S, &took, err,
@@ -619,8 +625,16 @@ unload_models(struct sched *s)
 			log_warnx("sched: unload (try %d of %d): %s", tries,
 			    UNLOAD_TRIES, err);
 	}
+	after = before >= 0 ? sched_gpu_mem_now(s) : -1;
 	detail = json_pack("{s:i, s:b}", "tries", tries - 1, "models_loaded",
 	    !ok);
+	/* The exclusion exists to free this memory: the timeline shows it. */
+	if (before >= 0 && after >= 0) {
+		json_object_set_new(detail, "vram_before_mib",
+		    json_integer(before));
+		json_object_set_new(detail, "vram_after_mib",
+		    json_integer(after));
+	}
 	node_log_call(s->db, s->node, "unload", 0, NULL, t0,
 	    util_wallclock(), ok ? "ok" : "error", detail);
 	json_decref(detail);

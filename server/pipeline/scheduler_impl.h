@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "gpu.h"
 #include "phase.h"
 #include "rubric.h"
 #include "queue.h"
@@ -57,6 +58,26 @@ struct llm_pending {
 	struct rubric		*rubric;
 };
 
+#define GPU_HISTORY	24	/* samples kept per GPU for the health page */
+
+/* The node's GPUs, sampled by the heartbeat thread (under sched.lock). */
+struct gpu_side {
+	struct gpu	 now[GPU_MAX];
+	size_t		 n;
+	bool		 missing;	/* no such program: no telemetry */
+	double		 next;		/* monotonic: next sample */
+	struct gpu_point {
+		double	 at;		/* wall clock */
+		long	 mem_used_mib;
+		int	 util_pct;
+		int	 temp_c;
+	}		 hist[GPU_MAX][GPU_HISTORY];
+	size_t		 nhist, histpos;
+	bool		 hot;		/* LLM calls held: too hot */
+	char		 hot_why[160];
+	char		 error[256];
+};
+
 struct sched {
 	const struct config	*cfg;
 	struct db		*db;
@@ -79,6 +100,7 @@ struct sched {
 	struct stt_side		 stt;
 	struct prep_side	 prep;
 	struct pool		*pool;
+	struct gpu_side		 gpu;
 	/*
 	 * One controller per node: nothing is recovered, claimed or
 	 * started unless node_lock is held. fenced is set until it is taken
@@ -114,6 +136,13 @@ void	sched_fail(struct sched *, const struct job *, const char *, bool);
 void	sched_hold(struct sched *, const struct job *);
 void	sched_unhold(struct sched *, const struct job *);
 bool	sched_stopping(struct sched *);
+
+/* scheduler_gpu.c */
+void	 sched_gpu_tick(struct sched *);
+/* For system_state: the GPUs with their history, and the thermal hold. */
+void	 sched_gpu_state(struct sched *, json_t **gpus, json_t **thermal);
+/* Memory used now over all GPUs (a fresh sample), MiB; -1: unknown. */
+long	 sched_gpu_mem_now(struct sched *);
 
 /* scheduler_prep.c */
 void	sched_prep_start(struct sched *);

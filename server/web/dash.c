@@ -31,6 +31,8 @@
 
 #define ETA_MAX_ROWS	200	/* estimates computed for one page */
 #define STALE_S		120	/* a node not heard from this long */
+#define SPARK_W		120	/* a GPU sparkline, in its viewBox */
+#define SPARK_H		24
 
 /* Status filter: a chip's group and how the filter names it. */
 static const struct { const char *group, *label; } groups[] = {
@@ -50,6 +52,7 @@ static void	 filter_rows(json_t *, json_t *, const char *, const char *);
 static void	 count_view(json_t *, json_t *, json_t *);
 static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
+static void	 gpu_labels(json_t *, json_t *);
 static void	 eta_view(struct req *, json_t *, json_t *);
 static json_t	*results_view(struct req *, long long, json_t *);
 static json_t	*score_cell(json_t *);
@@ -287,7 +290,63 @@ node_labels(json_t *nodes)
 		    (json_int_t)(100 * done / size) : 0));
 		json_object_set_new(n, "stale", json_boolean(json_number_value(
 		    json_object_get(n, "updated_s")) > STALE_S));
+		gpu_labels(json_object_get(n, "gpus"),
+		    json_object_get(n, "thermal"));
+		json_object_set_new(n, "has_gpus", json_boolean(
+		    json_array_size(json_object_get(n, "gpus")) > 0));
+		json_object_set(n, "gpu_samples", json_object_get(
+		    json_array_get(json_object_get(n, "gpus"), 0),
+		    "history_n"));
 	}
+}
+
+/*
+ * A GPU's display fields: memory as a share, and its recent temperature
+ * and memory as sparkline points (SPARK_W x SPARK_H, y down) — memory on
+ * 0..total, temperature on 0..max(100, ceiling).
+ */
+static void
+gpu_labels(json_t *gpus, json_t *thermal)
+{
+	json_t *g, *h, *pt;
+	json_int_t total, used, ceiling;
+	struct buf mem = BUF_INIT, temp = BUF_INIT;
+	double x, tmax;
+	size_t i, k, n;
+
+	ceiling = json_integer_value(json_object_get(thermal, "ceiling_c"));
+	tmax = ceiling > 100 ? (double)ceiling : 100.0;
+	json_array_foreach(gpus, i, g) {
+		total = json_integer_value(json_object_get(g, "mem_total_mib"));
+		used = json_integer_value(json_object_get(g, "mem_used_mib"));
+		json_object_set_new(g, "mem_pct", json_integer(total > 0 &&
+		    used >= 0 ? used * 100 / total : 0));
+		json_object_set_new(g, "hot", json_boolean(ceiling > 0 &&
+		    json_integer_value(json_object_get(g, "temp_c")) >=
+		    ceiling));
+		h = json_object_get(g, "history");
+		n = json_array_size(h);
+		buf_reset(&mem);
+		buf_reset(&temp);
+		json_array_foreach(h, k, pt) {
+			x = n > 1 ? (double)k * SPARK_W / (double)(n - 1) : 0;
+			used = json_integer_value(json_object_get(pt,
+			    "mem_used_mib"));
+			buf_printf(&mem, "%s%.1f,%.1f", k ? " " : "", x,
+			    SPARK_H - (total > 0 && used > 0 ? (double)used *
+			    SPARK_H / (double)total : 0));
+			buf_printf(&temp, "%s%.1f,%.1f", k ? " " : "", x,
+			    SPARK_H - (double)json_integer_value(
+			    json_object_get(pt, "temp_c")) * SPARK_H / tmax);
+		}
+		json_object_set_new(g, "mem_points", json_string(mem.data ?
+		    mem.data : ""));
+		json_object_set_new(g, "temp_points", json_string(temp.data ?
+		    temp.data : ""));
+		json_object_set_new(g, "history_n", json_integer((json_int_t)n));
+	}
+	buf_free(&mem);
+	buf_free(&temp);
 }
 
 json_t *

@@ -237,6 +237,7 @@ events_system(PGconn *c, char *err, size_t errlen)
 	    "    'batch_done', batch_done, 'queue_stt', queue_stt, "
 	    "    'queue_llm', queue_llm, 'active_workers', active_workers, "
 	    "    'stt_available', stt_available, 'llm_healthy', llm_healthy, "
+	    "    'gpus', detail->'gpus', 'thermal', detail->'thermal', "
 	    "    'updated_s', round(extract(epoch FROM now() - updated_at)"
 	    "    ::numeric, 1)) ORDER BY node) FROM system_state), '[]'), "
 	    "  'queue', (SELECT json_build_object("

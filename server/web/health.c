@@ -108,6 +108,8 @@ static const char collect_sql[] =
     "   WHERE coalesce(finished_at, now()) > now() - interval '1 hour'), "
     " 'calls', (SELECT coalesce(json_agg(c ORDER BY c.s), '[]') FROM "
     "   (SELECT node, phase, backend, outcome, submission_id, "
+    "   detail->'vram_before_mib' AS vram_before, "
+    "   detail->'vram_after_mib' AS vram_after, "
     "   extract(epoch FROM started_at) AS s, "
     "   extract(epoch FROM finished_at) AS e FROM phase_log "
     "   WHERE coalesce(finished_at, now()) > now() - interval '1 hour' "
@@ -513,11 +515,21 @@ timeline(json_t *h)
 		bool llm = strcmp(ph, "llm") == 0;
 		char what[160];
 
-		snprintf(what, sizeof(what), "%s call on %s for #%lld (%s)",
-		    strcmp(ph, "unload") == 0 ? "unload" : llm ? "LLM" : "STT",
-		    be != NULL ? be : "?", (long long)json_integer_value(
-		    json_object_get(it, "submission_id")), json_string_value(
-		    json_object_get(it, "outcome")));
+		if (strcmp(ph, "unload") == 0 && json_is_integer(
+		    json_object_get(it, "vram_before")))
+			snprintf(what, sizeof(what), "unload (%s): GPU memory "
+			    "%lld MiB before, %lld MiB after",
+			    json_string_value(json_object_get(it, "outcome")),
+			    (long long)json_integer_value(json_object_get(it,
+			    "vram_before")), (long long)json_integer_value(
+			    json_object_get(it, "vram_after")));
+		else
+			snprintf(what, sizeof(what), "%s call on %s for #%lld "
+			    "(%s)", strcmp(ph, "unload") == 0 ? "unload" :
+			    llm ? "LLM" : "STT", be != NULL ? be : "?",
+			    (long long)json_integer_value(json_object_get(it,
+			    "submission_id")), json_string_value(
+			    json_object_get(it, "outcome")));
 		add_bar(lanes, it, now, llm ? "call-llm" : strcmp(ph, "stt") ==
 		    0 ? "call-stt" : "call-unload", CALL_INSET, what);
 	}
