@@ -316,7 +316,8 @@ heartbeat(void *arg)
 			pthread_mutex_lock(&s->lock);
 			n = atomic_load(&s->fenced) ? 0 : s->nheld;
 			tokens = xrealloc(tokens, (n + 1) * sizeof(*tokens));
-			memcpy(tokens, s->held, n * sizeof(*tokens));
+			if (n > 0)	/* s->held is NULL before the first claim */
+				memcpy(tokens, s->held, n * sizeof(*tokens));
 			pthread_mutex_unlock(&s->lock);
 			if (!queue_heartbeat(s->db, tokens, n, s->cfg->lease_s,
 			    err, sizeof(err)))
