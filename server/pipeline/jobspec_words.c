@@ -188,33 +188,39 @@ js_key(const char *in, char *out, size_t len)
 }
 
 /* Optimal string alignment distance: edits, with a swap of two
-   neighbouring letters one edit. */
+   neighbouring letters one edit. Three rows, so a request thread's
+   stack stays small. */
 int
 js_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j;
-	int d[JS_WORD + 1][JS_WORD + 1], c, v;
+	int r0[JS_WORD + 1], r1[JS_WORD + 1], r2[JS_WORD + 1];
+	int *pp = r0, *pr = r1, *cur = r2, *tmp, c, v;
 
 	if (la > JS_WORD || lb > JS_WORD)
 		return 99;
-	for (i = 0; i <= la; i++)
-		d[i][0] = (int)i;
 	for (j = 0; j <= lb; j++)
-		d[0][j] = (int)j;
-	for (i = 1; i <= la; i++)
+		pr[j] = (int)j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = (int)i;
 		for (j = 1; j <= lb; j++) {
 			c = a[i - 1] != b[j - 1];
-			v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + c < v)
-				v = d[i - 1][j - 1] + c;
+			v = pr[j] + 1;
+			if (cur[j - 1] + 1 < v)
+				v = cur[j - 1] + 1;
+			if (pr[j - 1] + c < v)
+				v = pr[j - 1] + c;
 			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
+			    a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+				v = pp[j - 2] + 1;
+			cur[j] = v;
 		}
-	return d[la][lb];
+		tmp = pp;
+		pp = pr;
+		pr = cur;
+		cur = tmp;
+	}
+	return pr[lb];
 }
 
 int

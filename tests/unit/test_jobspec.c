@@ -650,10 +650,12 @@ test_check(void **state)
 	assert_true(json_equal(spec, copy));
 	json_decref(copy);
 	json_decref(spec);
-	qs = jobspec_check(json_integer(3), &c);
+	spec = json_integer(3);
+	qs = jobspec_check(spec, &c);
 	assert_string_equal(json_string_value(json_object_get(
 	    json_array_get(qs, 0), "code")), "invalid_spec");
 	json_decref(qs);
+	json_decref(spec);
 }
 
 static void
