@@ -152,3 +152,30 @@ csv_free(struct csv_row *rows, int nrows)
 		row_free(&rows[i]);
 	free(rows);
 }
+
+void
+csv_put_text(struct buf *b, const char *s)
+{
+	const char *p;
+
+	if (s == NULL)
+		s = "";
+	buf_putc(b, '"');
+	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
+		buf_putc(b, '\'');
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *p);
+	}
+	buf_putc(b, '"');
+}
+
+void
+csv_put_number(struct buf *b, json_t *v)
+{
+	if (json_is_integer(v))
+		buf_printf(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_number(v))
+		buf_printf(b, "%.1f", json_number_value(v));
+}

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct csv_row {
 	char	**fields;	/* nfields strings, each NUL-terminated */
 	int	  nfields;
@@ -24,5 +26,15 @@ struct csv_row {
 bool	csv_parse(const char *text, size_t len, struct csv_row **rows,
 	    int *nrows, char *err, size_t errlen);
 void	csv_free(struct csv_row *, int nrows);
+
+struct buf;
+/*
+ * Writing: one quoted text field (a leading = + - @ tab or CR gets a
+ * quote mark first, so a spreadsheet never runs it as a formula), or a
+ * number (an integer as it is, a real with one decimal; NULL/non-number:
+ * an empty field). The caller writes the separators.
+ */
+void	csv_put_text(struct buf *, const char *);
+void	csv_put_number(struct buf *, json_t *);
 
 #endif

@@ -210,7 +210,23 @@ pool_submit(struct pool *p, const struct pool_task *pt, pool_done_fn done,
     void *arg)
 {
 	struct task *t = pool_task_new(pt, done, arg, p->nb), **tail;
+	size_t i;
 
+	t->fixed = -1;
+	if (pt->backend != NULL) {
+		for (i = 0; i < p->nb && strcmp(p->b[i].cfg.name,
+		    pt->backend) != 0; i++)
+			;
+		if (i == p->nb) {
+			pool_task_free(t);
+			return false;
+		}
+		t->fixed = (int)i;
+	}
+	if (pt->seed != 0) {
+		t->options = json_deep_copy(p->options);
+		json_object_set_new(t->options, "seed", json_integer(pt->seed));
+	}
 	pthread_mutex_lock(&p->lock);
 	if (p->stopping) {
 		pthread_mutex_unlock(&p->lock);
@@ -463,7 +479,7 @@ pool_start_generate(struct pool *p, struct task *t, size_t i,
 	req.prompt = repair ? m->repair_prompt : t->prompt;
 	req.format = t->schema;
 	req.format_name = "evaluation";
-	req.options = p->options;
+	req.options = t->options != NULL ? t->options : p->options;
 	if ((call = llm_call_generate(&b->cfg, &req, err, sizeof(err))) ==
 	    NULL) {
 		log_warnx("pool: submission=%lld: %s", t->submission_id, err);

@@ -37,6 +37,9 @@ struct pool_task {
 	long long		 rubric_id;
 	const char		*transcript;	/* copied by pool_submit */
 	json_t			*metrics;	/* speech metrics; copied */
+	/* Optional, for comparing models (the bake-off): */
+	const char		*backend;	/* only this backend; NULL: any */
+	long			 seed;		/* this seed; 0: llm_seed */
 };
 
 struct pool_result {
@@ -94,7 +97,9 @@ void		 pool_free(struct pool *);
 /*
  * Queues a task; done runs exactly once, on the pool's thread. A task
  * waits (it is not failed) while no backend is healthy. False only when
- * the pool is shutting down.
+ * the pool is shutting down, or the task names a backend there is not.
+ * A task with a backend runs there alone, in any mode; if that backend
+ * leaves the rotation while others are up, it fails (retryable).
  */
 bool		 pool_submit(struct pool *, const struct pool_task *,
 		    pool_done_fn done, void *arg);

@@ -127,6 +127,8 @@ struct task {
 	int		 failures;
 	bool		 only_invalid;	/* every failure an invalid answer */
 	json_t		*calls;		/* [{backend, outcome, s, error}] */
+	int		 fixed;		/* pool_task.backend's index, or -1 */
+	json_t		*options;	/* seeded options; NULL: the pool's */
 	bool		 finished;
 };
 

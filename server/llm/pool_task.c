@@ -96,6 +96,7 @@ pool_task_free(struct task *t)
 	json_decref(t->schema);
 	free(t->tried);
 	json_decref(t->calls);
+	json_decref(t->options);
 	free(t);
 }
 
@@ -121,7 +122,10 @@ pool_task_begin(struct pool *p, struct task *t)
 	size_t i, n = 0;
 
 	t->m = xcalloc(p->nb + 1, sizeof(*t->m));
-	if (!p->ensemble) {
+	if (t->fixed >= 0) {
+		t->m[0].backend = t->fixed;
+		n = 1;
+	} else if (!p->ensemble) {
 		t->m[0].backend = -1;
 		n = 1;
 	} else
@@ -413,7 +417,8 @@ provenance(const struct pool *p, const struct task *t,
 	return json_pack("{s:s,s:s,s:s,s:s?,s:s,s:O,s:i,s:I,s:i,s:s,s:s,"
 	    "s:O}", "backend", b->cfg.name, "type", b->cfg.type,
 	    "url", b->cfg.url, "digest", b->digest, "model", m->model,
-	    "options", p->options, "num_ctx", p->num_ctx,
+	    "options", t->options != NULL ? t->options : p->options,
+	    "num_ctx", p->num_ctx,
 	    "rubric_id", (json_int_t)t->rubric_id,
 	    "rubric_version", rubric_version(t->rubric),
 	    "prompt_sha256", t->prompt_sha256, "mode", mode,

@@ -45,6 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bakeoff.h"
 #include "config.h"
 #include "log.h"
 #include "node.h"
@@ -88,6 +89,9 @@ static void	 run_concurrent(struct sched *);
 static int	 submit_llm(struct sched *, int);
 static bool	 llm_task(struct sched *, const struct job *);
 static void	 drain_events(struct sched *);
+static int	 submit_bakeoff(struct sched *, int);
+static bool	 bakeoff_task(struct sched *, const struct bakeoff_run *);
+static void	 bakeoff_done(struct sched *, struct event *);
 static void	 on_done(const struct pool_result *, void *);
 static void	 on_call(const struct pool_call *, void *);
 static void	 push_event(struct sched *, struct event *);
@@ -432,6 +436,7 @@ take_node(struct sched *s)
 		log_info("sched: recovered %d submission(s) held by an earlier "
 		    "process of node %s; %d stopped after max_attempts", n,
 		    s->node, quarantined);
+	bakeoff_release_node(s->db, s->node);
 	set_standby(s, "%s", "");
 	atomic_store(&s->fenced, false);
 	/* Said once the scheduler runs: /healthz says "running" from here. */
@@ -543,6 +548,11 @@ view(struct sched *s, struct phase_view *v)
 	v->prep_waiting = c.prep_waiting;
 	v->stt_oldest_s = c.stt_oldest_s;
 	v->llm_waiting = c.llm_waiting + s->llm_queued;
+	/* Bake-off runs are LLM work of the lowest priority: they count
+	   only while no transcription waits. */
+	s->bakeoff_waiting = bakeoff_pending(s->db);
+	if (c.stt_waiting == 0 && c.prep_waiting == 0)
+		v->llm_waiting += s->bakeoff_waiting;
 	/* How long LLM work has waited with no LLM phase to take it. */
 	if (v->llm_waiting == 0 || s->phase == PHASE_LLM)
 		s->llm_wait_t0 = 0;
@@ -708,7 +718,11 @@ run_llm_phase(struct sched *s)
 		   so a slot that frees finds its work already here. */
 		if (s->counts.llm_waiting > 0 && s->llm_queued <= cap)
 			submit_llm(s, 2 * cap - s->llm_queued);
-		else if (s->llm_queued == 0 && s->counts.llm_waiting == 0)
+		else if (s->counts.llm_waiting == 0 && s->bakeoff_waiting >
+		    0 && s->llm_queued < cap && !phase_stt_ready(&v))
+			submit_bakeoff(s, cap - s->llm_queued);
+		else if (s->llm_queued == 0 && s->counts.llm_waiting == 0 &&
+		    (s->bakeoff_waiting == 0 || phase_stt_ready(&v)))
 			break;		/* the evaluation queue is empty */
 		if (phase_time_up(&v) || atomic_load(&s->fenced))
 			break;		/* time up, or the node lock lost */
@@ -740,6 +754,8 @@ run_concurrent(struct sched *s)
 	}
 	if (v.llm_waiting > s->llm_queued)
 		submit_llm(s, pool_capacity(s->pool) - s->llm_queued);
+	if (s->counts.llm_waiting == 0 && s->bakeoff_waiting > 0)
+		submit_bakeoff(s, pool_capacity(s->pool) - s->llm_queued);
 	tick(s, phase_wait_s(&v, TICK_S));
 }
 
@@ -815,6 +831,103 @@ out:
 	json_decref(metrics);
 	json_decref(def);
 	return ok;
+}
+
+/* Claims up to room bake-off runs and queues them in the pool. */
+static int
+submit_bakeoff(struct sched *s, int room)
+{
+	struct bakeoff_run runs[16];
+	char err[512];
+	int n, i, sent = 0;
+
+	if (room <= 0 || pool_healthy(s->pool) == 0)
+		return 0;
+	n = bakeoff_claim(s->db, s->node, runs, room < 16 ? room : 16, err,
+	    sizeof(err));
+	if (n < 0)
+		log_warnx("sched: claim bake-off runs: %s", err);
+	for (i = 0; i < n; i++)
+		sent += bakeoff_task(s, &runs[i]);
+	return sent;
+}
+
+/*
+ * One bake-off run: the submission's transcript and the rubric of its
+ * evaluation, to the run's backend with the trial's seed. Its calls are
+ * logged without the submission (submission_id 0), so nothing of it
+ * shows on the student's timeline.
+ */
+static bool
+bakeoff_task(struct sched *s, const struct bakeoff_run *run)
+{
+	struct llm_pending *lp = xcalloc(1, sizeof(*lp));
+	struct pool_task t;
+	json_t *def = NULL, *metrics = NULL;
+	char *text = NULL, err[512], why[600];
+	long long rid = run->rubric_id;
+	bool ok = false;
+
+	lp->sched = s;
+	lp->bakeoff_run = run->id;
+	if (!(rid == 0 ? rubrics_current(s->db, &rid, &def, err,
+	    sizeof(err)) : rubrics_get(s->db, rid, &def, err,
+	    sizeof(err))) ||
+	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
+	    !transcript_get(s->db, run->submission_id, &text, &metrics, err,
+	    sizeof(err))) {
+		bakeoff_finish(s->db, run->id, false, false, NULL, NULL, 0, 0,
+		    err, why, sizeof(why));
+		goto out;
+	}
+	memset(&t, 0, sizeof(t));
+	t.submission_id = 0;
+	t.rubric = lp->rubric;
+	t.rubric_id = rid;
+	t.transcript = text;
+	t.metrics = metrics;
+	t.backend = run->backend;
+	t.seed = s->cfg->llm_seed + run->trial;
+	if (!pool_submit(s->pool, &t, on_done, lp)) {
+		snprintf(why, sizeof(why), "backend %s is not configured on "
+		    "node %s", run->backend, s->node);
+		bakeoff_finish(s->db, run->id, false, false, NULL, NULL, 0, 0,
+		    why, err, sizeof(err));
+		goto out;
+	}
+	s->llm_queued++;
+	lp = NULL;	/* on_done owns it now */
+	ok = true;
+	log_info("bakeoff=%lld run=%lld submission=%lld backend=%s trial=%d "
+	    "queued", run->bakeoff_id, run->id, run->submission_id,
+	    run->backend, run->trial);
+out:
+	if (lp != NULL) {
+		rubric_free(lp->rubric);
+		free(lp);
+	}
+	free(text);
+	json_decref(metrics);
+	json_decref(def);
+	return ok;
+}
+
+/* A bake-off run's answer: stored with the run, never as a result. */
+static void
+bakeoff_done(struct sched *s, struct event *e)
+{
+	struct llm_pending *lp = e->pending;
+	char err[512];
+
+	if (!e->res.ok && atomic_load(&s->stopping))
+		return;		/* put back when the node is taken again */
+	/* Not retryable: every answer was invalid, repair included. */
+	if (!bakeoff_finish(s->db, lp->bakeoff_run, e->res.ok,
+	    !e->res.ok && !e->res.retryable, e->res.evaluation, e->res.model,
+	    e->res.llm_s, e->res.eval_tokens, e->res.ok ? NULL : e->res.error,
+	    err, sizeof(err)))
+		log_warnx("sched: bake-off run %lld: %s", lp->bakeoff_run,
+		    err);
 }
 
 /* On the pool's thread: copy the result and hand it over. */
@@ -893,7 +1006,9 @@ drain_events(struct sched *s)
 
 			s->llm_queued--;
 			s->run_items++;
-			if (!e->res.ok && atomic_load(&s->stopping))
+			if (lp->bakeoff_run != 0)
+				bakeoff_done(s, e);
+			else if (!e->res.ok && atomic_load(&s->stopping))
 				/* Cancelled by the shutdown: not a failed try. */
 				queue_release(s->db, &lp->job, err,
 				    sizeof(err));
@@ -906,7 +1021,8 @@ drain_events(struct sched *s)
 				    "model=%s llm_s=%.2f", lp->job.id,
 				    e->res.backend, e->res.model, e->res.llm_s);
 			}
-			sched_unhold(s, &lp->job);
+			if (lp->bakeoff_run == 0)
+				sched_unhold(s, &lp->job);
 			json_decref(e->res.evaluation);
 			free((char *)e->res.backend);
 			free((char *)e->res.model);

@@ -56,6 +56,7 @@ struct llm_pending {
 	struct sched		*sched;
 	struct job		 job;
 	struct rubric		*rubric;
+	long long		 bakeoff_run;	/* a bake-off's run, not job */
 };
 
 #define GPU_HISTORY	24	/* samples kept per GPU for the health page */
@@ -123,6 +124,7 @@ struct sched {
 	double			 last_result;	/* monotonic; 0: none yet */
 	bool			 models_loaded;
 	struct queue_counts	 counts;
+	int			 bakeoff_waiting;	/* runs pending */
 	double			 state_written;
 };
 

@@ -20,6 +20,7 @@
 #include "assignment.h"
 #include "buf.h"
 #include "course.h"
+#include "csv.h"
 #include "db.h"
 #include "events.h"
 #include "http.h"
@@ -59,8 +60,6 @@ static json_t	*score_cell(json_t *);
 static void	 enrol_message(struct req *, json_t *);
 static const char *in_section(const char *, char *, size_t);
 static int	 courses_page(struct req *, int, json_t *);
-static void	 csv_text(struct buf *, const char *);
-static void	 csv_number(struct buf *, json_t *);
 static bool	 listed(json_t *, const char *);
 static void	 csv_adjusted(struct buf *, json_t *);
 
@@ -739,33 +738,6 @@ dash_course_create(struct req *r)
  * RFC 4180 fields. Text a spreadsheet would run as a formula (a name
  * starting with "=") gets a leading apostrophe, the usual guard.
  */
-static void
-csv_text(struct buf *b, const char *s)
-{
-	const char *p;
-
-	if (s == NULL)
-		s = "";
-	buf_putc(b, '"');
-	if (s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL)
-		buf_putc(b, '\'');
-	for (p = s; *p != '\0'; p++) {
-		if (*p == '"')
-			buf_putc(b, '"');
-		buf_putc(b, *p);
-	}
-	buf_putc(b, '"');
-}
-
-static void
-csv_number(struct buf *b, json_t *v)
-{
-	if (json_is_integer(v))
-		buf_printf(b, "%lld", (long long)json_integer_value(v));
-	else if (json_is_number(v))
-		buf_printf(b, "%.1f", json_number_value(v));
-}
-
 /* The adjusted criteria's keys, space-separated, as one field. */
 static void
 csv_adjusted(struct buf *b, json_t *keys)
@@ -777,7 +749,7 @@ csv_adjusted(struct buf *b, json_t *keys)
 	json_array_foreach(keys, i, k)
 		buf_printf(&list, "%s%s", i > 0 ? " " : "",
 		    json_string_value(k));
-	csv_text(b, buf_cstr(&list));
+	csv_put_text(b, buf_cstr(&list));
 	buf_free(&list);
 }
 
@@ -812,34 +784,34 @@ dash_results_csv(struct req *r)
 	    "overall");
 	json_array_foreach(criteria, k, c) {
 		buf_putc(&b, ',');
-		csv_text(&b, str(c, "key"));
+		csv_put_text(&b, str(c, "key"));
 	}
 	/* Final scores; "adjusted" names the criteria a teacher changed. */
 	buf_puts(&b, ",model,completed_at,adjusted\r\n");
 	json_array_foreach(rows, i, row) {
-		csv_text(&b, title);
+		csv_put_text(&b, title);
 		buf_putc(&b, ',');
-		csv_text(&b, str(row, "name"));
+		csv_put_text(&b, str(row, "name"));
 		buf_putc(&b, ',');
-		csv_text(&b, str(row, "email"));
+		csv_put_text(&b, str(row, "email"));
 		buf_putc(&b, ',');
-		csv_text(&b, str(row, "section"));
+		csv_put_text(&b, str(row, "section"));
 		buf_putc(&b, ',');
-		csv_number(&b, json_object_get(row, "id"));
+		csv_put_number(&b, json_object_get(row, "id"));
 		buf_putc(&b, ',');
 		if (json_is_boolean(json_object_get(row, "late")))
 			buf_puts(&b, json_is_true(json_object_get(row, "late")) ?
 			    "yes" : "no");
 		buf_putc(&b, ',');
-		csv_number(&b, json_object_get(row, "overall"));
+		csv_put_number(&b, json_object_get(row, "overall"));
 		json_array_foreach(json_object_get(row, "cells"), k, cell) {
 			buf_putc(&b, ',');
-			csv_number(&b, json_object_get(cell, "v"));
+			csv_put_number(&b, json_object_get(cell, "v"));
 		}
 		buf_putc(&b, ',');
-		csv_text(&b, str(row, "model"));
+		csv_put_text(&b, str(row, "model"));
 		buf_putc(&b, ',');
-		csv_text(&b, str(row, "completed_at"));
+		csv_put_text(&b, str(row, "completed_at"));
 		buf_putc(&b, ',');
 		csv_adjusted(&b, json_object_get(row, "adjusted"));
 		buf_puts(&b, "\r\n");

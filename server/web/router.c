@@ -29,6 +29,7 @@
 #include "api_comments.h"
 #include "app.h"
 #include "assign_web.h"
+#include "bakeoff_web.h"
 #include "config.h"
 #include "course_admin.h"
 #include "dash.h"
@@ -203,6 +204,18 @@ static const struct route routes[] = {
 	  rubric_api_reevaluate },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
+	{ "GET",  "/admin/bakeoffs",		R_ADMIN, CSRF_NONE,
+	  bakeoff_list_page },
+	{ "POST", "/admin/bakeoffs",		R_ADMIN, CSRF_FORM,
+	  bakeoff_create_form },
+	{ "GET",  "/admin/bakeoffs/:id",	R_ADMIN, CSRF_NONE,
+	  bakeoff_page },
+	{ "GET",  "/admin/bakeoffs/:id/report.csv", R_ADMIN, CSRF_NONE,
+	  bakeoff_csv },
+	{ "POST", "/admin/bakeoffs/:id/cancel",	R_ADMIN, CSRF_FORM,
+	  bakeoff_cancel_form },
+	{ "GET",  "/api/v1/bakeoffs/:id",	R_ADMIN, CSRF_NONE,
+	  bakeoff_api_get },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
 	  metrics_handler },
 	{ "GET",  "/api/v1/me",			R_USER,  CSRF_NONE,

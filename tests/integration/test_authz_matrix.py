@@ -276,6 +276,19 @@ MATRIX = [
       (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
     R("GET", "/api/v1/admin/audit", None, None,
       (401, 403, 403, 403, 403, 200, 401)),
+    R("GET", "/admin/bakeoffs", None, None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    # No backend chosen: the admin's form is refused in words (422).
+    R("POST", "/admin/bakeoffs", None, "form",
+      (LOGIN, 403, 403, 403, 403, 422, LOGIN)),
+    R("GET", "/admin/bakeoffs/:id", "fresh_bakeoff", None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    R("GET", "/admin/bakeoffs/:id/report.csv", "fresh_bakeoff", None,
+      (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
+    R("POST", "/admin/bakeoffs/:id/cancel", "fresh_bakeoff", "form",
+      (LOGIN, 403, 403, 403, 403, 303, LOGIN)),
+    R("GET", "/api/v1/bakeoffs/:id", "fresh_bakeoff", None,
+      (401, 403, 403, 403, 403, 200, 401)),
     # Last: signing out everywhere ends the role's other sessions too.
     R("POST", "/account/signout-all", "fresh_session", "form",
       (LOGIN, 303, 303, 303, 303, 303, LOGIN)),
@@ -541,6 +554,12 @@ class AuthzMatrix(harness.TestCase):
         """Each student's deletion request is their only open one."""
         self.sql("UPDATE deletion_requests SET done_at = now() "
                  "WHERE done_at IS NULL")
+
+    def fresh_bakeoff(self, role):
+        """A bake-off with no runs yet."""
+        return int(self.sql(
+            "INSERT INTO bakeoffs (trials, backends, selection) VALUES "
+            "(1, '{mistral}', 'the matrix') RETURNING id").split()[0])
 
     def fresh_deletion_request(self, role):
         """A student of their own who asked for deletion."""
