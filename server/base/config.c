@@ -213,6 +213,11 @@ static const struct key keys[] = {
 	{ "metrics_token", KEY_STRING, F(metrics_token), "", 0, 0, true, NULL,
 	  "bearer token that lets Prometheus read /metrics without a "
 	  "sign-in (empty: admins' sessions only)" },
+	{ "jobs_llm_timeout_s", KEY_INT, F(jobs_llm_timeout_s), "20", 0, 600,
+	  false, NULL, "time limit of the language-model call that reads a "
+	  "job request the rules cannot, made directly (not through the "
+	  "pool) and refused while a node transcribes (0: no language model "
+	  "for job requests)" },
 };
 
 static bool	set_value(struct config *, const struct key *, json_t *,

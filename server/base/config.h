@@ -75,6 +75,7 @@ struct config {
 	int	 gpu_sample_s;		/* 0: no GPU telemetry */
 	int	 gpu_temp_ceiling_c;	/* 0: no thermal pause */
 	char	*metrics_token;		/* GET /metrics without a session */
+	int	 jobs_llm_timeout_s;	/* job requests' LLM call; 0: none */
 };
 
 /*

@@ -481,3 +481,43 @@ queue_reevaluate(struct db *db, long long assignment_id, long long rubric_id,
 	db_release(db, c);
 	return r != NULL;
 }
+
+bool
+queue_reevaluate_one(struct db *db, long long id, long long rubric_id,
+    bool *found, char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN], rb[DB_NUM_LEN];
+	const char *p[2] = { db_param_ll(idb, id),
+	    rubric_id > 0 ? db_param_ll(rb, rubric_id) : NULL };
+
+	/* As queue_reevaluate, for one submission. */
+	return exec_action(db, "UPDATE submissions s SET "
+	    "rubric_id = coalesce($2::bigint, s.rubric_id), phase = 'llm', "
+	    "status = 'pending', retry_count = 0, attempts = 0, crashes = 0, "
+	    "error_message = NULL, next_attempt_at = now(), "
+	    "completed_at = NULL, llm_finished_at = NULL, " QUEUE_UNHELD ", "
+	    "updated_at = now() WHERE s.id = $1 AND s.phase = 'completed' "
+	    "AND s.status = 'completed' AND EXISTS (SELECT 1 FROM "
+	    "transcripts t WHERE t.submission_id = s.id) RETURNING s.id", 2,
+	    p, found, err, errlen);
+}
+
+bool
+queue_withdraw(struct db *db, long long id, const char *who, bool *found,
+    char *err, size_t errlen)
+{
+	char idb[DB_NUM_LEN], msg[300];
+	const char *p[2] = { db_param_ll(idb, id), msg };
+
+	snprintf(msg, sizeof(msg), QUEUE_CANCELLED_PREFIX "%s", who);
+	return exec_action(db, "WITH e AS (SELECT EXISTS (SELECT 1 FROM "
+	    "evaluations WHERE submission_id = $1) AS had) "
+	    "UPDATE submissions s SET "
+	    "phase = CASE WHEN e.had THEN 'completed' ELSE 'failed' END, "
+	    "status = CASE WHEN e.had THEN 'completed' ELSE 'failed' END, "
+	    "error_message = CASE WHEN e.had THEN NULL ELSE $2 END, "
+	    QUEUE_UNHELD ", completed_at = now(), updated_at = now() "
+	    "FROM e WHERE s.id = $1 AND s.phase IN ('prep', 'stt', 'llm') "
+	    "AND s.status IN ('pending', 'retry') AND s.claim_token IS NULL "
+	    "RETURNING s.id", 2, p, found, err, errlen);
+}

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "jobspec.h"
+
 struct db;
 
 /* SQL SET items that end a claim: the row is no longer held. */
@@ -150,7 +152,27 @@ bool	queue_retry(struct db *, long long id, bool *found, char *err,
 bool	queue_reevaluate(struct db *, long long assignment_id,
 	    long long rubric_id, bool *found, int *queued, char *err,
 	    size_t errlen);
+/*
+ * The highest priority a submission can have ("to the front"); the
+ * lowest is its negative. One constant for the API and the jobs.
+ */
+#define QUEUE_PRIORITY_MAX	JOBSPEC_PRIORITY_MAX
 bool	queue_set_priority(struct db *, long long id, int priority,
+	    bool *found, char *err, size_t errlen);
+/*
+ * One evaluated submission (completed, with a transcript) goes back to
+ * the LLM phase, with rubric version rubric_id (0: the one it has).
+ * *found false when it is not in that state.
+ */
+bool	queue_reevaluate_one(struct db *, long long id, long long rubric_id,
+	    bool *found, char *err, size_t errlen);
+/*
+ * Takes a waiting submission that no worker holds out of the queue: one
+ * that was evaluated before goes back to completed (its evaluations are
+ * kept), any other is cancelled like queue_cancel. *found false when it
+ * is held or finished.
+ */
+bool	queue_withdraw(struct db *, long long id, const char *who,
 	    bool *found, char *err, size_t errlen);
 
 #endif

@@ -194,10 +194,11 @@ api_submission_priority(struct req *r)
 	body = json_loads(text, 0, NULL);
 	free(text);
 	if (json_unpack(body, "{s:I}", "priority", &prio) != 0 ||
-	    prio < -1000 || prio > 1000) {
+	    prio < -QUEUE_PRIORITY_MAX || prio > QUEUE_PRIORITY_MAX) {
 		json_decref(body);
 		return http_error(r, 400, "send {\"priority\": N} with N "
-		    "between -1000 and 1000");
+		    "between %d and %d", -QUEUE_PRIORITY_MAX,
+		    QUEUE_PRIORITY_MAX);
 	}
 	json_decref(body);
 	return action_answer(r, "priority", (int)prio);

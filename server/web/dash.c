@@ -55,7 +55,7 @@ static json_t	*filter_options(json_t *, const char *, const char *);
 static void	 node_labels(json_t *);
 static void	 gpu_labels(json_t *, json_t *);
 static void	 eta_view(struct req *, json_t *, json_t *);
-static json_t	*results_view(struct req *, long long, json_t *);
+static json_t	*results_view(struct req *, long long, long long, json_t *);
 static json_t	*score_cell(json_t *);
 static void	 enrol_message(struct req *, json_t *);
 static const char *in_section(const char *, char *, size_t);
@@ -436,7 +436,8 @@ listed(json_t *a, const char *s)
  * its rubric, in the rubric's order; *criteria gets [{key, title}].
  */
 static json_t *
-results_view(struct req *r, long long assignment, json_t *criteria)
+results_view(struct req *r, long long course, long long assignment,
+    json_t *criteria)
 {
 	char err[512];
 	long long rid;
@@ -444,7 +445,7 @@ results_view(struct req *r, long long assignment, json_t *criteria)
 	size_t i, k;
 	bool ok;
 
-	if (!course_results(r->app->db, r->id, assignment, &rows, err,
+	if (!course_results(r->app->db, course, assignment, &rows, err,
 	    sizeof(err)))
 		return NULL;
 	ok = assignment > 0 ? assignment_rubric(r->app->db, assignment, &def,
@@ -512,7 +513,7 @@ course_page(struct req *r, int status, json_t *view)
 	}
 	if (!assign_pick(r, &aid, &list) || !assign_course_view(r, view,
 	    list, aid) || !course_progress(r->app->db, r->id, aid, &rows,
-	    &version, err, sizeof(err)) || (results = results_view(r, aid,
+	    &version, err, sizeof(err)) || (results = results_view(r, r->id, aid,
 	    criteria)) == NULL) {
 		json_decref(rows);
 		json_decref(course);
@@ -537,6 +538,7 @@ course_page(struct req *r, int status, json_t *view)
 	    strcmp(r->user.role, "admin") == 0));
 	eta_view(r, view, rows);
 	json_decref(rows);
+	json_object_set_new(view, "job_course", json_integer(r->id));
 	return http_render(r, status, "teacher", view);
 }
 
@@ -661,7 +663,7 @@ dash_course_progress(struct req *r)
 	rows = NULL;
 	if (!assign_pick(r, &aid, &list) || !course_progress(r->app->db,
 	    r->id, aid, &rows, &version, err, sizeof(err)) ||
-	    (results = results_view(r, aid, criteria)) == NULL) {
+	    (results = results_view(r, r->id, aid, criteria)) == NULL) {
 		json_decref(list);
 		json_decref(rows);
 		json_decref(course);
@@ -756,29 +758,43 @@ csv_adjusted(struct buf *b, json_t *keys)
 int
 dash_results_csv(struct req *r)
 {
-	char hdr[256], name[64], title[256] = "";
-	json_t *course, *rows, *criteria = json_array(), *row, *c, *cell;
-	json_t *list = NULL, *a;
-	struct buf b = BUF_INIT;
+	json_t *course, *list = NULL, *a;
+	char title[256] = "";
 	long long aid;
-	size_t i, k, n;
+	size_t i;
 	int rc;
 
-	if (!dash_load_course(r, &course, &rc)) {
-		json_decref(criteria);
+	if (!dash_load_course(r, &course, &rc))
 		return rc;
-	}
-	if (!assign_pick(r, &aid, &list) ||
-	    (rows = results_view(r, aid, criteria)) == NULL) {
-		json_decref(list);
+	if (!assign_pick(r, &aid, &list)) {
 		json_decref(course);
-		json_decref(criteria);
 		return db_down(r);
 	}
 	json_array_foreach(list, i, a)
 		if (json_integer_value(json_object_get(a, "id")) == aid)
 			util_strlcpy(title, str(a, "title"), sizeof(title));
 	json_decref(list);
+	rc = dash_send_results_csv(r, course, aid, title, NULL);
+	json_decref(course);
+	return rc;
+}
+
+int
+dash_send_results_csv(struct req *r, const json_t *course, long long aid,
+    const char *title, const json_t *only)
+{
+	char hdr[256], name[64];
+	json_t *rows, *criteria = json_array(), *row, *c, *cell, *v;
+	struct buf b = BUF_INIT;
+	size_t i, k, n;
+	bool keep;
+	int rc;
+
+	if ((rows = results_view(r, json_integer_value(json_object_get(course,
+	    "id")), aid, criteria)) == NULL) {
+		json_decref(criteria);
+		return db_down(r);
+	}
 	/* Every row names the assignment, so pasted files stay apart. */
 	buf_puts(&b, "assignment,student,email,section,submission,late,"
 	    "overall");
@@ -789,6 +805,13 @@ dash_results_csv(struct req *r)
 	/* Final scores; "adjusted" names the criteria a teacher changed. */
 	buf_puts(&b, ",model,completed_at,adjusted\r\n");
 	json_array_foreach(rows, i, row) {
+		keep = only == NULL;
+		json_array_foreach(only, k, v)
+			if (json_integer_value(v) == json_integer_value(
+			    json_object_get(row, "id")))
+				keep = true;
+		if (!keep)
+			continue;
 		csv_put_text(&b, title);
 		buf_putc(&b, ',');
 		csv_put_text(&b, str(row, "name"));
@@ -817,7 +840,7 @@ dash_results_csv(struct req *r)
 		buf_puts(&b, "\r\n");
 	}
 	/* The file is named after the course code, in safe characters. */
-	util_strlcpy(name, str(course, "code"), sizeof(name));
+	util_strlcpy(name, str((json_t *)course, "code"), sizeof(name));
 	for (n = 0; name[n] != '\0'; n++)
 		if (strchr("abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", name[n]) == NULL)
@@ -830,6 +853,5 @@ dash_results_csv(struct req *r)
 	buf_free(&b);
 	json_decref(rows);
 	json_decref(criteria);
-	json_decref(course);
 	return rc;
 }

@@ -31,6 +31,12 @@ bool	dash_load_course(struct req *, json_t **course, int *status);
 int	dash_course_enrol(struct req *);
 /* GET /courses/:id/results.csv */
 int	dash_results_csv(struct req *);
+/*
+ * The results CSV of an assignment of course (course_get's JSON) with
+ * title; only: the submission ids whose rows to keep (NULL: all).
+ */
+int	dash_send_results_csv(struct req *, const json_t *course,
+	    long long assignment, const char *title, const json_t *only);
 /* GET /api/v1/courses/:id/progress */
 int	dash_course_progress(struct req *);
 /*

@@ -35,6 +35,7 @@
 #include "dash.h"
 #include "health.h"
 #include "http.h"
+#include "jobs_web.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
@@ -202,6 +203,28 @@ static const struct route routes[] = {
 	  rubric_api_new_version },
 	{ "POST", "/api/v1/assignments/:id/reevaluate", R_STAFF, CSRF_HEADER,
 	  rubric_api_reevaluate },
+	{ "GET",  "/jobs",			R_STAFF, CSRF_NONE,
+	  jobs_page_list },
+	{ "POST", "/jobs",			R_STAFF, CSRF_FORM,
+	  jobs_page_create },
+	{ "GET",  "/jobs/new",			R_STAFF, CSRF_NONE,
+	  jobs_page_new },
+	{ "GET",  "/jobs/:id",			R_STAFF, CSRF_NONE,
+	  jobs_page_get },
+	{ "POST", "/jobs/:id/cancel",		R_STAFF, CSRF_FORM,
+	  jobs_page_cancel },
+	{ "GET",  "/jobs/:id/export.csv",	R_STAFF, CSRF_NONE,
+	  jobs_export_csv },
+	{ "POST", "/api/v1/jobs/preview",	R_STAFF, CSRF_HEADER,
+	  jobs_api_preview },
+	{ "POST", "/api/v1/jobs",		R_STAFF, CSRF_HEADER,
+	  jobs_api_create },
+	{ "GET",  "/api/v1/jobs",		R_STAFF, CSRF_NONE,
+	  jobs_api_list },
+	{ "GET",  "/api/v1/jobs/:id",		R_STAFF, CSRF_NONE,
+	  jobs_api_get },
+	{ "POST", "/api/v1/jobs/:id/cancel",	R_STAFF, CSRF_HEADER,
+	  jobs_api_cancel },
 	{ "GET",  "/admin/health",		R_ADMIN, CSRF_NONE,
 	  health_page },
 	{ "GET",  "/admin/bakeoffs",		R_ADMIN, CSRF_NONE,

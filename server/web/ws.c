@@ -9,6 +9,7 @@
  *   submission:ID  its student, teachers and admins
  *   mine           a student's own submissions
  *   system         admins and teachers (read-only, like every topic)
+ *   job:ID         a job's progress: staff who may see its course
  *
  * Every subscription is checked against the session when it is made, and
  * every event is checked again when it is routed (a student's socket is
@@ -28,6 +29,7 @@
 #include "app.h"
 #include "course.h"
 #include "db.h"
+#include "jobs.h"
 #include "log.h"
 #include "util.h"
 #include "ws_impl.h"
@@ -35,7 +37,8 @@
 #define COOKIE_NAME	"introeval_session"
 #define MSG_MAX		4096	/* longest message a client may send */
 
-enum topic_kind { TOPIC_COURSE, TOPIC_SUBMISSION, TOPIC_MINE, TOPIC_SYSTEM };
+enum topic_kind { TOPIC_COURSE, TOPIC_SUBMISSION, TOPIC_MINE, TOPIC_SYSTEM,
+	TOPIC_JOB };
 
 static int	 on_connect(const struct mg_connection *, void *);
 static void	 on_ready(struct mg_connection *, void *);
@@ -293,6 +296,9 @@ parse_topic(const char *topic, enum topic_kind *kind, long long *key)
 	} else if (strncmp(topic, "submission:", 11) == 0) {
 		*kind = TOPIC_SUBMISSION;
 		num = topic + 11;
+	} else if (strncmp(topic, "job:", 4) == 0) {
+		*kind = TOPIC_JOB;
+		num = topic + 4;
 	} else
 		return false;
 	if (num == NULL)
@@ -340,6 +346,18 @@ authorize(struct ws_hub *hub, struct ws_client *cl, enum topic_kind kind,
 		if (!found || (cl->student && owner != cl->user.id))
 			return util_seterr(why, whylen, "no such submission");
 		return true;
+	case TOPIC_JOB:
+		/* A job is seen by whoever sees its course, as staff. */
+		if (cl->student)
+			return util_seterr(why, whylen, "no such job");
+		if (!jobs_course(hub->app->db, key, &owner, &found, err,
+		    sizeof(err)) || (found && !course_access(hub->app->db,
+		    owner, &cl->user, &ok, err, sizeof(err))))
+			return util_seterr(why, whylen, "the database is not "
+			    "answering");
+		if (!found || !ok)
+			return util_seterr(why, whylen, "no such job");
+		return true;
 	}
 	return false;
 }
@@ -347,8 +365,10 @@ authorize(struct ws_hub *hub, struct ws_client *cl, enum topic_kind kind,
 static bool
 add_sub(struct ws_client *cl, enum topic_kind kind, long long key)
 {
-	long long *arr = kind == TOPIC_COURSE ? cl->courses : cl->subs;
-	int *n = kind == TOPIC_COURSE ? &cl->ncourses : &cl->nsubs;
+	long long *arr = kind == TOPIC_COURSE ? cl->courses :
+	    kind == TOPIC_JOB ? cl->jobs : cl->subs;
+	int *n = kind == TOPIC_COURSE ? &cl->ncourses :
+	    kind == TOPIC_JOB ? &cl->njobs : &cl->nsubs;
 
 	if (kind == TOPIC_MINE)
 		cl->mine = true;
@@ -365,8 +385,10 @@ add_sub(struct ws_client *cl, enum topic_kind kind, long long key)
 static void
 unsubscribe(struct ws_client *cl, enum topic_kind kind, long long key)
 {
-	long long *arr = kind == TOPIC_COURSE ? cl->courses : cl->subs;
-	int *n = kind == TOPIC_COURSE ? &cl->ncourses : &cl->nsubs;
+	long long *arr = kind == TOPIC_COURSE ? cl->courses :
+	    kind == TOPIC_JOB ? cl->jobs : cl->subs;
+	int *n = kind == TOPIC_COURSE ? &cl->ncourses :
+	    kind == TOPIC_JOB ? &cl->njobs : &cl->nsubs;
 	int i;
 
 	if (kind == TOPIC_MINE)
@@ -414,6 +436,10 @@ subscribe(struct ws_hub *hub, struct ws_client *cl, const char *topic,
 	} else {
 		if (kind == TOPIC_SYSTEM)
 			send_system(hub, cl);
+		else if (kind == TOPIC_JOB)
+			/* No backlog: the page reads the job when told. */
+			send_json(cl, json_pack("{s:s, s:I}", "type", "job",
+			    "id", (json_int_t)key));
 		else if (json_is_integer(since))
 			send_backlog(hub, cl, kind, kind == TOPIC_MINE ?
 			    cl->user.id : key, json_integer_value(since));
@@ -528,6 +554,16 @@ ws_fanout_submission(struct ws_hub *hub, const struct events_row *row)
 			send_text(cl, row->json);
 	if (row->version > hub->high_water)
 		hub->high_water = row->version;
+}
+
+void
+ws_fanout_job(struct ws_hub *hub, long long job, const char *json)
+{
+	struct ws_client *cl;
+
+	for (cl = hub->clients; cl != NULL; cl = cl->next)
+		if (!cl->student && has(cl->jobs, cl->njobs, job))
+			send_text(cl, json);
 }
 
 void

@@ -46,6 +46,8 @@ struct ws_client {
 	int			 ncourses;
 	long long		 subs[WS_MAX_TOPICS];
 	int			 nsubs;
+	long long		 jobs[WS_MAX_TOPICS];
+	int			 njobs;
 	struct ws_client	*next;
 };
 
@@ -73,6 +75,8 @@ struct ws_hub {
 /* ws.c: writes one event to every client that may see it. Locked. */
 void	ws_fanout_submission(struct ws_hub *, const struct events_row *);
 void	ws_fanout_system(struct ws_hub *, const char *json);
+/* ws.c: a job's progress changed (channel jobs): {"type": "job", ...}. */
+void	ws_fanout_job(struct ws_hub *, long long job, const char *json);
 /* ws.c: closes the sockets whose session ended (signed out, expired). */
 void	ws_check_sessions(struct ws_hub *);
 

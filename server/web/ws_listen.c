@@ -37,7 +37,7 @@ bool
 ws_listen_start(struct ws_hub *hub, char *err, size_t errlen)
 {
 	static const char *const channels[] = { "submissions", "system",
-	    "sessions", NULL };
+	    "sessions", "jobs", NULL };
 	int rc;
 
 	hub->listen = pglisten_new(hub->app->cfg->database_url, "introeval-ws",
@@ -155,7 +155,27 @@ on_notify(const char *channel, const char *extra, void *arg)
 	else if (strcmp(channel, "sessions") == 0)
 		/* A session ended or an account was disabled: check now. */
 		hub->last_session_check = -SESSION_CHECK_S;
-	else if (strcmp(channel, "submissions") == 0) {
+	else if (strcmp(channel, "jobs") == 0) {
+		/* A job's progress: its page reads the rest by id. */
+		payload = json_loads(extra, 0, NULL);
+		if (json_is_integer(json_object_get(payload, "id"))) {
+			json_t *ev = json_pack("{s:s, s:O, s:O}", "type", "job",
+			    "id", json_object_get(payload, "id"), "state",
+			    json_object_get(payload, "state"));
+			char *text = ev != NULL ? json_dumps(ev,
+			    JSON_COMPACT) : NULL;
+
+			if (text != NULL) {
+				pthread_mutex_lock(&hub->lock);
+				ws_fanout_job(hub, json_integer_value(
+				    json_object_get(payload, "id")), text);
+				pthread_mutex_unlock(&hub->lock);
+			}
+			free(text);
+			json_decref(ev);
+		}
+		json_decref(payload);
+	} else if (strcmp(channel, "submissions") == 0) {
 		payload = json_loads(extra, 0, NULL);
 		if (json_is_integer(json_object_get(payload, "id")))
 			add_pending(hub, json_integer_value(
