@@ -25,9 +25,12 @@ Faults for tests (--fault, or at runtime through POST /_control):
 in flight when one starts (a GPU shared by more calls answers each later:
 latency_ms + M * (concurrency - 1)).
 POST /_control takes {"fault", "latency_ms", "latency_per_call_ms",
-"token_ms", "max_concurrent", "models", "score", "load_ms", "unload_ms"}
-(any subset) and answers with
-the settings and the number of model requests in flight ("active"). A
+"token_ms", "max_concurrent", "models", "score", "load_ms", "unload_ms",
+"answer"} (any subset) and answers with the settings and the number of
+model requests in flight ("active"). "answer" (any JSON value; null:
+none) is what every answer with a schema "format" says instead of a
+generated value, serialised and streamed the same way (a test chooses
+what the model understood). A
 request whose client disconnects during the latency wait is dropped and
 logged with status 499.
 
@@ -235,6 +238,7 @@ class State:
         self.quotes = args.quotes
         self.load_ms = args.load_ms
         self.unload_ms = args.unload_ms
+        self.answer = None        # a fixed schema answer, or None
         self.loaded = {}          # name -> expiry (epoch seconds)
         self.loading = {}         # name -> end of its load (epoch seconds)
         self.unloading = {}       # name -> when its memory is freed
@@ -249,7 +253,7 @@ class State:
                 "models": list(self.models), "active": self.active,
                 "score": self.score, "quotes": self.quotes,
                 "load_ms": self.load_ms,
-                "unload_ms": self.unload_ms}
+                "unload_ms": self.unload_ms, "answer": self.answer}
 
     def control(self, body):
         with self.lock:
@@ -272,6 +276,8 @@ class State:
                 self.quotes = body["quotes"]
             if "models" in body:
                 self.models = [self.canon(m) for m in body["models"]]
+            if "answer" in body:
+                self.answer = body["answer"]
             return self.settings()
 
     def log(self, rec):
@@ -513,6 +519,7 @@ class Handler(BaseHTTPRequestHandler):
             fault, latency, token_ms = st.fault, st.latency_ms, st.token_ms
             latency += st.latency_per_call_ms * max(concurrency - 1, 0)
             score, quotes = st.score, st.quotes
+            fixed = st.answer
             spoil = False
             # Spoils the first schema-constrained answer (generate or chat).
             if fault == "invalid-json-once" and isinstance(
@@ -561,6 +568,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         gen = Generator(prompt, name, score, quotes)
         text = gen.content(body.get("format"), spoil)
+        if fixed is not None and isinstance(body.get("format"), dict):
+            text = json.dumps(fixed)
         toks = pieces(text, gen.rng)
         stats = {"prompt_eval_count": max(1, len(prompt.split())),
                  "eval_count": len(toks)}
