@@ -289,6 +289,30 @@ MATRIX = [
       (LOGIN, 403, 403, 403, 403, 303, LOGIN)),
     R("GET", "/api/v1/bakeoffs/:id", "fresh_bakeoff", None,
       (401, 403, 403, 403, 403, 200, 401)),
+    # Jobs (natural-language requests): staff of the job's course; a
+    # spec naming another teacher's course is refused with questions.
+    R("GET", "/jobs", None, None,
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("GET", "/jobs/new", None, None,
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("POST", "/jobs", None, "job_form",
+      (LOGIN, 403, 403, 303, 422, 303, LOGIN)),
+    R("GET", "/jobs/:id", "job", None,
+      (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
+    R("POST", "/jobs/:id/cancel", "job", "form",
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
+    R("GET", "/jobs/:id/export.csv", "job", None,
+      (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
+    R("POST", "/api/v1/jobs/preview", None, "job_spec_json",
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("POST", "/api/v1/jobs", None, "job_spec_json",
+      (401, 403, 403, 201, 422, 201, 401)),
+    R("GET", "/api/v1/jobs", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("GET", "/api/v1/jobs/:id", "job", None,
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("POST", "/api/v1/jobs/:id/cancel", "job", "json_empty",
+      (401, 403, 403, 409, 404, 409, 401)),
     # Last: signing out everywhere ends the role's other sessions too.
     R("POST", "/account/signout-all", "fresh_session", "form",
       (LOGIN, 303, 303, 303, 303, 303, LOGIN)),
@@ -407,6 +431,10 @@ BODIES = {
     "deletion_json": lambda ctx, role, c: ctx.no_open_requests() or as_json(
         {}),
     "confirm_form": lambda ctx, role, c: form(c, {"confirm": "1"}),
+    "job_form": lambda ctx, role, c: form(c, {
+        "spec": json.dumps(ctx.export_spec()), "parser": "form"}),
+    "job_spec_json": lambda ctx, role, c: as_json(
+        {"spec": ctx.export_spec()}),
 }
 
 # A small rubric of t_in's (and the body of rubric POSTs).
@@ -478,6 +506,9 @@ class AuthzMatrix(harness.TestCase):
         cls.upload = int(r.header("Location").rsplit("/", 1)[1])
         cls.sql("UPDATE users SET disabled = true WHERE id = %d" %
                 cls.ids["s_dis"])
+        # A job of course A (an export: done as soon as it is made).
+        cls.job = cls.clients["t_in"].post_json(
+            "/api/v1/jobs", {"spec": cls.export_spec()}, expect=201)["id"]
 
     @classmethod
     def tearDownClass(cls):
@@ -502,6 +533,13 @@ class AuthzMatrix(harness.TestCase):
             cls.sql("INSERT INTO course_members (course_id, user_id, role) "
                     "VALUES (%d, %d, '%s')" % (cid, cls.ids[name], role))
         return cid
+
+    @classmethod
+    def export_spec(cls):
+        return {"action": "export", "course_id": cls.course,
+                "section": None, "assignment_id": None, "student_ids": [],
+                "status": [], "since": None, "until": None,
+                "backend": None, "rubric_version": None, "priority": None}
 
     # Objects that :id stands for, made afresh for each request.
     def fresh_comment(self, role):
@@ -583,7 +621,8 @@ class AuthzMatrix(harness.TestCase):
                  "upload": lambda: self.upload,
                  "student": lambda: self.ids["s_in"],
                  "rubric": lambda: self.rubric,
-                 "assignment": lambda: self.assignment}
+                 "assignment": lambda: self.assignment,
+                 "job": lambda: self.job}
         if row.obj in fixed:
             oid = fixed[row.obj]()
         elif row.obj in (None, "fresh_session"):
