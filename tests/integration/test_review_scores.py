@@ -252,6 +252,15 @@ class ReviewScores(harness.TestCase):
             self.assertEqual(ws.recv_json(5)["type"], "hello")
             ws.send_json({"type": "subscribe",
                           "topic": "submission:%d" % self.sid})
+            # Adjust only once the hub has the subscription: an event
+            # sent before it is not this socket's to receive.
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                m = ws.recv_json(2)
+                if m and m.get("type") == "subscribed":
+                    break
+            else:
+                self.fail("the subscription was not confirmed")
             self.adjust("delivery", 5, "Fluent and confident.")
             deadline = time.monotonic() + 20
             seen = None
