@@ -2,7 +2,9 @@
  * introeval: the server binary and its maintenance commands.
  *
  *   introeval [options] serve       migrate, then serve HTTP and run the
- *                                   scheduler until SIGINT/SIGTERM
+ *                                   scheduler until SIGINT/SIGTERM (a
+ *                                   graceful stop); SIGHUP re-reads the
+ *                                   configuration (reload_config)
  *   introeval [options] migrate     apply sql/NNN_*.sql not yet applied
  *   introeval [options] user-add --email E --name N --role R
  *                                   [--password-stdin]
@@ -35,6 +37,7 @@
 #include "app.h"
 #include "assignment.h"
 #include "auth.h"
+#include "buf.h"
 #include "config.h"
 #include "course.h"
 #include "db.h"
@@ -43,6 +46,7 @@
 #include "log.h"
 #include "retention.h"
 #include "scheduler.h"
+#include "sdnotify.h"
 #include "tmpl.h"
 #include "tus.h"
 #include "ws.h"
@@ -56,7 +60,8 @@ static const char	*db_problem(const struct config *, const char *,
 static struct db	*open_db(const struct config *, bool);
 static struct db	*open_sched_db(const struct config *);
 static void		 make_dir(const char *);
-static int		 cmd_serve(const struct config *);
+static int		 cmd_serve(const struct config *, const char *);
+static void		 reload_config(const struct config *, const char *);
 static int		 cmd_migrate(const struct config *);
 static int		 cmd_user_add(const struct config *, int, char **);
 static int		 cmd_has_admin(const struct config *);
@@ -518,8 +523,69 @@ cmd_assignment_add(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * SIGHUP: reads the configuration file (and the environment) again. The
+ * keys that can change while serving take effect at once; any other key
+ * that changed is named as needing a restart and keeps its old value, so
+ * nothing a connection relies on moves under it. A file that does not
+ * load changes nothing.
+ */
+static void
+reload_config(const struct config *cur, const char *path)
+{
+	/* Read by every thread through atomics in log.c. */
+	static const char *const live[] = { "log_level", "log_format" };
+	struct config next;
+	enum log_level level;
+	char err[1024];
+	struct buf later = BUF_INIT, now = BUF_INIT;
+	json_t *a, *b, *v;
+	const char *key;
+	size_t i;
+	bool is_live;
+
+	sdnotify("RELOADING=1");
+	if (!config_load(&next, path, err, sizeof(err))) {
+		log_warnx("SIGHUP: configuration not reloaded, nothing "
+		    "changed: %s", err);
+		sdnotify("READY=1");
+		return;
+	}
+	if (next.database_url[0] == '\0') {	/* the private cluster's */
+		free(next.database_url);
+		next.database_url = xstrdup(cur->database_url);
+	}
+	a = config_to_json(cur);
+	b = config_to_json(&next);
+	json_object_foreach(b, key, v) {
+		if (json_equal(v, json_object_get(a, key)))
+			continue;
+		is_live = false;
+		for (i = 0; i < ARRAY_LEN(live); i++)
+			is_live = is_live || strcmp(key, live[i]) == 0;
+		buf_printf(is_live ? &now : &later, "%s%s", (is_live ? now :
+		    later).len > 0 ? "," : "", key);
+	}
+	if (log_parse_level(next.log_level, &level))
+		log_set_level(level);
+	log_set_format(next.log_format);
+	log_info("SIGHUP: configuration re-read from %s applied=%s "
+	    "needs_restart=%s", path != NULL ? path : "(environment only)",
+	    now.len > 0 ? buf_cstr(&now) : "none", later.len > 0 ?
+	    buf_cstr(&later) : "none");
+	if (later.len > 0)
+		log_warnx("SIGHUP: %s changed but needs a restart to take "
+		    "effect; the old value stays until then", buf_cstr(&later));
+	buf_free(&now);
+	buf_free(&later);
+	json_decref(a);
+	json_decref(b);
+	config_free(&next);
+	sdnotify("READY=1");
+}
+
 static int
-cmd_serve(const struct config *cfg)
+cmd_serve(const struct config *cfg, const char *path)
 {
 	struct app app;
 	struct sched_env env;
@@ -554,12 +620,13 @@ cmd_serve(const struct config *cfg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	log_info("role=%s: %s", cfg->role, !scheduler ? "pages, API and "
 	    "WebSockets; no scheduler" : !pages ? "the scheduler; HTTP "
-	    "answers /healthz and /metrics only" : "pages, API, WebSockets "
+	    "answers /healthz, /readyz and /metrics only" : "pages, API, WebSockets "
 	    "and the scheduler");
 	env.cfg = cfg;
 	env.db = scheduler ? open_sched_db(cfg) : NULL;
@@ -580,8 +647,19 @@ cmd_serve(const struct config *cfg)
 		retention = retention_start(env.db, cfg, app.uploads_dir);
 	log_info("introeval %s serving on http://%s:%d/ data_dir=%s role=%s",
 	    INTROEVAL_VERSION, cfg->host, cfg->port, cfg->data_dir, cfg->role);
-	sigwait(&set, &sig);
+	sdnotify("READY=1");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		reload_config(cfg, path);
+	/*
+	 * A graceful stop: /readyz says 503 at once, the node's work goes
+	 * back to the queue, live pages are told to reconnect (1012), then
+	 * the listener closes and the requests in flight finish.
+	 */
 	log_info("signal %d: stopping", sig);
+	sdnotify("STOPPING=1");
+	atomic_store(&app.stopping, true);
+	sched_stop_begin(app.sched);
+	ws_close_all(ws);
 	router_stop(http);
 	ws_stop(ws);	/* after router_stop: CivetWeb closes sockets via the hub */
 	tus_sweeper_stop(sweeper);
@@ -631,6 +709,7 @@ main(int argc, char **argv)
 		fatalx("configuration: %s", err);
 	if (log_parse_level(cfg.log_level, &level))
 		log_set_level(level);
+	log_set_format(cfg.log_format);
 	use_private_cluster(&cfg);
 	if (print) {
 		json_t *j = config_to_json(&cfg);
@@ -655,7 +734,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "routes") == 0)
 		rc = router_print_routes(stdout) ? 0 : 1;
 	else if (strcmp(cmd, "serve") == 0)
-		rc = cmd_serve(&cfg);
+		rc = cmd_serve(&cfg, path);
 	else if (strcmp(cmd, "migrate") == 0)
 		rc = cmd_migrate(&cfg);
 	else if (strcmp(cmd, "user-add") == 0)

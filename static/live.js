@@ -56,6 +56,9 @@ const Live = (() => {
           setStatus('off', 'Your session ended: sign in again to see changes.');
           return;
         }
+        // 1012: the server is restarting (a deploy or a rolling restart);
+        // its reason says to reconnect, so the first try comes soon.
+        if (ev.code === 1012) this.backoff = 1000;
         setStatus('reconnecting');
         if (this.handlers.lost) this.handlers.lost(this.everOpen);
         this.retry();

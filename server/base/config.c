@@ -78,7 +78,10 @@ static const struct key keys[] = {
 	  86400, false, NULL, "how often a node that runs the scheduler "
 	  "removes recordings past retention_days" },
 	{ "log_level", KEY_STRING, F(log_level), "info", 0, 0, false, NULL,
-	  "debug, info or warn" },
+	  "debug, info or warn (changes on SIGHUP)" },
+	{ "log_format", KEY_STRING, F(log_format), "kv", 0, 0, false, NULL,
+	  "kv (time level message key=value ...) or json (one object a "
+	  "line, each key=value also a field); changes on SIGHUP" },
 	{ "session_ttl_h", KEY_INT, F(session_ttl_h), "12", 1, 24 * 90, false,
 	  NULL, "hours a sign-in lasts" },
 	{ "reset_code_ttl_h", KEY_INT, F(reset_code_ttl_h), "72", 1, 24 * 90,
@@ -409,6 +412,10 @@ validate(const struct config *cfg, char *err, size_t errlen)
 	if (!log_parse_level(cfg->log_level, &level))
 		return util_seterr(err, errlen, "log_level must be debug, info "
 		    "or warn, not \"%s\"", cfg->log_level);
+	if (strcmp(cfg->log_format, "kv") != 0 &&
+	    strcmp(cfg->log_format, "json") != 0)
+		return util_seterr(err, errlen, "log_format must be kv or "
+		    "json, not \"%s\"", cfg->log_format);
 	if (strcmp(cfg->stt_engine, "pocketsphinx") != 0 &&
 	    strcmp(cfg->stt_engine, "whisper_http") != 0 &&
 	    strcmp(cfg->stt_engine, "openai_http") != 0)

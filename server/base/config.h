@@ -26,6 +26,7 @@ struct config {
 	int	 retention_days;		/* 0: keep recordings forever */
 	int	 retention_interval_s;
 	char	*log_level;
+	char	*log_format;		/* "kv" or "json" */
 	int	 session_ttl_h;
 	int	 reset_code_ttl_h;	/* one-time password codes */
 	bool	 cookie_secure;

@@ -90,6 +90,8 @@ static PGresult	*query(PGconn *, const char *, int, const char *const *,
 static bool	 migrate_one(PGconn *, const char *, const char *, char *,
 		    size_t);
 static int	 cmp_names(const void *, const void *);
+static bool	 migration_files(const char *, char ***, size_t *, char *,
+		    size_t);
 static void	 notice_quiet(void *, const char *);
 
 /* Keep NOTICEs (e.g. "relation already exists, skipping") out of stderr. */
@@ -711,6 +713,72 @@ out:
 	return ok;
 }
 
+/* The NNN_*.sql files of dir, sorted; false if it cannot be read. */
+static bool
+migration_files(const char *dir, char ***names, size_t *n, char *err,
+    size_t errlen)
+{
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if ((d = opendir(dir)) == NULL)
+		return util_seterr(err, errlen, "cannot open migrations "
+		    "directory %s", dir);
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 8 || strcmp(de->d_name + len - 4, ".sql") != 0 ||
+		    strspn(de->d_name, "0123456789") != 3 ||
+		    de->d_name[3] != '_')
+			continue;
+		*names = xrealloc(*names, (*n + 1) * sizeof(**names));
+		(*names)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(*names, *n, sizeof(**names), cmp_names);
+	return true;
+}
+
+bool
+db_migrations_pending(struct db *db, const char *dir, int *pending,
+    char first[4], char *err, size_t errlen)
+{
+	const char *p[1];
+	struct buf arr = BUF_INIT;
+	char **names;
+	size_t n, i;
+	PGconn *c;
+	PGresult *r = NULL;
+
+	*pending = 0;
+	first[0] = '\0';
+	if (!migration_files(dir, &names, &n, err, errlen))
+		return false;
+	buf_putc(&arr, '{');
+	for (i = 0; i < n; i++)
+		buf_printf(&arr, "%s\"%.3s\"", i > 0 ? "," : "", names[i]);
+	buf_putc(&arr, '}');
+	p[0] = buf_cstr(&arr);
+	c = db_acquire(db);
+	r = db_query(c, "SELECT v FROM unnest($1::text[]) v WHERE v NOT IN "
+	    "(SELECT version FROM schema_migrations) ORDER BY v", 1, p, err,
+	    errlen);
+	db_release(db, c);
+	if (r != NULL) {
+		*pending = PQntuples(r);
+		if (*pending > 0)
+			util_strlcpy(first, PQgetvalue(r, 0, 0), 4);
+	}
+	PQclear(r);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	buf_free(&arr);
+	return r != NULL;
+}
+
 bool
 db_migrate(struct db *db, const char *dir, int *applied, char *err,
     size_t errlen)
@@ -718,8 +786,6 @@ db_migrate(struct db *db, const char *dir, int *applied, char *err,
 	PGconn *c = db_acquire(db);
 	char **names = NULL;
 	size_t nnames = 0, i;
-	struct dirent *de;
-	DIR *d = NULL;
 	bool ok = false;
 
 	*applied = 0;
@@ -730,21 +796,8 @@ db_migrate(struct db *db, const char *dir, int *applied, char *err,
 	    "version text PRIMARY KEY, applied_at timestamptz NOT NULL "
 	    "DEFAULT now())", 0, NULL, err, errlen))
 		goto out;
-	if ((d = opendir(dir)) == NULL) {
-		util_seterr(err, errlen, "cannot open migrations directory %s",
-		    dir);
+	if (!migration_files(dir, &names, &nnames, err, errlen))
 		goto out;
-	}
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len < 8 || strcmp(de->d_name + len - 4, ".sql") != 0 ||
-		    strspn(de->d_name, "0123456789") != 3 ||
-		    de->d_name[3] != '_')
-			continue;
-		names = xrealloc(names, (nnames + 1) * sizeof(*names));
-		names[nnames++] = xstrdup(de->d_name);
-	}
-	qsort(names, nnames, sizeof(*names), cmp_names);
 	for (i = 0; i < nnames; i++) {
 		char version[4];
 		const char *params[1] = { version };
@@ -771,8 +824,6 @@ db_migrate(struct db *db, const char *dir, int *applied, char *err,
 	}
 	ok = true;
 out:
-	if (d != NULL)
-		closedir(d);
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);

@@ -116,6 +116,13 @@ bool		 db_migrate(struct db *, const char *dir, int *applied,
 		    char *err, size_t errlen);
 
 /*
+ * How many of dir's migrations the database has not applied (*pending),
+ * and the first one's version in first (4 bytes), for readiness.
+ */
+bool		 db_migrations_pending(struct db *, const char *dir,
+		    int *pending, char first[4], char *err, size_t errlen);
+
+/*
  * Text parameters from numbers: writes v into buf (DB_NUM_LEN bytes) and
  * returns buf, so a parameter list reads { db_param_ll(ib, id), ... }.
  * Doubles keep microsecond precision (timestamps, durations).

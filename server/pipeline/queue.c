@@ -36,7 +36,7 @@ queue_add(struct db *db, const struct new_submission *ns,
 	char sid[DB_NUM_LEN], size[DB_NUM_LEN], dur[DB_NUM_LEN], rid[DB_NUM_LEN];
 	char cid[DB_NUM_LEN], aid[DB_NUM_LEN];
 	long long rubric_id = ns->rubric_id;
-	const char *p[10];
+	const char *p[11];
 	PGconn *c;
 	PGresult *r;
 
@@ -54,6 +54,7 @@ queue_add(struct db *db, const struct new_submission *ns,
 	p[8] = ns->assignment_id > 0 ? db_param_ll(aid, ns->assignment_id) :
 	    NULL;
 	p[9] = ns->late ? "true" : "false";
+	p[10] = ns->request_id != NULL ? ns->request_id : "";
 	/*
 	 * stored_name is unique and random per upload, so after a lost
 	 * answer the INSERT is run again and finds its own row: the student
@@ -63,10 +64,10 @@ queue_add(struct db *db, const struct new_submission *ns,
 	c = db_acquire(db);
 	r = db_query_idempotent(c, "INSERT INTO submissions (student_id, "
 	    "stored_name, original_name, content_type, size_bytes, duration_s, "
-	    "rubric_id, course_id, assignment_id, late) VALUES ($1, $2, $3, "
-	    "$4, $5, $6, $7, $8, $9, $10) "
+	    "rubric_id, course_id, assignment_id, late, request_id) VALUES "
+	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nullif($11, '')) "
 	    "ON CONFLICT (stored_name) DO UPDATE SET stored_name = "
-	    "EXCLUDED.stored_name RETURNING id", 10, p, err, errlen);
+	    "EXCLUDED.stored_name RETURNING id", 11, p, err, errlen);
 	if (r != NULL)
 		*id = db_get_ll(r, 0, "id");
 	PQclear(r);
@@ -105,7 +106,8 @@ queue_claim(struct db *db, const char *phase, const char *node,
 	    "WHERE s.id = c.id "
 	    "RETURNING s.id, s.claim_token, s.attempts, s.stored_name, "
 	    "  s.retry_count, coalesce(s.rubric_id, 0) AS rubric_id, s.phase, "
-	    "  s.priority, s.created_at";
+	    "  s.priority, s.created_at, coalesce(s.request_id, '') "
+	    "  AS request_id";
 	char lease[DB_NUM_LEN], bid[DB_NUM_LEN], mx[DB_NUM_LEN];
 	const char *p[6] = { phase, worker, node, db_param_ll(lease, lease_s),
 	    db_param_ll(bid, batch_id), db_param_ll(mx, max) };
@@ -130,6 +132,8 @@ queue_claim(struct db *db, const char *phase, const char *node,
 		job->rubric_id = db_get_ll(r, i, "rubric_id");
 		util_strlcpy(job->phase, db_get(r, i, "phase"),
 		    sizeof(job->phase));
+		util_strlcpy(job->request_id, db_get(r, i, "request_id"),
+		    sizeof(job->request_id));
 	}
 	*n = i;
 	PQclear(r);
@@ -247,6 +251,24 @@ queue_rescue(struct db *db, const char *node, int max_attempts,
 		} else
 			(*rescued)++;
 	}
+	PQclear(r);
+	db_release(db, c);
+	return r != NULL;
+}
+
+bool
+queue_release_worker(struct db *db, const char *worker, int *n, char *err,
+    size_t errlen)
+{
+	const char *p[1] = { worker };
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, "UPDATE submissions SET status = 'pending', "
+	    QUEUE_UNHELD ", attempts = greatest(attempts - 1, 0), "
+	    "next_attempt_at = now(), updated_at = now() "
+	    "WHERE status = 'processing' AND worker_id = $1 RETURNING id", 1,
+	    p, err, errlen);
+
+	*n = r != NULL ? PQntuples(r) : 0;
 	PQclear(r);
 	db_release(db, c);
 	return r != NULL;

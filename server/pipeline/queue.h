@@ -40,6 +40,7 @@ struct job {
 	long long	 rubric_id;
 	char		 phase[16];
 	char		 node[64];	/* the claiming node */
+	char		 request_id[72]; /* the upload's, for the log; "" */
 };
 
 struct new_submission {
@@ -53,6 +54,7 @@ struct new_submission {
 	long long	 assignment_id;	/* 0: none */
 	long long	 rubric_id;	/* 0: the newest rubric */
 	bool		 late;		/* after the assignment's due date */
+	const char	*request_id;	/* the upload request's; NULL: none */
 };
 
 /*
@@ -82,6 +84,14 @@ bool	queue_heartbeat(struct db *, const long long *tokens, size_t n,
 /* Gives a claimed but unstarted submission back to the queue. */
 bool	queue_release(struct db *, const struct job *, char *err,
 	    size_t errlen);
+/*
+ * A graceful stop: gives every submission this worker holds back to the
+ * queue at once (pending, claimable by any node now; the claim is not
+ * counted as an attempt or a crash). Its late results are then stale
+ * writes and change nothing. *n is how many.
+ */
+bool	queue_release_worker(struct db *, const char *worker, int *n,
+	    char *err, size_t errlen);
 /*
  * Hands back what no live worker holds: submissions of `node` (the
  * caller holds that node's lock, so no other process of it runs; NULL:

@@ -99,6 +99,7 @@ static bool	 unload_models(struct sched *);
 static bool	 store_evaluation(struct sched *, const struct job *,
 		    const struct pool_result *);
 static void	 wake(struct sched *);
+static void	 hand_back(struct sched *);
 static void	*listener(void *);
 static void	 on_work(const char *, const char *, void *);
 static bool	 take_node(struct sched *);
@@ -166,9 +167,9 @@ fail:
 }
 
 void
-sched_stop(struct sched *s)
+sched_stop_begin(struct sched *s)
 {
-	if (s == NULL)
+	if (s == NULL || atomic_load(&s->stopping))
 		return;
 	pthread_mutex_lock(&s->lock);
 	atomic_store(&s->stopping, true);
@@ -176,6 +177,20 @@ sched_stop(struct sched *s)
 	pthread_cond_broadcast(&s->stt.cv);
 	pthread_mutex_unlock(&s->lock);
 	pglisten_wake(s->listen);
+	/*
+	 * Hand back what this process holds at once, rather than leave it
+	 * to the lease: another node may take it now. A call in flight
+	 * still ends (sched_stop), and its result is a stale write.
+	 */
+	hand_back(s);
+}
+
+void
+sched_stop(struct sched *s)
+{
+	if (s == NULL)
+		return;
+	sched_stop_begin(s);
 	pthread_join(s->thread, NULL);
 	pthread_join(s->beat, NULL);
 	pthread_join(s->listener, NULL);
@@ -186,6 +201,7 @@ sched_stop(struct sched *s)
 	   queue_rescue hands them back when the node starts again. */
 	pool_free(s->pool);
 	drain_events(s);
+	hand_back(s);	/* what was claimed while the threads stopped */
 	/* Last: the node is free for another process once nothing runs. */
 	pglock_free(s->node_lock);
 	pthread_mutex_destroy(&s->lock);
@@ -194,6 +210,21 @@ sched_stop(struct sched *s)
 	free(s->uploads_dir);
 	free(s->work_dir);
 	free(s);
+}
+
+/* Graceful stop: this worker's claims go back to the queue. */
+static void
+hand_back(struct sched *s)
+{
+	char err[512];
+	int n;
+
+	if (!queue_release_worker(s->db, s->worker, &n, err, sizeof(err)))
+		log_warnx("sched: stopping: cannot hand back this process's "
+		    "submissions (their leases will expire): %s", err);
+	else if (n > 0)
+		log_info("sched: stopping: handed back %d submission(s) to the "
+		    "queue", n);
 }
 
 /* Ends the controller's sleep; a wake before it sleeps is kept. */
@@ -775,11 +806,13 @@ submit_llm(struct sched *s, int room)
 		log_warnx("sched: claim llm: %s", err);
 	for (i = 0; i < n; i++) {
 		sched_hold(s, &jobs[i]);
+		log_set_request_id(jobs[i].request_id);
 		if (llm_task(s, &jobs[i]))
 			sent++;
 		else
 			sched_unhold(s, &jobs[i]);
 	}
+	log_set_request_id(NULL);
 	free(jobs);
 	return sent;
 }
@@ -1006,6 +1039,7 @@ drain_events(struct sched *s)
 
 			s->llm_queued--;
 			s->run_items++;
+			log_set_request_id(lp->job.request_id);
 			if (lp->bakeoff_run != 0)
 				bakeoff_done(s, e);
 			else if (!e->res.ok && atomic_load(&s->stopping))
@@ -1028,6 +1062,7 @@ drain_events(struct sched *s)
 			free((char *)e->res.model);
 			rubric_free(lp->rubric);
 			free(lp);
+			log_set_request_id(NULL);
 		}
 		free(e);
 	}

@@ -34,7 +34,16 @@ json_t		*sched_pool_stats(struct sched *);
  * lock held by …" naming the process that runs it. Any thread.
  */
 bool		 sched_status(struct sched *, char *buf, size_t len);
-/* Finishes the call in flight, then stops. */
+/*
+ * A graceful stop's first step, at once: no new claim or call starts and
+ * every submission this process holds goes back to the queue (another
+ * node may take it now). Any thread; sched_status still works after it.
+ */
+void		 sched_stop_begin(struct sched *);
+/*
+ * sched_stop_begin if not done, then waits for the calls in flight
+ * (their results are dropped as stale), stops and frees.
+ */
 void		 sched_stop(struct sched *);
 
 #endif

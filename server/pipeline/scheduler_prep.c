@@ -98,7 +98,9 @@ prep_main(void *arg)
 			log_warnx("prep: claim: %s", err);
 		if (n == 1) {
 			sched_hold(s, &job);
+			log_set_request_id(job.request_id);
 			prep_one(s, &job);
+			log_set_request_id(NULL);
 			sched_unhold(s, &job);
 			continue;
 		}

@@ -232,8 +232,10 @@ engine_start(struct sched *s)
 		atomic_fetch_add(&st->starting, 1);
 		e = engine_new(s->cfg);
 		atomic_fetch_sub(&st->starting, 1);
-		if (e != NULL)
+		if (e != NULL) {
+			stt_engine_set_cancel(e, &s->stopping);
 			break;
+		}
 		log_info("stt: trying the engine again in %.0f s", wait);
 		until = util_monotonic() + wait;
 		while (!atomic_load(&s->stopping) && util_monotonic() < until)
@@ -268,7 +270,9 @@ worker_main(void *arg)
 		st->running++;
 		pthread_mutex_unlock(&s->lock);
 
+		log_set_request_id(job.request_id);
 		run_job(s, engine, &job);
+		log_set_request_id(NULL);
 
 		pthread_mutex_lock(&s->lock);
 		st->running--;
@@ -326,14 +330,20 @@ run_job(struct sched *s, struct stt_engine *engine, const struct job *job)
 	    stt_engine_name(engine), util_wallclock());
 	if (!stt_transcribe(engine, wav, on_progress, &prog, &res, err,
 	    sizeof(err))) {
-		node_log_finish(s->db, log_id, util_wallclock(), "error",
-		    NULL);
+		node_log_finish(s->db, log_id, util_wallclock(), atomic_load(
+		    &s->stopping) ? "interrupted" : "error", NULL);
+		keep = true;	/* for the next try */
+		/* Cut short by a graceful stop: handed back, not failed. */
+		if (atomic_load(&s->stopping)) {
+			log_info("submission=%lld stt cancelled: this server "
+			    "is stopping", job->id);
+			goto out;
+		}
 		if (atomic_fetch_add(&s->stt.failures, 1) + 1 >=
 		    ENGINE_FAILURES)
 			atomic_store(&s->stt.down_until, util_monotonic() +
 			    ENGINE_REST_S);
 		sched_fail(s, job, err, true);
-		keep = true;	/* for the next try */
 		goto out;
 	}
 	atomic_store(&s->stt.failures, 0);

@@ -143,7 +143,14 @@ stt_engine_wrap(const struct stt_ops *ops, void *impl)
 
 	e->ops = ops;
 	e->impl = impl;
+	e->cancel = NULL;
 	return e;
+}
+
+void
+stt_engine_set_cancel(struct stt_engine *e, const atomic_bool *cancel)
+{
+	e->cancel = cancel;
 }
 
 bool

@@ -22,6 +22,7 @@
 #ifndef INTROEVAL_STT_H
 #define INTROEVAL_STT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -70,6 +71,12 @@ struct stt_config {
  */
 struct stt_engine *stt_engine_new(const struct stt_config *, char *err,
 	    size_t errlen);
+/*
+ * A graceful stop: once *cancel is true, an HTTP engine's call in
+ * flight ends within about a second with an error (its result would be
+ * dropped anyway); PocketSphinx finishes the file it decodes (seconds).
+ */
+void	 stt_engine_set_cancel(struct stt_engine *, const atomic_bool *cancel);
 /* "pocketsphinx", "whisper_http" or "openai_http". */
 const char *stt_engine_name(const struct stt_engine *);
 

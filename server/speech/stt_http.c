@@ -69,6 +69,7 @@ struct http_engine {
 /* One transfer, shared with the write callback. */
 struct call {
 	struct buf	 body;
+	const atomic_bool *cancel;	/* the engine's; NULL */
 	bool		 overflow;
 	long		 status;
 	char		 curlerr[CURL_ERROR_SIZE];
@@ -95,6 +96,8 @@ static void	 add_header(struct curl_slist **, const char *);
 static bool	 transfer_error(const struct http_engine *, CURL *, CURLcode,
 		    const struct call *, const char *, char *, size_t);
 static size_t	 write_cb(char *, size_t, size_t, void *);
+static int	 cancel_cb(void *, curl_off_t, curl_off_t, curl_off_t,
+		    curl_off_t);
 static bool	 parse_answer(const struct http_engine *, const struct call *,
 		    double, struct stt_words *, char *, size_t);
 static const char *error_message(json_t *);
@@ -220,6 +223,7 @@ http_transcribe(struct stt_engine *eng, const char *wav_path,
 	if (fn)
 		fn(0.0, arg);
 	memset(&c, 0, sizeof(c));
+	c.cancel = eng->cancel;
 	t0 = util_monotonic();
 	if (!post(h, wav_path, &c, err, errlen))
 		goto out;
@@ -289,6 +293,11 @@ post(const struct http_engine *h, const char *wav_path, struct call *c,
 	    (h->timeout_s < CONNECT_MAX_S ? h->timeout_s : CONNECT_MAX_S));
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, c);
+	if (c->cancel != NULL) {
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cancel_cb);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, c);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	rc = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &c->status);
 	if (rc == CURLE_OK)
@@ -355,6 +364,9 @@ transfer_error(const struct http_engine *h, CURL *curl, CURLcode rc,
 		return util_seterr(err, errlen, "the speech server at %s "
 		    "closed the connection before its answer was complete: "
 		    "%s", h->shown, detail);
+	case CURLE_ABORTED_BY_CALLBACK:
+		return util_seterr(err, errlen, "the call to the speech server "
+		    "at %s was cancelled: this server is stopping", h->shown);
 	case CURLE_READ_ERROR:
 		return util_seterr(err, errlen, "cannot send %s to the speech "
 		    "server at %s: %s", wav_path, h->shown, detail);
@@ -362,6 +374,17 @@ transfer_error(const struct http_engine *h, CURL *curl, CURLcode rc,
 		return util_seterr(err, errlen, "the speech server at %s: %s",
 		    h->shown, detail);
 	}
+}
+
+/* Called about once a second during a transfer: non-zero aborts it. */
+static int
+cancel_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct call *c = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(c->cancel) ? 1 : 0;
 }
 
 static size_t

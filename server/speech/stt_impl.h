@@ -11,6 +11,7 @@
 #ifndef INTROEVAL_STT_IMPL_H
 #define INTROEVAL_STT_IMPL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -29,6 +30,7 @@ struct stt_ops {
 struct stt_engine {
 	const struct stt_ops *ops;
 	void		*impl;
+	const atomic_bool *cancel;	/* stt_engine_set_cancel; NULL */
 };
 
 /* A growable list of words; zero-initialised is empty. */

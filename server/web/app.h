@@ -7,6 +7,8 @@
 #ifndef INTROEVAL_APP_H
 #define INTROEVAL_APP_H
 
+#include <stdatomic.h>
+
 #include "gate.h"
 
 struct config;
@@ -26,6 +28,7 @@ struct app {
 	char			*work_dir;
 	double			 started_at;	/* wall clock */
 	struct gate		 probes;	/* ffprobe runs at intake */
+	atomic_bool		 stopping;	/* SIGTERM: /readyz says 503 */
 };
 
 #endif

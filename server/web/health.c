@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
@@ -668,6 +669,55 @@ health_healthz(struct req *r)
 	    "s:s, s:s?}", "status", ok ? "ok" : "unavailable", "version",
 	    INTROEVAL_VERSION, "role", r->app->cfg->role, "scheduler", state,
 	    "scheduler_detail", detail, "error", ok ? NULL : err));
+}
+
+/* One check of /readyz: {ok, detail}; a failed one is named in failed. */
+static void
+ready_check(json_t *checks, json_t *failed, const char *name, bool ok,
+    const char *detail)
+{
+	json_object_set_new(checks, name, json_pack("{s:b, s:s}", "ok", ok,
+	    "detail", detail));
+	if (!ok)
+		json_array_append_new(failed, json_string(name));
+}
+
+int
+health_readyz(struct req *r)
+{
+	struct app *app = r->app;
+	char err[512], detail[512], first[4], *dir;
+	json_t *checks = json_object(), *failed = json_array();
+	bool ok, running;
+	int pending = 0;
+
+	ready_check(checks, failed, "accepting", !atomic_load(&app->stopping),
+	    atomic_load(&app->stopping) ? "stopping: this process received "
+	    "SIGTERM" : "serving");
+	ok = db_exec1(app->db, "SELECT 1", 0, NULL, err, sizeof(err));
+	ready_check(checks, failed, "database", ok, ok ? "answers" : err);
+	if (ok) {
+		dir = xasprintf("%s/sql", app->cfg->share_dir);
+		ok = db_migrations_pending(app->db, dir, &pending, first, err,
+		    sizeof(err));
+		free(dir);
+		if (ok && pending > 0)
+			snprintf(err, sizeof(err), "%d migration(s) of this "
+			    "version not applied, from %s: run introeval "
+			    "migrate", pending, first);
+		ready_check(checks, failed, "migrations", ok && pending == 0,
+		    ok && pending == 0 ? "current" : err);
+	}
+	/* A worker is there to run its node; role all serves pages too. */
+	if (app->sched != NULL) {
+		running = sched_status(app->sched, detail, sizeof(detail));
+		ready_check(checks, failed, "node_lock", running ||
+		    strcmp(app->cfg->role, "worker") != 0, detail);
+	}
+	ok = json_array_size(failed) == 0;
+	return http_json(r, ok ? 200 : 503, json_pack("{s:s, s:s, s:o, s:o}",
+	    "status", ok ? "ready" : "not ready", "role", app->cfg->role,
+	    "checks", checks, "failed", failed));
 }
 
 /*

@@ -24,6 +24,15 @@ int	health_page(struct req *);
  * is healthy: another process runs the node), 503 when it does not.
  */
 int	health_healthz(struct req *);
+/*
+ * GET /readyz, for load balancers and orchestrators: may this process
+ * take traffic? 200 {status: "ready", role, checks: {NAME: {ok, detail}},
+ * failed: []} or 503 with failed naming the checks that failed:
+ * accepting (not stopping after SIGTERM), database (answers), migrations
+ * (every sql/ file of this version applied), node_lock (for role worker,
+ * it holds its node's lock; role all reports it without requiring it).
+ */
+int	health_readyz(struct req *);
 
 /*
  * For /metrics, over all time: {submissions: [{phase, status, n}],

@@ -23,6 +23,7 @@
 
 #include <civetweb.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "adjust.h"
 #include "api.h"
@@ -110,6 +111,8 @@ static const struct route routes[] = {
 	  privacy_audit_page },
 	{ "GET",  "/healthz",			R_ANON | R_USER, CSRF_NONE,
 	  health_healthz },
+	{ "GET",  "/readyz",			R_ANON | R_USER, CSRF_NONE,
+	  health_readyz },
 	{ "GET",  "/courses",			R_STAFF, CSRF_NONE,
 	  dash_courses },
 	{ "POST", "/courses",			R_ADMIN, CSRF_FORM,
@@ -296,7 +299,8 @@ static const struct route routes[] = {
 };
 
 /* What a worker (health_only) answers; everything else is 404. */
-static const char *const health_paths[] = { "/healthz", "/metrics" };
+static const char *const health_paths[] = { "/healthz", "/readyz",
+    "/metrics" };
 
 struct router {
 	struct mg_context	*ctx;
@@ -306,6 +310,8 @@ struct router {
 };
 
 static int	 dispatch(struct mg_connection *, void *);
+static int	 dispatch_one(struct mg_connection *, struct router *);
+static void	 take_request_id(struct mg_connection *);
 static bool	 match(const char *, const char *, struct req *);
 static bool	 health_path(const char *);
 static int	 role_bit(const char *);
@@ -531,10 +537,42 @@ find_session(struct req *r)
 	return !dbfail;
 }
 
+/*
+ * The request's id for every log line its thread writes: nginx's
+ * X-Request-Id when it is a plain token, else a new random one. An
+ * upload stores it with the submission, so the scheduler's lines for
+ * that submission carry it too.
+ */
+static void
+take_request_id(struct mg_connection *conn)
+{
+	const char *given = mg_get_header(conn, "X-Request-Id");
+	unsigned char raw[8];
+	char hex[2 * sizeof(raw) + 1];
+
+	if (given != NULL && log_request_id_valid(given)) {
+		log_set_request_id(given);
+		return;
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
+	log_set_request_id(hex);
+}
+
 static int
 dispatch(struct mg_connection *conn, void *arg)
 {
-	struct router *s = arg;
+	int status;
+
+	take_request_id(conn);
+	status = dispatch_one(conn, arg);
+	log_set_request_id(NULL);	/* the thread serves others next */
+	return status;
+}
+
+static int
+dispatch_one(struct mg_connection *conn, struct router *s)
+{
 	struct req r;
 	const struct route *rt = NULL, *get = NULL;
 	const char *method, *path;
@@ -554,7 +592,8 @@ dispatch(struct mg_connection *conn, void *arg)
 	r.api = strncmp(path, "/api/", 5) == 0;
 	if (s->health_only && !health_path(path))
 		return http_error(&r, 404, "this is a worker: it runs the "
-		    "scheduler and answers /healthz and /metrics only");
+		    "scheduler and answers /healthz, /readyz and /metrics "
+		    "only");
 	if (strncmp(path, "/static/", 8) == 0 && (head ||
 	    strcmp(method, "GET") == 0))
 		return serve_static(&r, path + 8);

@@ -17,8 +17,8 @@ struct router;
 
 /*
  * Listens on the configured host and port; NULL with the reason. With
- * health_only (role worker) it answers /healthz and /metrics and 404
- * to everything else: no pages, uploads, static files or WebSockets.
+ * health_only (role worker) it answers /healthz, /readyz and /metrics
+ * and 404 to everything else: no pages, uploads, static files or WebSockets.
  */
 struct router		*router_start(struct app *, bool health_only,
 			    char *err, size_t errlen);

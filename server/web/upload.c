@@ -174,6 +174,7 @@ create_row(struct app *app, const struct upload_file *f,
 	ns.assignment_id = pick->id;
 	ns.rubric_id = pick->rubric_id;
 	ns.late = pick->late;
+	ns.request_id = log_request_id();
 	if (queue_add(app->db, &ns, id, dberr, sizeof(dberr)))
 		return true;
 	log_warnx("upload: submission not created: %s", dberr);

@@ -101,6 +101,30 @@ ws_stop(struct ws_hub *hub)
 	free(hub);
 }
 
+void
+ws_close_all(struct ws_hub *hub)
+{
+	/* 1012 "service restart", then the hint as the close reason. */
+	static const char frame[] = "\x03\xf4" WS_RESTART_REASON;
+	struct ws_client *cl;
+	int n = 0;
+
+	if (hub == NULL)
+		return;
+	pthread_mutex_lock(&hub->lock);
+	for (cl = hub->clients; cl != NULL; cl = cl->next) {
+		if (cl->dead)
+			continue;
+		mg_websocket_write(cl->conn,
+		    MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE, frame,
+		    sizeof(frame) - 1);
+		cl->dead = true;
+		n++;
+	}
+	pthread_mutex_unlock(&hub->lock);
+	log_info("ws: closed %d socket(s) with 1012 (restarting)", n);
+}
+
 int
 ws_clients(const struct ws_hub *hub)
 {

@@ -39,6 +39,14 @@ struct ws_hub	*ws_start(struct app *, struct mg_context *, char *err,
  * CivetWeb calls the hub's close handler for every socket it shuts down.
  */
 void		 ws_stop(struct ws_hub *);
+/*
+ * Before a graceful stop: closes every open socket with close code 1012
+ * (service restart) and this reason, which tells a client to reconnect
+ * (to this instance once it is back, or to another behind the proxy).
+ * NULL does nothing.
+ */
+#define WS_RESTART_REASON	"server restarting; reconnect in a moment"
+void		 ws_close_all(struct ws_hub *);
 /* Open, signed-in sockets now (0 for NULL). */
 int		 ws_clients(const struct ws_hub *);
 

@@ -102,6 +102,8 @@ MATRIX = [
       (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
     R("GET", "/healthz", None, None,
       (200, 200, 200, 200, 200, 200, 200)),
+    R("GET", "/readyz", None, None,
+      (200, 200, 200, 200, 200, 200, 200)),
     R("GET", "/courses", None, None,
       (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
     R("POST", "/courses", None, "course_form",

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import struct
 import time
 import urllib.parse
@@ -36,9 +37,11 @@ class HandshakeError(Exception):
 class Closed(Exception):
     """The server closed the socket (code in .code, None when unknown)."""
 
-    def __init__(self, code=None):
-        super().__init__("WebSocket closed (code %s)" % code)
+    def __init__(self, code=None, reason=""):
+        super().__init__("WebSocket closed (code %s%s)" % (
+            code, ", " + reason if reason else ""))
         self.code = code
+        self.reason = reason
 
 
 class WsClient:
@@ -52,6 +55,9 @@ class WsClient:
                 origin=None, timeout=10):
         u = urllib.parse.urlsplit(base_url)
         sock = socket.create_connection((u.hostname, u.port), timeout)
+        if u.scheme == "https":		# a test's self-signed proxy
+            sock = ssl._create_unverified_context().wrap_socket(
+                sock, server_hostname=u.hostname)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = ["GET %s HTTP/1.1" % path,
                  "Host: %s:%d" % (u.hostname, u.port),
@@ -151,7 +157,8 @@ class WsClient:
                     self.closed = True
                     code = struct.unpack("!H", payload[:2])[0] \
                         if len(payload) >= 2 else None
-                    raise Closed(code)
+                    raise Closed(code, payload[2:].decode("utf-8",
+                                                          "replace"))
                 elif opcode == 0x1:
                     return payload.decode("utf-8")
         except socket.timeout:
