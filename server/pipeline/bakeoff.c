@@ -94,19 +94,20 @@ bakeoff_pending(struct db *db)
 }
 
 int
-bakeoff_claim(struct db *db, const char *node, struct bakeoff_run *out,
-    int max, char *err, size_t errlen)
+bakeoff_claim(struct db *db, const char *node, const char *backend,
+    struct bakeoff_run *out, int max, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "UPDATE bakeoff_runs SET state = 'running', node = $1, "
 	    "  claimed_at = now() WHERE id IN (SELECT r.id FROM bakeoff_runs r "
 	    "  JOIN bakeoffs b ON b.id = r.bakeoff_id "
 	    "  WHERE r.state = 'pending' AND b.state = 'running' "
+	    "  AND r.backend = $3 "
 	    "  ORDER BY r.id LIMIT $2 FOR UPDATE OF r SKIP LOCKED) "
 	    "RETURNING id, bakeoff_id, submission_id, "
 	    "  coalesce(rubric_id, 0) AS rubric_id, backend, trial";
 	char mb[DB_NUM_LEN];
-	const char *p[2] = { node, db_param_ll(mb, max) };
+	const char *p[3] = { node, db_param_ll(mb, max), backend };
 	PGconn *c;
 	PGresult *r;
 	int i, n;
@@ -114,7 +115,7 @@ bakeoff_claim(struct db *db, const char *node, struct bakeoff_run *out,
 	if (max <= 0)
 		return 0;
 	c = db_acquire(db);
-	r = db_query(c, sql, 2, p, err, errlen);
+	r = db_query(c, sql, 3, p, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return -1;
@@ -131,6 +132,30 @@ bakeoff_claim(struct db *db, const char *node, struct bakeoff_run *out,
 	}
 	PQclear(r);
 	return n;
+}
+
+bool
+bakeoff_next_backend(struct db *db, char *out, size_t len)
+{
+	/* The oldest bake-off first; in it, its backends in their order. */
+	static const char sql[] =
+	    "SELECT r.backend FROM bakeoff_runs r JOIN bakeoffs b "
+	    "ON b.id = r.bakeoff_id WHERE r.state = 'pending' "
+	    "AND b.state = 'running' ORDER BY b.id, "
+	    "array_position(b.backends, r.backend), r.id LIMIT 1";
+	char err[256];
+	PGconn *c = db_acquire(db);
+	PGresult *r = db_query(c, sql, 0, NULL, err, sizeof(err));
+	bool found;
+
+	db_release(db, c);
+	if (r == NULL)
+		return false;
+	found = PQntuples(r) > 0;
+	if (found)
+		util_strlcpy(out, db_get(r, 0, "backend"), len);
+	PQclear(r);
+	return found;
 }
 
 void

@@ -2,7 +2,9 @@
  * bakeoff: a model bake-off. An admin picks backends and completed
  * submissions (an assignment's, or the last N a teacher adjusted); each
  * backend re-scores each submission `trials` times (temperature 0, seed
- * llm_seed + trial). The runs go through the scheduler at low priority
+ * llm_seed + trial), one model after the other with the GPU's memory
+ * cleared in between (the scheduler unloads the models when the next
+ * model's runs start). The runs go through the scheduler at low priority
  * (only into room regular evaluations leave, and only when no STT work
  * waits) under the phase rule, and their answers are stored in
  * bakeoff_runs only: a student's result never changes. The report, per
@@ -42,9 +44,14 @@ bool	 bakeoff_create(struct db *, long long user_id, json_t *backends,
 	    char *err, size_t errlen);
 /* Pending runs of running bake-offs, for the phase controller. */
 int	 bakeoff_pending(struct db *);
-/* Claims up to max pending runs for node; returns how many (-1 error). */
-int	 bakeoff_claim(struct db *, const char *node, struct bakeoff_run *,
-	    int max, char *err, size_t errlen);
+/*
+ * One model at a time: the backend whose runs come next (the oldest
+ * running bake-off, its backends in their order); false when none wait.
+ */
+bool	 bakeoff_next_backend(struct db *, char *out, size_t len);
+/* Claims up to max of backend's pending runs for node; how many, -1. */
+int	 bakeoff_claim(struct db *, const char *node, const char *backend,
+	    struct bakeoff_run *, int max, char *err, size_t errlen);
 /* Puts runs a node claimed back (after a crash or at shutdown). */
 void	 bakeoff_release_node(struct db *, const char *node);
 /*

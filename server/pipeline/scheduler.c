@@ -874,10 +874,32 @@ submit_bakeoff(struct sched *s, int room)
 	char err[512];
 	int n, i, sent = 0;
 
-	if (room <= 0 || pool_healthy(s->pool) == 0)
+	char next[64];
+
+	if (room <= 0 || pool_healthy(s->pool) == 0 ||
+	    !bakeoff_next_backend(s->db, next, sizeof(next)))
 		return 0;
-	n = bakeoff_claim(s->db, s->node, runs, room < 16 ? room : 16, err,
-	    sizeof(err));
+	/*
+	 * One model at a time, the memory cleared in between, so each is
+	 * measured on its own: the next model's runs wait for the last
+	 * model's calls to end, then the models are unloaded.
+	 */
+	if (strcmp(next, s->bakeoff_backend) != 0) {
+		if (s->llm_queued > 0)
+			return 0;
+		if (s->bakeoff_backend[0] != '\0') {
+			enum phase was = s->phase;
+
+			s->models_loaded = true;
+			unload_models(s);
+			set_phase(s, was, "bake-off: the next model");
+			pool_resume(s->pool);
+		}
+		util_strlcpy(s->bakeoff_backend, next,
+		    sizeof(s->bakeoff_backend));
+	}
+	n = bakeoff_claim(s->db, s->node, next, runs, room < 16 ? room : 16,
+	    err, sizeof(err));
 	if (n < 0)
 		log_warnx("sched: claim bake-off runs: %s", err);
 	for (i = 0; i < n; i++)

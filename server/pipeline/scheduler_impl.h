@@ -125,6 +125,7 @@ struct sched {
 	bool			 models_loaded;
 	struct queue_counts	 counts;
 	int			 bakeoff_waiting;	/* runs pending */
+	char			 bakeoff_backend[64];	/* whose runs last */
 	double			 state_written;
 };
 

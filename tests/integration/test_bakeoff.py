@@ -5,7 +5,8 @@ Two stand-in Ollama servers, mistral answering 4 for every criterion and
 llama3 answering 2. Five short clips are scored (by either) and an admin
 adjusts every criterion of each to 4, so the teachers' final scores are
 all 4. A bake-off of both backends, two trials each, over the last five
-adjusted submissions then reports mistral as agreeing perfectly (mean
+adjusted submissions (one model after the other, the models unloaded in
+between) then reports mistral as agreeing perfectly (mean
 absolute error 0, kappa 1) and llama3 two points off (kappa 0), both
 stable across trials, with a CSV of the same figures; and every
 student's result — final scores, evaluations, the submission as the API
@@ -120,6 +121,17 @@ class Bakeoff(harness.TestCase):
         self.assertEqual(m["stability_sd"], 0)
         self.assertEqual(m["compared"], 40)
         self.assertIsNotNone(m["mean_latency_s"])
+
+        # One model after the other, the models unloaded in between.
+        out = self.stack.pg.psql(
+            "SELECT (SELECT max(finished_at) FROM bakeoff_runs WHERE "
+            "bakeoff_id = %d AND backend = 'mistral') <= (SELECT "
+            "min(claimed_at) FROM bakeoff_runs WHERE bakeoff_id = %d AND "
+            "backend = 'llama3'), EXISTS (SELECT 1 FROM phase_log WHERE "
+            "phase = 'unload' AND started_at >= (SELECT max(finished_at) "
+            "FROM bakeoff_runs WHERE bakeoff_id = %d AND backend = "
+            "'mistral'))" % (bid, bid, bid)).strip()
+        self.assertEqual(out, "t|t")
 
         # The page: the table and both charts; the CSV, the same figures.
         page = self.admin.expect("GET", loc, 200).text
