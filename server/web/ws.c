@@ -611,7 +611,7 @@ ws_check_sessions(struct ws_hub *hub)
 	struct ws_client *cl;
 	struct user u;
 	char (*tokens)[AUTH_TOKEN_LEN + 1];
-	bool *valid;
+	bool *valid, dbfail;
 	int i, n = 0, cap;
 
 	pthread_mutex_lock(&hub->lock);
@@ -625,8 +625,10 @@ ws_check_sessions(struct ws_hub *hub)
 	}
 	pthread_mutex_unlock(&hub->lock);
 	valid = xcalloc((size_t)n + 1, sizeof(*valid));
+	/* A database that cannot answer ends no session (issue 15). */
 	for (i = 0; i < n; i++)
-		valid[i] = auth_session(hub->app->db, tokens[i], &u, NULL);
+		valid[i] = auth_session(hub->app->db, tokens[i], &u,
+		    &dbfail) || dbfail;
 	pthread_mutex_lock(&hub->lock);
 	for (cl = hub->clients; cl != NULL; cl = cl->next)
 		for (i = 0; i < n; i++)
