@@ -133,6 +133,9 @@ static const struct key keys[] = {
 	  NULL, "time limit for one transcription by an STT server" },
 	{ "media_timeout_s", KEY_INT, F(media_timeout_s), "300", 5, 3600,
 	  false, NULL, "time limit for one ffprobe/ffmpeg run" },
+	{ "media_check_video_s", KEY_INT, F(media_check_video_s), "20", 0,
+	  3600, false, NULL, "seconds of an upload's picture decoded at intake "
+	  "to find damage (0: none; the sound is always decoded whole)" },
 	{ "min_duration_s", KEY_INT, F(min_duration_s), "5", 0, 3600, false,
 	  NULL, "shortest accepted recording, in seconds" },
 	{ "max_duration_s", KEY_INT, F(max_duration_s), "600", 1, 36000, false,

@@ -46,6 +46,7 @@ struct config {
 	char	*stt_api_key;
 	int	 stt_timeout_s;
 	int	 media_timeout_s;
+	int	 media_check_video_s;
 	int	 min_duration_s;
 	int	 max_duration_s;
 	json_t	*llm_backends;		/* array of backend objects */

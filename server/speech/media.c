@@ -1,18 +1,10 @@
 /*
- * media: ffprobe and ffmpeg in child processes, the level check, and a
- * small WAV reader (see media.h).
- *
- * Every run of either program goes through ff_run(): ffmpeg gets
- * "-nostdin", both get "-protocol_whitelist file" and paths prefixed with
- * "file:", so a name that looks like an option or a URL is just a file;
- * and "-format_whitelist" admits only ordinary audio and video containers,
- * so an upload that is really a playlist (HLS, concat) cannot make them
- * read other files on the server. The same time limit and resource
- * limits apply to every run, and a failure is logged in one shape, with
- * the program's last line of stderr (its verdict; the first is often a
- * demuxer's aside such as "moov atom not found").
- * Student-facing messages are decided here, in one place; the programs'
- * own messages go to the log.
+ * media: ffprobe's verdict on an upload, the sound track as a WAV for
+ * transcription, the level check, and a small WAV reader (see media.h).
+ * The programs are run by media_ff.c; the decoding check at intake is
+ * media_check.c's.
+ * Student-facing messages are decided in this module, in one place; the
+ * programs' own messages go to the log.
  *
  * Extraction decodes the untrusted file once, to a plain WAV; the level
  * check and the normalisation work on that WAV. The check runs before
@@ -23,6 +15,7 @@
  * 0.15 s for ten minutes of audio where loudnorm takes 8 s.
  */
 #include "media.h"
+#include "media_impl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -40,50 +33,14 @@
 #include "util.h"
 
 #define MEDIA_WAV_MAX_BYTES	(1024UL << 20)	/* ~9 hours at 16 kHz */
-#define MEDIA_FSIZE_LIMIT	(1024UL << 20)	/* RLIMIT_FSIZE for ffmpeg */
 
 #define MEDIA_FRAME_S	0.02			/* level measuring frame */
-#define FF_ARGV_MAX	40			/* arguments of one run */
-
-#define MSG_BAD_AUDIO	"this file's sound track is in a format we cannot read"
-#define MSG_EMPTY	"this file contains no recording"
-#define MSG_TRUNCATED	"this file is cut short: it ends before the " \
-			"recording does (was the copy or upload interrupted?)"
-#define MSG_NO_TRACK	"we could not read the sound track of this file"
-/* A failure of the machine, not the file: it is tried again. */
-#define MSG_MACHINE	"the server could not prepare this recording's sound " \
-	"(it will try again)"
-
-/* Demuxers we accept: what phones, browsers and desktop tools record. */
-#define MEDIA_FORMATS	"mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,asf,flv," \
-			"mpegts,mpeg,wav,w64,mp3,ogg,flac,aac,amr,caf"
 
 /* A container ffprobe names, and what we call it. */
 struct mime_map {
 	const char	*format;	/* ffprobe's format_name */
 	const char	*video;		/* with a picture */
 	const char	*audio;		/* sound only */
-};
-
-/*
- * One run of ffmpeg or ffprobe (ff_run): the program reads in, as a file
- * of one of formats; opts follow the input. With wav_out set, ffmpeg
- * writes 16 kHz mono 16-bit PCM WAV there, replacing any file.
- */
-struct ff_job {
-	const char	*prog;		/* "ffmpeg" or "ffprobe" */
-	const char	*formats;	/* -format_whitelist */
-	const char	*in;
-	const char *const *opts;	/* NULL-terminated; NULL: none */
-	const char	*wav_out;	/* NULL: no output file */
-	double		 timeout_s;	/* <= 0: MEDIA_DEFAULT_TIMEOUT */
-	unsigned long	 mem_bytes;	/* 0: MEDIA_DEFAULT_MEM */
-};
-
-/* An argument vector being built. */
-struct ff_argv {
-	const char	*v[FF_ARGV_MAX];
-	size_t		 n;
 };
 
 struct wav_header {
@@ -105,21 +62,11 @@ static void	 probe_mime(struct media_info *);
 static double	 measure_duration(const struct ff_job *);
 static bool	 in_list(const char *, const char *);
 static void	 duration_words(double, bool, char *, size_t);
+static bool	 known_codec(const char *);
 static bool	 check_file(const char *, char *, size_t);
 static bool	 starts_like_mp4(const char *);
-static bool	 decode_track(const char *, const char *, int, bool *, char *,
-		    size_t);
-static bool	 check_track(const char *, const char *, char *, size_t);
 static bool	 normalise(const char *, const char *, int, bool *, char *,
 		    size_t);
-static bool	 ff_run(const struct ff_job *, struct proc_result *, char *,
-		    size_t);
-static void	 ff_argv_build(const struct ff_job *, const char *,
-		    const char *, struct ff_argv *);
-static void	 ff_argv_add(struct ff_argv *, const char *);
-static void	 ff_argv_addv(struct ff_argv *, const char *const *);
-static double	 ff_timeout(const struct ff_job *);
-static void	 ff_reason(const struct proc_result *, char *, size_t);
 static bool	 ffmpeg_wav(const struct ff_job *, struct proc_result *,
 		    bool *, char *, size_t);
 static bool	 wav_header_read(FILE *, struct wav_header *, char *, size_t);
@@ -133,13 +80,14 @@ media_probe(const char *path, const struct media_limits *lim,
 	static const char *const opts[] = { "-print_format", "json",
 	    "-show_format", "-show_streams", NULL };
 	struct ff_job job = { "ffprobe", MEDIA_FORMATS, path, opts, NULL,
-	    lim ? lim->timeout_s : 0, lim ? lim->mem_bytes : 0 };
+	    lim ? lim->timeout_s : 0, lim ? lim->mem_bytes : 0, false, NULL };
 	struct proc_result res;
 	char why[512];
 	bool ok = false;
 
 	memset(info, 0, sizeof(*info));
-	if (!check_file(path, err, errlen))
+	if (!check_file(path, err, errlen) ||
+	    !media_check_kind(path, err, errlen))
 		return false;
 	if (!ff_run(&job, &res, why, sizeof(why))) {
 		/* An mp4 whose index was to come at the end. */
@@ -180,8 +128,9 @@ media_extract_wav(const char *in, const char *out_wav, int timeout_s,
 	}
 	raw = xasprintf("%s.raw.tmp", out_wav);
 	tmp = xasprintf("%s.tmp", out_wav);
-	if (!decode_track(in, raw, timeout_s, transient, err, errlen) ||
-	    !check_track(in, raw, err, errlen) ||
+	if (!media_decode_track(in, raw, timeout_s, NULL, transient, err,
+	    errlen) ||
+	    !media_check_levels(in, raw, err, errlen) ||
 	    !normalise(raw, tmp, timeout_s, transient, err, errlen))
 		goto out;
 	if (rename(tmp, out_wav) == -1) {
@@ -386,8 +335,10 @@ probe_check(const struct media_info *info, const struct media_limits *lim,
 
 	if (!info->has_audio)
 		return util_seterr(err, errlen, MEDIA_MSG_NO_AUDIO);
-	if (info->audio_codec[0] == '\0')
+	if (!known_codec(info->audio_codec))
 		return util_seterr(err, errlen, MSG_BAD_AUDIO);
+	if (info->has_video && !known_codec(info->video_codec))
+		return util_seterr(err, errlen, MSG_BAD_VIDEO);
 	if (info->duration_s <= 0)
 		return util_seterr(err, errlen, MSG_EMPTY);
 	if (lim && lim->max_duration_s > 0 &&
@@ -406,6 +357,14 @@ probe_check(const struct media_info *info, const struct media_limits *lim,
 		    "long; the shortest we accept is %s", have, limit);
 	}
 	return true;
+}
+
+/* ffprobe names a stream it has no decoder for "unknown" (or nothing). */
+static bool
+known_codec(const char *name)
+{
+	return name[0] != '\0' && strcmp(name, "unknown") != 0 &&
+	    strcmp(name, "none") != 0;
 }
 
 /*
@@ -522,114 +481,6 @@ in_list(const char *list, const char *word)
 }
 
 /*
- * Runs a job, the one way media.c runs either program: no standard input
- * (/dev/null from proc_run(), and ffmpeg's own "-nostdin"), only local
- * files, the job's time and memory limits and MEDIA_FSIZE_LIMIT. res is
- * filled in either way; the caller frees it. On failure the reason is
- * logged and put in why, with the program's last line of stderr.
- */
-static bool
-ff_run(const struct ff_job *job, struct proc_result *res, char *why,
-    size_t whylen)
-{
-	struct proc_limits pl = { 0 };
-	struct ff_argv argv;
-	char *src = xasprintf("file:%s", job->in), *dst = NULL;
-	bool ok;
-
-	if (job->wav_out != NULL)
-		dst = xasprintf("file:%s", job->wav_out);
-	ff_argv_build(job, src, dst, &argv);
-	pl.timeout_s = ff_timeout(job);
-	pl.mem_bytes = job->mem_bytes > 0 ? job->mem_bytes : MEDIA_DEFAULT_MEM;
-	pl.fsize_bytes = MEDIA_FSIZE_LIMIT;
-	if (!(ok = proc_run(argv.v, &pl, res, why, whylen))) {
-		ff_reason(res, why, whylen);
-		log_info("media: %s failed path=%s reason=\"%s\"", job->prog,
-		    job->in, why);
-	}
-	free(src);
-	free(dst);
-	return ok;
-}
-
-/* The arguments every run gets, around the job's own. */
-static void
-ff_argv_build(const struct ff_job *job, const char *src, const char *dst,
-    struct ff_argv *argv)
-{
-	static const char *const common[] = { "-hide_banner", "-loglevel",
-	    "error", "-protocol_whitelist", "file", "-format_whitelist", NULL };
-	static const char *const wav[] = { "-ac", "1", "-ar", "16000",
-	    "-c:a", "pcm_s16le", "-f", "wav", NULL };
-
-	argv->n = 0;
-	ff_argv_add(argv, job->prog);
-	/* ffprobe has no -nostdin (and never reads standard input). */
-	if (strcmp(job->prog, "ffmpeg") == 0)
-		ff_argv_add(argv, "-nostdin");
-	ff_argv_addv(argv, common);
-	ff_argv_add(argv, job->formats);
-	if (dst != NULL)
-		ff_argv_add(argv, "-y");
-	ff_argv_add(argv, "-i");
-	ff_argv_add(argv, src);
-	ff_argv_addv(argv, job->opts);
-	if (dst != NULL) {
-		ff_argv_addv(argv, wav);
-		ff_argv_add(argv, dst);
-	}
-}
-
-/* Appends one argument, keeping the vector NULL-terminated. */
-static void
-ff_argv_add(struct ff_argv *argv, const char *arg)
-{
-	ASSERT(argv->n + 1 < FF_ARGV_MAX);
-	argv->v[argv->n++] = arg;
-	argv->v[argv->n] = NULL;
-}
-
-/* Appends a NULL-terminated list; NULL is an empty one. */
-static void
-ff_argv_addv(struct ff_argv *argv, const char *const *list)
-{
-	for (; list != NULL && *list != NULL; list++)
-		ff_argv_add(argv, *list);
-}
-
-static double
-ff_timeout(const struct ff_job *job)
-{
-	return job->timeout_s > 0 ? job->timeout_s : MEDIA_DEFAULT_TIMEOUT;
-}
-
-/*
- * proc_run()'s reason quotes the first line of stderr, often a demuxer's
- * aside; the last is the program's verdict. When the program exited with
- * an error after writing more than one line, the last is added.
- */
-static void
-ff_reason(const struct proc_result *res, char *why, size_t whylen)
-{
-	const char *s = buf_cstr(&res->err), *end, *line;
-	size_t n = strlen(why);
-
-	if (!res->started || !res->exited || res->exit_status == 0)
-		return;
-	s += strspn(s, " \t\r\n");
-	end = s + strlen(s);
-	while (end > s && strchr(" \t\r\n", end[-1]) != NULL)
-		end--;
-	for (line = end; line > s && line[-1] != '\n' && line[-1] != '\r';
-	    line--)
-		;
-	if (line > s && n + 1 < whylen)
-		snprintf(why + n, whylen - n, " (last line: %.*s)",
-		    (int)(end - line), line);
-}
-
-/*
  * Runs an ffmpeg job that writes a WAV; on failure err gets the student's
  * words for it (the reason is in the log).
  */
@@ -658,17 +509,20 @@ ffmpeg_wav(const struct ff_job *job, struct proc_result *res,
 		*transient = true;
 		return util_seterr(err, errlen, MSG_MACHINE);
 	}
+	if (job->strict)
+		return media_fault_words(res, job->noun, false, transient, err,
+		    errlen);
 	return util_seterr(err, errlen, MSG_NO_TRACK);
 }
 
 /* The untrusted file's first sound track, decoded to a plain WAV. */
-static bool
-decode_track(const char *in, const char *raw, int timeout_s,
-    bool *transient, char *err, size_t errlen)
+bool
+media_decode_track(const char *in, const char *raw, int timeout_s,
+    const char *strict_noun, bool *transient, char *err, size_t errlen)
 {
 	static const char *const opts[] = { "-map", "0:a:0", "-vn", NULL };
 	struct ff_job job = { "ffmpeg", MEDIA_FORMATS, in, opts, raw,
-	    timeout_s, 0 };
+	    timeout_s, 0, strict_noun != NULL, strict_noun };
 	struct proc_result res;
 	bool ok;
 
@@ -687,9 +541,8 @@ decode_track(const char *in, const char *raw, int timeout_s,
 	return ok;
 }
 
-/* Refuses an empty or inaudible sound track; logs its levels. */
-static bool
-check_track(const char *in, const char *raw, char *err, size_t errlen)
+bool
+media_check_levels(const char *in, const char *raw, char *err, size_t errlen)
 {
 	struct media_wav wav;
 	struct media_levels lv;
@@ -717,7 +570,8 @@ normalise(const char *raw, const char *out, int timeout_s, bool *transient,
     char *err, size_t errlen)
 {
 	static const char *const opts[] = { "-af", "dynaudnorm", NULL };
-	struct ff_job job = { "ffmpeg", "wav", raw, opts, out, timeout_s, 0 };
+	struct ff_job job = { "ffmpeg", "wav", raw, opts, out, timeout_s, 0,
+	    false, NULL };
 	struct proc_result res;
 	bool ok;
 

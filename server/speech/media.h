@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define MEDIA_DEFAULT_TIMEOUT	30.0		/* seconds, for ffprobe */
 #define MEDIA_DEFAULT_MEM	(1024UL << 20)	/* RLIMIT_AS for ffprobe/ffmpeg */
@@ -35,7 +36,41 @@
 #define MEDIA_MSG_NOT_MEDIA	"this file is not a video we can read"
 #define MEDIA_MSG_NO_AUDIO	"this file has no sound track"
 #define MEDIA_MSG_ZERO_BYTES	"this file is empty"
-#define MEDIA_MSG_SILENT	"we could not hear speech in this recording"
+#define MEDIA_MSG_SILENT	"the recording is silent: we could not hear " \
+			"speech in it (was the microphone muted?)"
+
+/* What ffmpeg's complaints about a file it was decoding amount to. */
+enum media_fault {
+	MEDIA_FAULT_NONE,	/* it said nothing */
+	MEDIA_FAULT_TRUNCATED,	/* the file ends inside a packet */
+	MEDIA_FAULT_CODEC,	/* no decoder for a stream */
+	MEDIA_FAULT_MACHINE,	/* no memory or disk: not the file's fault */
+	MEDIA_FAULT_DAMAGED,	/* anything else: the streams are corrupt */
+};
+
+/* What a file's first bytes show it to be, when not audio or video. */
+enum media_sniffed {
+	MEDIA_SNIFF_NONE,	/* nothing we recognise: ask ffprobe */
+	MEDIA_SNIFF_PNG,
+	MEDIA_SNIFF_JPEG,
+	MEDIA_SNIFF_GIF,
+	MEDIA_SNIFF_WEBP,
+	MEDIA_SNIFF_HEIF,	/* a phone's photo (HEIC, AVIF) */
+	MEDIA_SNIFF_HLS,	/* an .m3u8 playlist */
+	MEDIA_SNIFF_CONCAT,	/* an ffconcat list */
+	MEDIA_SNIFF_DASH,	/* an .mpd manifest */
+	MEDIA_SNIFF_PLS,	/* a .pls playlist */
+	MEDIA_SNIFF_HTML,	/* a web page */
+	MEDIA_SNIFF_PDF,
+	MEDIA_SNIFF_TEXT,	/* any other text */
+};
+
+/* Where a container ends compared with its file (media_container_end). */
+enum media_extent {
+	MEDIA_EXTENT_EXACT,	/* at the end of the file, or not known */
+	MEDIA_EXTENT_TRAILING,	/* something follows it */
+	MEDIA_EXTENT_SHORT,	/* the file ends before it does */
+};
 
 /*
  * Zero fields take the defaults above; max_duration_s 0 = no upper
@@ -88,6 +123,42 @@ struct media_wav {
  */
 bool	 media_probe(const char *path, const struct media_limits *lim,
 	    struct media_info *info, char *err, size_t errlen);
+
+/*
+ * The decoding check at intake, after media_probe() accepted path: the
+ * container must end where the file does (mp4/mov and Matroska: trailing
+ * data is refused, not stripped), the whole sound track must decode
+ * without an error ("-xerror") into scratch_wav (removed again) and pass
+ * the level check media_extract_wav() applies, and the first video_s
+ * seconds of the picture (0: none) must decode too. err gets the
+ * student's words ("the video is damaged: h264: Invalid NAL unit size",
+ * MEDIA_MSG_SILENT, ...); *transient says the machine failed instead
+ * (a timeout, no memory or disk), worth another try.
+ */
+bool	 media_check(const char *path, const struct media_info *info,
+	    const char *scratch_wav, int timeout_s, int video_s,
+	    bool *transient, char *err, size_t errlen);
+
+/* The first n bytes of a file, recognised (pure). */
+enum media_sniffed media_sniff(const unsigned char *head, size_t n);
+/* The student's words for a sniffed kind (NULL for MEDIA_SNIFF_NONE). */
+const char *media_sniff_words(enum media_sniffed);
+
+/*
+ * Walks the top level of an mp4/mov (ISO media boxes) or Matroska file
+ * (EBML header and Segment sizes) read from fp, size bytes long; other
+ * formats (format_name from ffprobe) are MEDIA_EXTENT_EXACT.
+ */
+enum media_extent media_container_end(FILE *fp, long long size,
+	    const char *format_name);
+
+/* ffmpeg's stderr after a failed decode, classified (pure). */
+enum media_fault media_ff_fault(const char *stderr_text);
+/*
+ * The line of ffmpeg's stderr that says what was wrong, cleaned up for a
+ * student: no addresses, no paths, printable ASCII. Returns its length.
+ */
+size_t	 media_ff_summary(const char *stderr_text, char *out, size_t outlen);
 
 /*
  * Writes the sound track of in as a 16 kHz mono 16-bit PCM WAV file at

@@ -8,7 +8,7 @@
  * memory and an oversized one costs at most the cap in disk. The server
  * picks the stored name; the client's file name is only a label, and the
  * stored content type is what ffprobe found, never what the client said.
- * A file becomes a submission only after ffprobe has accepted it, and
+ * A file becomes a submission only after media.h has accepted it, and
  * the .part file is removed on every path that does not end in a
  * submission. tus.c reaches upload_accept() by the same rules.
  *
@@ -48,6 +48,9 @@
 static size_t	utf8_len(const unsigned char *);
 static int	receive(struct req *, int, long long, long long *);
 static int	part_create(const char *);
+static bool	examine(struct app *, const struct upload_file *,
+		    const struct media_limits *, struct media_info *, bool *,
+		    char *, size_t);
 static bool	create_row(struct app *, const struct upload_file *,
 		    const struct media_info *, const struct assignment_pick *,
 		    long long *, char *, size_t);
@@ -72,6 +75,7 @@ upload_fail_status(enum upload_fail f)
 	case UPLOAD_NO_DISK:
 		return 500;
 	case UPLOAD_NO_DB:
+	case UPLOAD_BUSY:
 		return 503;
 	}
 	return 500;
@@ -109,7 +113,7 @@ upload_accept(struct app *app, const struct upload_file *f,
 	struct media_info info;
 	struct assignment_pick pick;
 	char final[1024];
-	bool ok;
+	bool ok, busy;
 
 	memset(out, 0, sizeof(*out));
 	lim.timeout_s = cfg->media_timeout_s;
@@ -118,8 +122,14 @@ upload_accept(struct app *app, const struct upload_file *f,
 	/* One probe per media worker at a time: the first upload of a
 	   class is then checked in its own time, not in all thirty's. */
 	gate_enter(&app->probes);
-	ok = media_probe(f->path, &lim, &info, err, errlen);
+	ok = examine(app, f, &lim, &info, &busy, err, errlen);
 	gate_leave(&app->probes);
+	if (!ok && busy) {
+		log_info("upload not examined user=%lld bytes=%lld reason=\"%s\"",
+		    f->student_id, f->size, err);
+		out->fail = UPLOAD_BUSY;
+		return false;
+	}
 	if (!ok) {
 		log_info("upload refused user=%lld bytes=%lld reason=\"%s\"",
 		    f->student_id, f->size, err);
@@ -152,6 +162,28 @@ upload_accept(struct app *app, const struct upload_file *f,
 	    "duration_s=%.1f assignment=%lld late=%d", out->id, f->student_id,
 	    f->size, info.mime, info.duration_s, pick.id, (int)pick.late);
 	return true;
+}
+
+/*
+ * ffprobe's verdict, then the decoding and level checks (media_check),
+ * whose scratch WAV is named after the upload like the one preparation
+ * writes, so retention knows the name. *busy says the machine, not the
+ * file, failed: the upload is kept for another try.
+ */
+static bool
+examine(struct app *app, const struct upload_file *f,
+    const struct media_limits *lim, struct media_info *info, bool *busy,
+    char *err, size_t errlen)
+{
+	char scratch[1024];
+
+	*busy = false;
+	if (!media_probe(f->path, lim, info, err, errlen))
+		return false;
+	snprintf(scratch, sizeof(scratch), "%s/%s.wav.raw.tmp",
+	    app->uploads_dir, f->name);
+	return media_check(f->path, info, scratch, app->cfg->media_timeout_s,
+	    app->cfg->media_check_video_s, busy, err, errlen);
 }
 
 static bool

@@ -3,8 +3,8 @@
  * upload POST /api/v1/submissions.
  *
  * Both ways in (the raw request body here, and the resumable tus uploads
- * of tus.c) end in upload_accept(): the file is checked with ffprobe
- * (media.h), renamed to its final server-made name and recorded as a
+ * of tus.c) end in upload_accept(): the file is examined (media.h:
+ * ffprobe, then a decoding pass and the level check), renamed to its final server-made name and recorded as a
  * submission; the database then tells the scheduler (NOTIFY work,
  * sql/007). Nothing else creates submissions from files.
  */
@@ -38,6 +38,7 @@ enum upload_fail {
 	UPLOAD_NOT_FOUND,	/* the assignment is not the student's */
 	UPLOAD_NO_DISK,		/* the file could not be moved */
 	UPLOAD_NO_DB,		/* the database did not take the row */
+	UPLOAD_BUSY,		/* the file could not be examined now */
 };
 
 struct upload_done {
@@ -58,11 +59,11 @@ void	upload_label(const char *in, char *out, size_t outlen);
 void	upload_new_name(char out[UPLOAD_NAME_LEN + 1]);
 
 /*
- * Checks f->path with ffprobe under the configured limits, renames it to
- * uploads/<f->name>, creates the submission and wakes the scheduler.
- * On failure out->fail says why and err holds words for the student; a
- * refused file is removed, while after UPLOAD_NO_DISK or UPLOAD_NO_DB the
- * file is left at f->path so the caller may try again or remove it.
+ * Examines f->path (media_probe, media_check) under the configured
+ * limits, renames it to uploads/<f->name>, creates the submission and
+ * wakes the scheduler. On failure out->fail says why and err holds words
+ * for the student; a refused file is removed, while after UPLOAD_BUSY,
+ * UPLOAD_NO_DISK or UPLOAD_NO_DB the file is left at f->path so the caller may try again or remove it.
  */
 bool	upload_accept(struct app *, const struct upload_file *f,
 	    struct upload_done *out, char *err, size_t errlen);

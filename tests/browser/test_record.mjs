@@ -21,7 +21,7 @@ import { CHROMIUM, log, shot, sleep, startEnv, runMain, withServerLog } from './
 
 const RESULT_TIMEOUT_MS = Number(process.env.INTROEVAL_E2E_TIMEOUT || 180) * 1000;
 const RECORD_MS = 7000;
-const SILENT = 'we could not hear speech in this recording';
+const SILENT = 'the recording is silent: we could not hear speech in it (was the microphone muted?)';
 
 function check(cond, msg) {
   if (!cond) throw new Error(msg);

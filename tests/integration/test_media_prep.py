@@ -12,8 +12,8 @@ Ollama):
     no STT engine call does (the stand-ins' own clocks agree);
   - every submission is prepared exactly once and completes; the
     prepared WAV is removed once the transcript is stored;
-  - a file whose sound cannot be read fails in preparation with the
-    student's words, and never reaches the STT queue.
+  - a silent recording is refused at upload by the same level check,
+    and never reaches a queue.
 """
 
 import os
@@ -119,9 +119,10 @@ class MediaPrep(harness.TestCase):
                 if f.endswith(".wav")]
         self.assertEqual(left, [])
 
-    def test_unreadable_sound_fails_in_preparation(self):
-        # A video whose sound track is silence passes the upload's checks
-        # (a container with a sound track) and is refused when prepared.
+    def test_silent_refused_at_upload(self):
+        # A video whose sound track is silence is refused at the door by
+        # the same level check preparation applies (media_check_levels),
+        # and never becomes a submission.
         silent = os.path.join(self.dir, "silent.mp4")
         subprocess.run([
             "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
@@ -129,16 +130,11 @@ class MediaPrep(harness.TestCase):
             "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
             "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p",
             "-c:a", "aac", silent], check=True)
-        resp = self.student.upload(silent)
-        sid = resp["id"]
-        s = self.teacher.wait_for(sid, ("completed", "failed"), timeout=120)
-        self.assertEqual(s["status"], "failed")
-        self.assertEqual(s.get("error"), "we could not hear speech in this "
-                         "recording")
-        self.assertEqual(self.rows(
-            "SELECT count(*) FROM phase_log WHERE phase = 'stt' AND "
-            "submission_id = %d" % sid), [["0"]])
-
+        resp = self.student.upload(silent, expect=422)
+        self.assertEqual(resp["error"], "the recording is silent: we could "
+                         "not hear speech in it (was the microphone muted?)")
+        self.assertEqual(self.rows("SELECT count(*) FROM submissions"),
+                         [["0"]])
 
 if __name__ == "__main__":
     harness.install_signal_handlers()

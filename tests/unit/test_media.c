@@ -240,7 +240,7 @@ test_probe_bad_files(void **state)
 	path = tmp_path(f, "text.mp4");
 	write_file(path, text, strlen(text));
 	assert_false(media_probe(path, NULL, &mi, err, sizeof(err)));
-	assert_string_equal(err, "this file is not a video we can read");
+	assert_string_equal(err, "this file is text, not a video");
 	free(path);
 
 	path = tmp_path(f, "missing.mp4");
@@ -249,11 +249,12 @@ test_probe_bad_files(void **state)
 	assert_null(strstr(err, f->dir));	/* no server paths */
 	free(path);
 
-	/* A PNG is a picture, not a recording: no demuxer of ours reads it. */
+	/* A PNG is a picture, not a recording: said so before ffprobe runs. */
 	path = tmp_path(f, "picture.png");
 	write_file(path, png, sizeof(png));
 	assert_false(media_probe(path, NULL, &mi, err, sizeof(err)));
-	assert_string_equal(err, "this file is not a video we can read");
+	assert_string_equal(err, "this file is a picture (PNG), not a video; "
+	    "please upload the recording itself");
 	free(path);
 
 	if (f->intro == NULL)
@@ -343,7 +344,7 @@ test_probe_refuses_playlist(void **state)
 	list = tmp_path(f, "list.mp4");
 	write_file(list, m3u, strlen(m3u));
 	assert_false(media_probe(list, NULL, &mi, err, sizeof(err)));
-	assert_string_equal(err, "this file is not a video we can read");
+	assert_non_null(strstr(err, "this file is a playlist (HLS, .m3u8)"));
 	path = tmp_path(f, "list.wav");
 	assert_false(media_extract_wav(list, path, 10, &transient, err, sizeof(err)));
 	assert_false(transient);
@@ -449,7 +450,7 @@ test_extract_silence(void **state)
 	in = tmp_path(f, "silence.m4a");
 	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_false(transient);
-	assert_string_equal(err, "we could not hear speech in this recording");
+	assert_string_equal(err, MEDIA_MSG_SILENT);
 	assert_false(exists(out));
 	assert_false(exists(raw));
 	free(in);
@@ -460,7 +461,7 @@ test_extract_silence(void **state)
 	in = tmp_path(f, "faint.wav");
 	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_false(transient);
-	assert_string_equal(err, "we could not hear speech in this recording");
+	assert_string_equal(err, MEDIA_MSG_SILENT);
 	assert_false(exists(out));
 	free(in);
 
