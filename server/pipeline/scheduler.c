@@ -89,6 +89,8 @@ static void	 run_concurrent(struct sched *);
 static int	 submit_llm(struct sched *, int);
 static bool	 llm_task(struct sched *, const struct job *);
 static void	 drain_events(struct sched *);
+static bool	 eval_input(struct sched *, long long, long long *,
+		    struct rubric **, char **, json_t **, char *, size_t);
 static int	 submit_bakeoff(struct sched *, int);
 static bool	 bakeoff_task(struct sched *, const struct bakeoff_run *);
 static void	 bakeoff_done(struct sched *, struct event *);
@@ -817,24 +819,41 @@ submit_llm(struct sched *s, int room)
 	return sent;
 }
 
+/*
+ * What scoring a submission needs: its rubric (*rid, or the current one
+ * when 0, which *rid then names) and its transcript with the speech
+ * metrics. False with the reason; the caller frees what it got.
+ */
+static bool
+eval_input(struct sched *s, long long sid, long long *rid,
+    struct rubric **rubric, char **text, json_t **metrics, char *err,
+    size_t errlen)
+{
+	json_t *def = NULL;
+	bool ok;
+
+	ok = (*rid == 0 ? rubrics_current(s->db, rid, &def, err, errlen) :
+	    rubrics_get(s->db, *rid, &def, err, errlen)) &&
+	    (*rubric = rubric_parse(def, err, errlen)) != NULL &&
+	    transcript_get(s->db, sid, text, metrics, err, errlen);
+	json_decref(def);
+	return ok;
+}
+
 /* Loads what one evaluation needs and submits it to the pool. */
 static bool
 llm_task(struct sched *s, const struct job *job)
 {
 	struct llm_pending *lp = xcalloc(1, sizeof(*lp));
 	struct pool_task t;
-	json_t *def = NULL, *metrics = NULL;
+	json_t *metrics = NULL;
 	char *text = NULL, err[512];
 	long long rid = job->rubric_id;
 	bool ok = false;
 
 	lp->job = *job;
 	lp->sched = s;
-	if (!(rid == 0 ? rubrics_current(s->db, &rid, &def, err,
-	    sizeof(err)) : rubrics_get(s->db, rid, &def, err,
-	    sizeof(err))) ||
-	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
-	    !transcript_get(s->db, job->id, &text, &metrics, err,
+	if (!eval_input(s, job->id, &rid, &lp->rubric, &text, &metrics, err,
 	    sizeof(err))) {
 		sched_fail(s, job, err, true);
 		goto out;
@@ -862,7 +881,6 @@ out:
 	}
 	free(text);
 	json_decref(metrics);
-	json_decref(def);
 	return ok;
 }
 
@@ -918,19 +936,15 @@ bakeoff_task(struct sched *s, const struct bakeoff_run *run)
 {
 	struct llm_pending *lp = xcalloc(1, sizeof(*lp));
 	struct pool_task t;
-	json_t *def = NULL, *metrics = NULL;
+	json_t *metrics = NULL;
 	char *text = NULL, err[512], why[600];
 	long long rid = run->rubric_id;
 	bool ok = false;
 
 	lp->sched = s;
 	lp->bakeoff_run = run->id;
-	if (!(rid == 0 ? rubrics_current(s->db, &rid, &def, err,
-	    sizeof(err)) : rubrics_get(s->db, rid, &def, err,
-	    sizeof(err))) ||
-	    (lp->rubric = rubric_parse(def, err, sizeof(err))) == NULL ||
-	    !transcript_get(s->db, run->submission_id, &text, &metrics, err,
-	    sizeof(err))) {
+	if (!eval_input(s, run->submission_id, &rid, &lp->rubric, &text,
+	    &metrics, err, sizeof(err))) {
 		bakeoff_finish(s->db, run->id, false, false, NULL, NULL, 0, 0,
 		    err, why, sizeof(why));
 		goto out;
@@ -963,7 +977,6 @@ out:
 	}
 	free(text);
 	json_decref(metrics);
-	json_decref(def);
 	return ok;
 }
 

@@ -28,6 +28,7 @@
 
 static int	 list_page(struct req *, int, const char *, json_t *);
 static json_t	*backend_choices(struct req *, json_t *);
+static json_t	*report(struct req *, int *);
 static json_t	*charts(json_t *);
 static json_t	*bars(json_t *, const char *, const char *, double,
 		    const char *);
@@ -136,8 +137,9 @@ bakeoff_create_form(struct req *r)
 	return http_redirect(r, loc, NULL);
 }
 
-int
-bakeoff_page(struct req *r)
+/* The bake-off of the path's ID, or NULL with the answer sent (*rc). */
+static json_t *
+report(struct req *r, int *rc)
 {
 	char err[512];
 	bool found = true;
@@ -145,8 +147,19 @@ bakeoff_page(struct req *r)
 
 	if ((rep = bakeoff_report(r->app->db, r->id, &found, err,
 	    sizeof(err))) == NULL)
-		return found ? http_db_error(r) : http_error(r, 404,
+		*rc = found ? http_db_error(r) : http_error(r, 404,
 		    "no such bake-off");
+	return rep;
+}
+
+int
+bakeoff_page(struct req *r)
+{
+	json_t *rep;
+	int rc;
+
+	if ((rep = report(r, &rc)) == NULL)
+		return rc;
 	json_object_set_new(rep, "charts", charts(json_object_get(rep,
 	    "models")));
 	mae_lists(json_object_get(rep, "models"));
@@ -231,18 +244,15 @@ bakeoff_csv(struct req *r)
 	static const char *const cols[] = { "backend", "model", "runs",
 	    "done", "invalid", "invalid_rate", "mean_latency_s", "tokens_per_s",
 	    "stability_sd", "mae_mean", "qwk", "compared" };
-	char err[512], hdr[160];
-	bool found = true;
+	char hdr[160];
 	json_t *rep, *m, *v;
 	struct buf b = BUF_INIT;
 	const char *crit;
 	size_t i, k;
 	int rc;
 
-	if ((rep = bakeoff_report(r->app->db, r->id, &found, err,
-	    sizeof(err))) == NULL)
-		return found ? http_db_error(r) : http_error(r, 404,
-		    "no such bake-off");
+	if ((rep = report(r, &rc)) == NULL)
+		return rc;
 	for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++)
 		buf_printf(&b, "%s%s", k ? "," : "", cols[k]);
 	buf_puts(&b, ",mae_by_criterion\r\n");
@@ -296,13 +306,10 @@ bakeoff_cancel_form(struct req *r)
 int
 bakeoff_api_get(struct req *r)
 {
-	char err[512];
-	bool found = true;
 	json_t *rep;
+	int rc;
 
-	if ((rep = bakeoff_report(r->app->db, r->id, &found, err,
-	    sizeof(err))) == NULL)
-		return found ? http_db_error(r) : http_error(r, 404,
-		    "no such bake-off");
+	if ((rep = report(r, &rc)) == NULL)
+		return rc;
 	return http_json(r, 200, rep);
 }
