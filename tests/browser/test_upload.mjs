@@ -65,7 +65,7 @@ async function refused(page) {
       role: document.querySelector('#upload-message').getAttribute('role'),
       barHidden: document.querySelector('progress#upload-progress').hidden,
     }));
-    check(/not a video we can read/i.test(seen.text),
+    check(/this file is text, not a video/i.test(seen.text),
       `a text file was refused with "${seen.text}"`);
     check(/choose another/i.test(seen.text),
       `the refusal says nothing of what to do next: "${seen.text}"`);
