@@ -59,6 +59,14 @@ const Live = (() => {
         // 1012: the server is restarting (a deploy or a rolling restart);
         // its reason says to reconnect, so the first try comes soon.
         if (ev.code === 1012) this.backoff = 1000;
+        // 4008: this account opened more live pages than the server
+        // allows and this one, the oldest, was closed. Reconnecting would
+        // close another of them in turn, so it stays off and says why.
+        if (ev.code === 4008) {
+          const why = ev.reason || 'too many open pages for this account; this one was closed';
+          setStatus('off', `Live updates stopped: ${why}. Reload the page to see changes.`);
+          return;
+        }
         setStatus('reconnecting');
         if (this.handlers.lost) this.handlers.lost(this.everOpen);
         this.retry();

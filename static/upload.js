@@ -6,7 +6,7 @@
 // same file chosen again after a dropped connection or a closed tab goes
 // on from the offset the server reports (HEAD) instead of starting over.
 // Bytes go in PATCH requests of at most CHUNK bytes; on a network error or
-// a 5xx/409/423 answer the client waits (1, 2, 4 … 30 s), asks the server
+// a 5xx/408/409/423 answer the client waits (1, 2, 4 … 30 s), asks the server
 // how much it has, and continues from there. When the last byte is in,
 // the answer names the new submission (X-Submission-Url) and the page
 // opens it. The recorder (MediaRecorder, webm) hands its recording to the
@@ -74,7 +74,8 @@
     const s = xhr.status;
     return new UploadError(msg || `the upload failed (HTTP ${s})`, {
       status: s,
-      retry: s >= 500 || s === 409 || s === 423 || s === 0,
+      // 408: the server stopped waiting for a stalled PATCH's bytes.
+      retry: s >= 500 || s === 408 || s === 409 || s === 423 || s === 0,
       gone: s === 404 || s === 410,
     });
   }

@@ -40,8 +40,18 @@ static const struct key keys[] = {
 	  "address to listen on (IPv4; 0.0.0.0 for all interfaces)" },
 	{ "port", KEY_INT, F(port), "8080", 1, 65535, false, NULL,
 	  "HTTP port" },
-	{ "threads", KEY_INT, F(threads), "64", 4, 4096, false, NULL,
-	  "HTTP worker threads (one per open connection or WebSocket)" },
+	{ "threads", KEY_INT, F(threads), "256", 8, 4096, false, NULL,
+	  "HTTP worker threads (one per open connection or WebSocket); "
+	  "WebSockets may take all but max(4, threads/4) of them" },
+	{ "ws_per_user", KEY_INT, F(ws_per_user), "5", 1, 1000, false, NULL,
+	  "open live-page WebSockets one account may hold; opening one more "
+	  "closes its oldest (close code 4008, with the reason)" },
+	{ "header_timeout_s", KEY_INT, F(header_timeout_s), "10", 1, 600,
+	  false, NULL, "seconds a client has to send a request's whole "
+	  "header, counted from when a thread starts reading it (on a "
+	  "kept-alive connection, from the previous answer); also the "
+	  "longest silence allowed inside a request body or while an answer "
+	  "is written" },
 	{ "database_url", KEY_STRING, F(database_url), "", 0, 0, true,
 	  "DATABASE_URL", "libpq connection URL (unset: the private cluster "
 	  "that deploy/run started, whose URL deploy/pg-private writes to "

@@ -14,6 +14,8 @@ struct config {
 	char	*host;
 	int	 port;
 	int	 threads;
+	int	 ws_per_user;		/* open WebSockets per account */
+	int	 header_timeout_s;	/* CivetWeb's request_timeout_ms */
 	char	*database_url;
 	int	 db_pool_size;
 	double	 db_acquire_timeout_s;	/* a request's wait for a connection */

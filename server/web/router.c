@@ -50,6 +50,7 @@
 
 #define COOKIE_NAME	"introeval_session"
 #define STATIC_MAX	(4 * 1024 * 1024)
+#define KEEP_ALIVE_S	15	/* idle kept-alive connection, at most */
 
 /* Who may call a route. */
 #define R_ANON		0x01	/* no sign-in needed */
@@ -328,14 +329,23 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 {
 	struct router *s = xcalloc(1, sizeof(*s));
 	struct mg_callbacks cb;
-	char ports[300], threads[16];
+	char ports[300], threads[16], request_ms[16], idle_ms[16];
+	/*
+	 * request_timeout_ms is, in CivetWeb 1.15, the time for a request's
+	 * whole header, counted from when the thread starts reading it
+	 * (measured: a sender of one byte a second is cut off after it, not
+	 * after a silence), and the longest silence inside a body read or a
+	 * write; the next header on a kept-alive connection gets
+	 * keep_alive_timeout_ms instead. Both are header_timeout_s at most,
+	 * so a slow sender holds a thread that long and no longer.
+	 */
 	const char *opts[] = {
 		"listening_ports", ports,
 		"num_threads", threads,
 		"enable_keep_alive", "yes",
-		"keep_alive_timeout_ms", "15000",
+		"keep_alive_timeout_ms", idle_ms,
 		"tcp_nodelay", "1",
-		"request_timeout_ms", "60000",
+		"request_timeout_ms", request_ms,
 		"max_request_size", "65536",
 		"enable_websocket_ping_pong", "yes",
 		/* A dead WebSocket frees its thread in about 90 s. */
@@ -348,6 +358,11 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	snprintf(ports, sizeof(ports), strchr(app->cfg->host, ':') != NULL ?
 	    "[%s]:%d" : "%s:%d", app->cfg->host, app->cfg->port);
 	snprintf(threads, sizeof(threads), "%d", app->cfg->threads);
+	snprintf(request_ms, sizeof(request_ms), "%d",
+	    app->cfg->header_timeout_s * 1000);
+	snprintf(idle_ms, sizeof(idle_ms), "%d", app->cfg->header_timeout_s <
+	    KEEP_ALIVE_S ? app->cfg->header_timeout_s * 1000 :
+	    KEEP_ALIVE_S * 1000);
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = log_civetweb;
 	cb.begin_request = not_yet_open;

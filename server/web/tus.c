@@ -592,7 +592,12 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 		    "for this upload right now");
 	else if (n < 0 || (r->ri->content_length >= 0 &&
 	    pt->offset - start < r->ri->content_length))
-		pt->status = fail(r, 400, true, hdr, "the upload was cut off "
+		/*
+		 * The body stopped short: the client went away, or fell
+		 * silent for header_timeout_s (a stalled network). 408 tells
+		 * a client still there to continue from the offset.
+		 */
+		pt->status = fail(r, 408, true, hdr, "the upload was cut off "
 		    "at %lld bytes; continue from Upload-Offset", pt->offset);
 }
 

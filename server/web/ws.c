@@ -143,10 +143,9 @@ reject(const struct mg_connection *conn, int status, const char *why)
 	struct mg_connection *c = (struct mg_connection *)conn;
 
 	mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
-	    status == 401 ? "Unauthorized" : status == 503 ?
-	    "Service Unavailable\r\nRetry-After: 5" : "Forbidden", strlen(why),
-	    why);
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s", status,
+	    mg_get_response_code_text(c, status), strlen(why),
+	    status == 503 ? "Retry-After: 5\r\n" : "", why);
 }
 
 /* A browser names the page's origin; it must be this very host. */
@@ -185,6 +184,17 @@ on_connect(const struct mg_connection *conn, void *arg)
 	struct ws_client *cl;
 	bool dbfail = false;
 
+	/*
+	 * Checked before the session (no database work for a refusal); a
+	 * few upgrades racing past it are bounded by the threads anyway.
+	 */
+	if (ws_limit_full(hub)) {
+		log_info("ws: refused: %d sockets open, the limit",
+		    ws_clients(hub));
+		reject(conn, 503, "the server has too many open live pages; "
+		    "try again in a minute\n");
+		return 1;
+	}
 	if (!origin_ok(conn)) {
 		reject(conn, 403, "this page may not open IntroEval's live "
 		    "updates\n");
@@ -205,6 +215,7 @@ on_connect(const struct mg_connection *conn, void *arg)
 	}
 	cl->student = strcmp(cl->user.role, "student") == 0;
 	cl->admin = strcmp(cl->user.role, "admin") == 0;
+	ws_limit_note_peer(cl, conn);
 	mg_set_user_connection_data(conn, cl);
 	return 0;
 }
@@ -226,6 +237,7 @@ on_ready(struct mg_connection *conn, void *arg)
 	n = __atomic_add_fetch(&hub->nclients, 1, __ATOMIC_RELAXED);
 	send_json(cl, json_pack("{s:s, s:I, s:s}", "type", "hello",
 	    "user_id", (json_int_t)cl->user.id, "role", cl->user.role));
+	ws_limit_user(hub, cl);
 	pthread_mutex_unlock(&hub->lock);
 	log_debug("ws: open user=%lld clients=%d", cl->user.id, n);
 }
@@ -261,7 +273,8 @@ on_data(struct mg_connection *conn, int bits, char *data, size_t len,
 	int opcode = bits & 0x0f;
 	json_t *msg;
 
-	if (cl == NULL || opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
+	if (cl == NULL || cl->dead ||
+	    opcode == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
 		return 0;
 	if (opcode != MG_WEBSOCKET_OPCODE_TEXT)
 		return 1;
@@ -636,10 +649,8 @@ ws_check_sessions(struct ws_hub *hub)
 			    strcmp(tokens[i], cl->token) == 0) {
 				log_info("ws: session ended user=%lld",
 				    cl->user.id);
-				mg_websocket_write(cl->conn,
-				    MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE,
-				    "\x0f\xa1", 2);	/* 4001 */
-				cl->dead = true;
+				ws_close_client(cl, WS_CLOSE_SESSION,
+				    "your session ended");
 			}
 	pthread_mutex_unlock(&hub->lock);
 	free(tokens);

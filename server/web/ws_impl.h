@@ -42,6 +42,9 @@ struct ws_client {
 	bool			 dead;		/* write failed, or revoked */
 	bool			 mine;
 	bool			 system;
+	char			 peer_addr[48];	/* to find its socket */
+	int			 peer_port;
+	int			 server_port;
 	long long		 courses[WS_MAX_TOPICS];
 	int			 ncourses;
 	long long		 subs[WS_MAX_TOPICS];
@@ -79,6 +82,25 @@ void	ws_fanout_system(struct ws_hub *, const char *json);
 void	ws_fanout_job(struct ws_hub *, long long job, const char *json);
 /* ws.c: closes the sockets whose session ended (signed out, expired). */
 void	ws_check_sessions(struct ws_hub *);
+
+/* ws_limit.c: the limits on open sockets (see there). */
+#define WS_CLOSE_SESSION	4001
+#define WS_CLOSE_TOO_MANY	4008
+#define WS_TOO_MANY_TEXT	"too many open pages for this account; this " \
+				"one was closed"
+/* Sockets the hub lets in with this many threads: all but a reserve. */
+int	ws_limit_total(int threads);
+/* True when a new socket would pass that total. */
+bool	ws_limit_full(const struct ws_hub *);
+/* Keeps where the socket's peer is, to find the socket when closing. */
+void	ws_limit_note_peer(struct ws_client *, const struct mg_connection *);
+/* Locked: closes the newest client's user's oldest sockets over the limit. */
+void	ws_limit_user(struct ws_hub *, const struct ws_client *);
+/*
+ * Locked: sends a close frame (code, reason) and shuts the socket down so
+ * that its CivetWeb thread ends now, whatever the peer does.
+ */
+void	ws_close_client(struct ws_client *, int code, const char *reason);
 
 /* ws_listen.c */
 bool	ws_listen_start(struct ws_hub *, char *err, size_t errlen);

@@ -53,10 +53,13 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * args.clients + 256))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    threads = args.clients + 64
+    # Sockets may take all but a quarter of the threads (ws_limit.c),
+    # and every socket here is the one teacher's.
+    threads = -(-args.clients * 4 // 3) + 8
     with harness.PgCluster() as pg, harness.FakeOllama() as fake:
         server = harness.Server(pg.url, harness.backends_for([fake]), env={
             "INTROEVAL_THREADS": str(threads),
+            "INTROEVAL_WS_PER_USER": str(args.clients),
             "INTROEVAL_LOG_LEVEL": "info"})
         server.start()
         try:

@@ -35,7 +35,8 @@ class HandshakeError(Exception):
 
 
 class Closed(Exception):
-    """The server closed the socket (code in .code, None when unknown)."""
+    """The server closed the socket (code in .code, None when unknown;
+    the close frame's words in .reason)."""
 
     def __init__(self, code=None, reason=""):
         super().__init__("WebSocket closed (code %s%s)" % (
