@@ -77,7 +77,8 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 }
 
 /*
- * $1 student (0: everyone's), $2 limit, $3 assignment (0: any). A row
+ * $1 student (0: everyone's), $2 limit, $3 assignment (0: any), $4 and
+ * $5 the viewer's id and role (0: no check; else submission_visible). A row
  * that no longer counts (submission_counts, sql/014) names the
  * introduction that superseded it: the latest that counts.
  */
@@ -102,19 +103,32 @@ static const char list_sql[] =
     "  LEFT JOIN assignments a ON a.id = s.assignment_id "
     "  WHERE ($1::bigint = 0 OR s.student_id = $1::bigint) "
     "  AND ($3::bigint = 0 OR s.assignment_id = $3::bigint) "
+    "  AND ($4::bigint = 0 OR submission_visible(s.id, $4, $5)) "
     "  ORDER BY s.id DESC LIMIT $2::int) x";
 
 bool
-submission_list(struct db *db, long long student_id, int limit,
-    json_t **out, char *err, size_t errlen)
+submission_list(struct db *db, long long viewer, const char *role,
+    int limit, json_t **out, char *err, size_t errlen)
 {
-	char sid[DB_NUM_LEN], lim[DB_NUM_LEN];
-	const char *p[3] = { db_param_ll(sid, student_id),
-	    db_param_ll(lim, limit), "0" };
-	bool found;
+	char sid[DB_NUM_LEN], lim[DB_NUM_LEN], vb[DB_NUM_LEN];
+	bool student = strcmp(role, "student") == 0, found;
+	const char *p[5] = { db_param_ll(sid, student ? viewer : 0),
+	    db_param_ll(lim, limit), "0", db_param_ll(vb, viewer), role };
 
-	*out = db_query_json(db, list_sql, 3, p, &found, err, errlen);
+	*out = db_query_json(db, list_sql, 5, p, &found, err, errlen);
 	return *out != NULL;
+}
+
+bool
+submission_visible(struct db *db, long long id, long long viewer,
+    const char *role, bool *visible, char *err, size_t errlen)
+{
+	char ib[DB_NUM_LEN], vb[DB_NUM_LEN];
+	const char *p[3] = { db_param_ll(ib, id), db_param_ll(vb, viewer),
+	    role };
+
+	return db_exists(db, "SELECT 1 WHERE submission_visible($1::bigint, "
+	    "$2::bigint, $3)", 3, p, visible, err, errlen);
 }
 
 bool
@@ -122,11 +136,11 @@ submission_list_for(struct db *db, long long student_id,
     long long assignment_id, json_t **out, char *err, size_t errlen)
 {
 	char sid[DB_NUM_LEN], aid[DB_NUM_LEN];
-	const char *p[3] = { db_param_ll(sid, student_id), "200",
-	    db_param_ll(aid, assignment_id) };
+	const char *p[5] = { db_param_ll(sid, student_id), "200",
+	    db_param_ll(aid, assignment_id), "0", "" };
 	bool found;
 
-	*out = db_query_json(db, list_sql, 3, p, &found, err, errlen);
+	*out = db_query_json(db, list_sql, 5, p, &found, err, errlen);
 	return *out != NULL;
 }
 

@@ -30,9 +30,19 @@ struct submission_media {
 bool	submission_media(struct db *, long long id,
 	    struct submission_media *, bool *found, char *err,
 	    size_t errlen);
-/* Newest first; student_id 0 lists everyone's. */
-bool	submission_list(struct db *, long long student_id, int limit,
-	    json_t **out, char *err, size_t errlen);
+/*
+ * Newest first, what the viewer (user id and role) may see: a student
+ * their own, a teacher their courses', an admin everyone's.
+ */
+bool	submission_list(struct db *, long long viewer, const char *role,
+	    int limit, json_t **out, char *err, size_t errlen);
+/*
+ * The one authorization rule for a submission (sql/022,
+ * submission_visible): *visible false also when there is no such
+ * submission. False on a database error.
+ */
+bool	submission_visible(struct db *, long long id, long long viewer,
+	    const char *role, bool *visible, char *err, size_t errlen);
 /* A student's submissions to one assignment, newest first. */
 bool	submission_list_for(struct db *, long long student_id,
 	    long long assignment_id, json_t **out, char *err, size_t errlen);

@@ -229,10 +229,8 @@ api_submissions_list(struct req *r)
 {
 	char err[512];
 	json_t *list;
-	long long who = strcmp(r->user.role, "student") == 0 ? r->user.id : 0;
-
-	if (!submission_list(r->app->db, who, 500, &list, err,
-	    sizeof(err)))
+	if (!submission_list(r->app->db, r->user.id, r->user.role, 500, &list,
+	    err, sizeof(err)))
 		return http_db_error(r);
 	return http_json(r, 200, json_pack("{s:o}", "submissions", list));
 }

@@ -204,26 +204,6 @@ events_max_version(PGconn *c, char *err, size_t errlen)
 	return v;
 }
 
-bool
-events_owner(PGconn *c, long long id, long long *student_id, bool *found,
-    char *err, size_t errlen)
-{
-	char ib[DB_NUM_LEN];
-	const char *p[1] = { ib };
-	PGresult *r;
-
-	db_param_ll(ib, id);
-	*found = false;
-	if ((r = db_query(c, "SELECT student_id FROM submissions WHERE id = "
-	    "$1::bigint", 1, p, err, errlen)) == NULL)
-		return false;
-	if (PQntuples(r) == 1) {
-		*found = true;
-		*student_id = db_get_ll(r, 0, "student_id");
-	}
-	PQclear(r);
-	return true;
-}
 
 char *
 events_system(PGconn *c, char *err, size_t errlen)

@@ -49,9 +49,6 @@ bool	 events_changed(PGconn *, long long since, long long **ids, int *n,
 void	 events_rows_free(struct events_row *, int n);
 /* The highest version any submission has; -1 on error. */
 long long events_max_version(PGconn *, char *err, size_t errlen);
-/* Who uploaded submission id; *found is false when there is none. */
-bool	 events_owner(PGconn *, long long id, long long *student_id,
-	    bool *found, char *err, size_t errlen);
 /*
  * {"type":"system", nodes: [{node, phase, phase_s, batch_id, batch_size,
  * batch_done, queue_stt, queue_llm, active_workers, stt_available,

@@ -407,7 +407,7 @@ pages_home(struct req *r)
 	char err[512];
 	json_t *list, *view;
 
-	if (!submission_list(r->app->db, student ? r->user.id : 0, 200,
+	if (!submission_list(r->app->db, r->user.id, r->user.role, 200,
 	    &list, err, sizeof(err)))
 		return http_db_error(r);
 	view = json_pack("{s:s, s:o, s:b, s:b, s:i, s:i}", "title", student ?

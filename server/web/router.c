@@ -43,6 +43,7 @@
 #include "people.h"
 #include "rubric_web.h"
 #include "privacy_pages.h"
+#include "submission.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -319,6 +320,7 @@ static int	 role_bit(const char *);
 static bool	 find_session(struct req *);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
+static int	 submission_gate(struct req *, const struct route *);
 static int	 log_civetweb(const struct mg_connection *, const char *);
 static int	 not_yet_open(struct mg_connection *);
 static bool	 print_route(FILE *, const char *, const char *, int,
@@ -655,7 +657,7 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 			status = http_error(&r, 403, "this request did not come "
 			    "from an IntroEval page (missing or wrong CSRF "
 			    "token); reload the page and try again");
-		else
+		else if ((status = submission_gate(&r, rt)) == 0)
 			status = rt->handler(&r);
 	}
 out:
@@ -663,6 +665,25 @@ out:
 	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
 	    (util_monotonic() - t0) * 1000);
 	return status > 0 ? status : 500;
+}
+
+/*
+ * Every route on one submission answers only those it is visible to
+ * (submission_visible: the student, their courses' teachers, admins);
+ * to anyone else it does not exist. 0: go on; else the status sent.
+ */
+static int
+submission_gate(struct req *r, const struct route *rt)
+{
+	char err[512];
+	bool visible;
+
+	if (!r->authed || strstr(rt->pattern, "/submissions/:id") == NULL)
+		return 0;
+	if (!submission_visible(r->app->db, r->id, r->user.id, r->user.role,
+	    &visible, err, sizeof(err)))
+		return http_db_error(r);
+	return visible ? 0 : http_error(r, 404, "no such submission");
 }
 
 static const char *

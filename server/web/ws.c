@@ -31,6 +31,7 @@
 #include "db.h"
 #include "jobs.h"
 #include "log.h"
+#include "submission.h"
 #include "util.h"
 #include "ws_impl.h"
 
@@ -354,7 +355,6 @@ authorize(struct ws_hub *hub, struct ws_client *cl, enum topic_kind kind,
 	char err[512];
 	long long owner = 0;
 	bool ok = false, found = false;
-	PGconn *c;
 
 	switch (kind) {
 	case TOPIC_MINE:
@@ -373,14 +373,12 @@ authorize(struct ws_hub *hub, struct ws_client *cl, enum topic_kind kind,
 			return util_seterr(why, whylen, "no such course");
 		return true;
 	case TOPIC_SUBMISSION:
-		c = db_acquire(hub->app->db);
-		ok = events_owner(c, key, &owner, &found, err, sizeof(err));
-		db_release(hub->app->db, c);
-		if (!ok)
+		/* One that may not be seen looks like a missing one. */
+		if (!submission_visible(hub->app->db, key, cl->user.id,
+		    cl->user.role, &ok, err, sizeof(err)))
 			return util_seterr(why, whylen, "the database is not "
 			    "answering");
-		/* Another student's submission looks like a missing one. */
-		if (!found || (cl->student && owner != cl->user.id))
+		if (!ok)
 			return util_seterr(why, whylen, "no such submission");
 		return true;
 	case TOPIC_JOB:

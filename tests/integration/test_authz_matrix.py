@@ -27,10 +27,10 @@ The roles, in the order of every row's statuses:
 A status is a number, or LOGIN: a 303 to /login (what a page answers
 without a session; the API answers 401).
 
-What the rows say today (main at a4012d2): any teacher may see and act
-on any submission (t_out's 200s on "sub"); only courses are scoped (a
-teacher of another course gets 404 there). When submissions become
-scoped to courses, t_out's column on those rows becomes 404.
+Submissions are scoped like courses (issue 15, sql/022's
+submission_visible): a teacher of another course (t_out) gets 404 on
+every route of a submission of s_in's, as a student of another course
+does on those a student may use.
 
 HOW TO ADD A ROUTE: add ONE line to MATRIX:
 
@@ -85,13 +85,13 @@ MATRIX = [
     R("GET", "/", None, None,
       (LOGIN, 200, 200, 200, 200, 200, LOGIN)),
     R("GET", "/submissions/:id", "sub", None,
-      (LOGIN, 200, 404, 200, 200, 200, LOGIN)),
+      (LOGIN, 200, 404, 200, 404, 200, LOGIN)),
     R("POST", "/submissions/:id/action", "sub", "action_form",
-      (LOGIN, 403, 403, 303, 303, 303, LOGIN)),
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
     R("POST", "/submissions/:id/scores", "sub", "scores_form",
-      (LOGIN, 403, 403, 303, 303, 303, LOGIN)),
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
     R("POST", "/submissions/:id/comments", "sub", "comment_form",
-      (LOGIN, 403, 403, 303, 303, 303, LOGIN)),
+      (LOGIN, 403, 403, 303, 404, 303, LOGIN)),
     R("POST", "/comments/:id/reply", "fresh_comment", "reply_form",
       (LOGIN, 303, 404, 403, 403, 403, LOGIN)),
     R("POST", "/comments/:id/delete", "fresh_comment", "form",
@@ -127,24 +127,24 @@ MATRIX = [
     R("POST", "/api/v1/submissions", None, "video",
       (401, 201, 201, 403, 403, 403, 401)),
     R("GET", "/api/v1/submissions/:id", "sub", None,
-      (401, 200, 404, 200, 200, 200, 401)),
+      (401, 200, 404, 200, 404, 200, 401)),
     R("GET", "/api/v1/submissions/:id/media", "sub", None,
-      (401, 200, 404, 200, 200, 200, 401)),
+      (401, 200, 404, 200, 404, 200, 401)),
     R("POST", "/api/v1/submissions/:id/cancel", "fresh_queued", "json_empty",
-      (401, 403, 403, 200, 200, 200, 401)),
+      (401, 403, 403, 200, 404, 200, 401)),
     R("POST", "/api/v1/submissions/:id/retry", "fresh_failed", "json_empty",
-      (401, 403, 403, 200, 200, 200, 401)),
+      (401, 403, 403, 200, 404, 200, 401)),
     R("POST", "/api/v1/submissions/:id/priority", "fresh_queued",
       "priority_json",
-      (401, 403, 403, 200, 200, 200, 401)),
+      (401, 403, 403, 200, 404, 200, 401)),
     R("POST", "/api/v1/submissions/:id/scores", "sub", "scores_json",
-      (401, 403, 403, 200, 200, 200, 401)),
+      (401, 403, 403, 200, 404, 200, 401)),
     R("GET", "/api/v1/submissions/:id/audit", "sub", None,
-      (401, 403, 403, 200, 200, 200, 401)),
+      (401, 403, 403, 200, 404, 200, 401)),
     R("GET", "/api/v1/submissions/:id/comments", "sub", None,
-      (401, 200, 404, 200, 200, 200, 401)),
+      (401, 200, 404, 200, 404, 200, 401)),
     R("POST", "/api/v1/submissions/:id/comments", "sub", "comment_json",
-      (401, 403, 403, 201, 201, 201, 401)),
+      (401, 403, 403, 201, 404, 201, 401)),
     R("POST", "/api/v1/comments/:id/reply", "fresh_comment", "reply_json",
       (401, 201, 404, 403, 403, 403, 401)),
     R("DELETE", "/api/v1/comments/:id", "fresh_comment", None,
@@ -702,6 +702,39 @@ class AuthzMatrix(harness.TestCase):
                                         resp.header("Location") or
                                         resp.text[:120].replace("\n", " ")))
         self.assertEqual(wrong, [], "\n" + "\n".join(wrong))
+
+    def test_lists_and_live_topics_follow_the_same_rule(self):
+        """The lists and the WebSocket topic answer as the routes do:
+        a teacher of another course neither lists s_in's submission nor
+        may follow it live; its own teacher and the admin do both."""
+        for role, sees in (("t_in", True), ("admin", True),
+                           ("t_out", False), ("s_out", False),
+                           ("s_in", True)):
+            # A session of its own: the matrix's last rows sign the
+            # shared clients out everywhere.
+            c = self.login(role)
+            ids = [x["id"] for x in c.get_json(
+                "/api/v1/submissions")["submissions"]]
+            self.assertEqual(self.sub in ids, sees, "%s's list" % role)
+            self.assertEqual(("/submissions/%d\"" % self.sub) in c.expect(
+                "GET", "/", 200).text, sees, "%s's home page" % role)
+            cookie = "introeval_session=" + c.cookies["introeval_session"]
+            ws = WsClient.connect(self.server.url, cookie=cookie)
+            try:
+                self.assertEqual(ws.recv_json(10)["type"], "hello")
+                ws.send_json({"type": "subscribe",
+                              "topic": "submission:%d" % self.sub})
+                m = ws.recv_json(10)
+                while m is not None and m.get("type") not in (
+                        "subscribed", "error"):
+                    m = ws.recv_json(10)
+                self.assertIsNotNone(m, "%s: no answer" % role)
+                self.assertEqual(m["type"], "subscribed" if sees else
+                                 "error", "%s: %s" % (role, m))
+                if not sees:
+                    self.assertEqual(m["error"], "no such submission")
+            finally:
+                ws.close()
 
     def test_disabled_column_is_anonymous_where_sign_in_is_needed(self):
         """A disabled account is never signed in: wherever the
