@@ -682,9 +682,10 @@ DEFAULT_COURSE_CODE = "HARNESS"
 DEFAULT_ASSIGNMENT_TITLE = "Introduce yourself"
 
 
-def enrol_default(env, email):
-    """Enrol the student with this email in the default course, creating
-    the course and its always-open assignment on first use."""
+def enrol_default(env, email, role="student"):
+    """Enrol the account with this email in the default course (as a
+    student, or as one of its teachers), creating the course and its
+    always-open assignment on first use."""
     sql = ("SELECT pg_advisory_xact_lock(1313131313); "
            "INSERT INTO courses (code, title) VALUES ('%s', "
            "'Default course (test harness)') ON CONFLICT (code) DO NOTHING; "
@@ -694,13 +695,14 @@ def enrol_default(env, email):
            "'%s' AND NOT EXISTS (SELECT 1 FROM assignments a "
            "WHERE a.course_id = c.id); "
            "INSERT INTO course_members (course_id, user_id, role) "
-           "SELECT c.id, u.id, 'student' FROM courses c, users u "
+           "SELECT c.id, u.id, :'role' FROM courses c, users u "
            "WHERE c.code = '%s' AND lower(u.email) = lower(:'email') "
            "ON CONFLICT DO NOTHING;" % (
                DEFAULT_COURSE_CODE, DEFAULT_ASSIGNMENT_TITLE,
                DEFAULT_COURSE_CODE, DEFAULT_COURSE_CODE))
     p = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v",
                         "ON_ERROR_STOP=1", "-v", "email=" + email,
+                        "-v", "role=" + role,
                         "-d", env["DATABASE_URL"]],
                        input=sql, env=env, capture_output=True, text=True,
                        timeout=60)
@@ -738,8 +740,9 @@ def create_user(server_or_env, email, name, role, password=None,
 
     server_or_env is a Server or an environment dict for the binary.
     Without a password the CLI generates one ("password: X" on stdout).
-    A student is enrolled in the default course (enrol_default) unless
-    course is None: a test that builds its own courses passes None.
+    A student is enrolled in the default course (enrol_default), and a
+    teacher teaches it (a teacher sees only their courses' submissions),
+    unless course is None: a test that builds its own courses passes None.
     """
     if isinstance(server_or_env, Server):
         argv0 = [server_or_env.binary] + server_or_env.args
@@ -759,8 +762,8 @@ def create_user(server_or_env, email, name, role, password=None,
     if p.returncode != 0:
         raise RuntimeError("user-add %s failed (exit %d): %s%s" % (
             email, p.returncode, p.stdout, p.stderr))
-    if role == "student" and course == DEFAULT_COURSE:
-        enrol_default(env, email)
+    if role in ("student", "teacher") and course == DEFAULT_COURSE:
+        enrol_default(env, email, role)
     if password is not None:
         return password
     m = re.search(r"^password: (\S+)", p.stdout, re.M)
