@@ -117,10 +117,10 @@ static const struct key keys[] = {
 	  "the connection's address is the client's)" },
 	{ "hash_workers", KEY_INT, F(hash_workers), "2", 1, 256, false, NULL,
 	  "password hashes (argon2id, 64 MiB each) that run at once" },
-	{ "hash_wait_s", KEY_DOUBLE, F(hash_wait_s), "10", 0.01, 600, false,
+	{ "hash_wait_s", KEY_DOUBLE, F(hash_wait_s), "60", 0.01, 600, false,
 	  NULL, "longest a sign-in waits for a hashing place before it is "
 	  "answered 503 with Retry-After" },
-	{ "hash_queue_max", KEY_INT, F(hash_queue_max), "16", 0, 10000, false,
+	{ "hash_queue_max", KEY_INT, F(hash_queue_max), "64", 0, 10000, false,
 	  NULL, "sign-ins that may wait for a hashing place; more are "
 	  "answered 503 at once" },
 	{ "password_hash_cost", KEY_STRING, F(password_hash_cost),

@@ -34,10 +34,8 @@ Sign-in and upload answers other than 303 and 201 count as errors, 503
 ("busy, try again") included: each is what someone in the lab would see.
 Passwords are hashed at the production cost (the harness's "minimum"
 is taken out, as every test-only default is); --set K=V passes other
-server settings. The sign-in queue is sized for the class
-(hash_queue_max students + teachers + 1, hash_wait_s 120), as README's
-"Sign-in limits" tells a lab to do; --set INTROEVAL_HASH_QUEUE_MAX=16
---set INTROEVAL_HASH_WAIT_S=10 measures the defaults.
+server settings. The sign-in gate runs with the server's defaults
+(hash_queue_max 64, hash_wait_s 60): what a lab gets out of the box.
 """
 
 import argparse
@@ -311,8 +309,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--students", type=int, default=50)
     ap.add_argument("--teachers", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=160,
-                    help="the server's threads (each WebSocket holds one)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="the server's threads (each WebSocket holds one; "
+                    "0: the server's default)")
     ap.add_argument("--stt-ms", type=int, default=300)
     ap.add_argument("--llm-ms", type=int, default=500)
     ap.add_argument("--backends", type=int, default=2)
@@ -327,16 +326,10 @@ def main():
                                                 hard))
     rig = benchlib.Rig(args.stt_ms, args.llm_ms, args.backends, args.slots)
     try:
-        # A lab whose whole class signs in in the same second sizes the
-        # sign-in queue for the class (README, "Sign-in limits"): by
-        # default 16 wait for the 2 hashing places and the rest are told
-        # 503 "too many sign-ins at once". --set overrides (e.g. the
-        # defaults back: --set INTROEVAL_HASH_QUEUE_MAX=16).
-        settings = {"INTROEVAL_THREADS": str(args.threads),
-                    "INTROEVAL_BATCH_WINDOW_S": "2",
-                    "INTROEVAL_HASH_QUEUE_MAX": str(
-                        args.students + args.teachers + 1),
-                    "INTROEVAL_HASH_WAIT_S": "120"}
+        # The sign-in gate with the server's defaults; --set changes it.
+        settings = {"INTROEVAL_BATCH_WINDOW_S": "2"}
+        if args.threads:
+            settings["INTROEVAL_THREADS"] = str(args.threads)
         settings.update(kv.split("=", 1) for kv in args.set)
         server = rig.server(settings)
         try:
