@@ -79,7 +79,7 @@ async function main() {
     // A rubric version with weights and level descriptors for the
     // assignment, and the teacher in the course.
     const rid = Number(psql(info.database_url, `WITH f AS (INSERT INTO rubric_sets (title) VALUES ('assign-browser') RETURNING id) INSERT INTO rubrics (name, version, definition, set_id) SELECT 'assign-browser', 1, '${JSON.stringify(RUBRIC)}', f.id FROM f RETURNING id`).split('\n')[0]);
-    psql(info.database_url, `INSERT INTO course_members (course_id, user_id, role) SELECT a.course_id, u.id, 'teacher' FROM assignments a, users u WHERE a.id = ${aid} AND u.email = '${info.users.teacher.email}'`);
+    psql(info.database_url, `INSERT INTO course_members (course_id, user_id, role) SELECT a.course_id, u.id, 'teacher' FROM assignments a, users u WHERE a.id = ${aid} AND u.email = '${info.users.teacher.email}' ON CONFLICT DO NOTHING`);
     browser = await launchBrowser();
     const tctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tpage = await tctx.newPage();

@@ -700,7 +700,10 @@ def enrol_default(env, email, role="student"):
            "ON CONFLICT DO NOTHING;" % (
                DEFAULT_COURSE_CODE, DEFAULT_ASSIGNMENT_TITLE,
                DEFAULT_COURSE_CODE, DEFAULT_COURSE_CODE))
-    p = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v",
+    # One transaction (-1), so the advisory lock is held until the
+    # course and its assignment exist: teachers and students enrolled at
+    # once must not make two.
+    p = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-1", "-v",
                         "ON_ERROR_STOP=1", "-v", "email=" + email,
                         "-v", "role=" + role,
                         "-d", env["DATABASE_URL"]],

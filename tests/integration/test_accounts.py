@@ -73,7 +73,12 @@ class Accounts(harness.TestCase):
                   ("t2@example.com", "Tom Teacher", "teacher")]
         people += [("s%d@example.com" % i, "Student %d" % i, "student")
                    for i in range(1, 7)]
-        harness.create_users(cls.server, [p + (PW,) for p in people])
+        # Teachers teach only the courses made below (not the harness's
+        # default one, where every student also is).
+        harness.create_users(cls.server, [p + (PW,) for p in people
+                                          if p[2] == "student"])
+        harness.create_users(cls.server, [p + (PW,) for p in people
+                                          if p[2] != "student"], course=None)
         cls.c = {}
         for email, _, _ in people:
             cls.c[email.split("@")[0]] = cls.signin(email)

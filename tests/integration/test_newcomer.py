@@ -160,6 +160,18 @@ class Newcomer(harness.TestCase):
     # ------------------------------------------------------------ item 2
 
     def test_cancel_takes_two_steps_and_the_student_reads_why(self):
+        # A teacher acts only on their courses' students: Eve is in
+        # Tess's course for this test only (the rest count her as in none).
+        eve = self.ids["s5@example.com"]
+        self.sql("INSERT INTO course_members (course_id, user_id, role, "
+                 "section) VALUES (%d, %d, 'student', 'B')"
+                 % (self.course, eve))
+        try:
+            self.cancel_eve()
+        finally:
+            self.sql("DELETE FROM course_members WHERE user_id = %d" % eve)
+
+    def cancel_eve(self):
         sid = self.eve[1]
         t = self.client("t1@example.com")
         page = t.expect("GET", "/submissions/%d" % sid, 200).text
