@@ -76,11 +76,24 @@ def binary():
         repo_dir(), "build", "introeval")
 
 
+_ports_given = set()
+_ports_lock = threading.Lock()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now and that
+    this process has not handed out before: the kernel may give the same
+    port to two bind(0) calls in a row (a test once had nginx's http and
+    https listeners on one port)."""
+    with _ports_lock:
+        for _ in range(100):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            if port not in _ports_given:
+                _ports_given.add(port)
+                return port
+    raise RuntimeError("no free port that was not handed out already")
 
 
 def log(msg):

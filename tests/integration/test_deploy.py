@@ -123,8 +123,11 @@ class Nginx:
                               text=True)
 
     def start(self):
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        # What nginx says before its error_log is open goes to stderr.
+        with open(self.dir + "/stderr.log", "ab") as err:
+            self.proc = subprocess.Popen(self.argv(),
+                                         stdin=subprocess.DEVNULL,
+                                         stderr=err, start_new_session=True)
         wait_until(lambda: self._answers(), "nginx answers", 60)
         return self
 
@@ -138,7 +141,9 @@ class Nginx:
             return False
 
     def log_tail(self, lines=40):
-        return harness.tail(self.dir + "/error.log", lines)
+        return "\n".join(t for t in (
+            harness.tail(self.dir + "/stderr.log", lines),
+            harness.tail(self.dir + "/error.log", lines)) if t)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
