@@ -39,11 +39,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from nginx import Nginx  # noqa: E402
 from wsclient import Closed, WsClient  # noqa: E402
 
 REPO = harness.repo_dir()
 WAIT_S = 240
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"	# sbin: not in PATH
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or "/usr/bin/systemd-analyze"
 STUDENT = ("deploy-student@example.edu", "Dee Ploy", "student",
            "deploy-pass-1")
@@ -63,98 +63,6 @@ def json_lines(text):
             except ValueError:
                 pass
     return out
-
-
-class Nginx:
-    """Debian's nginx with deploy/nginx/introeval.conf, on free ports."""
-
-    def __init__(self, upstream_port):
-        self.dir = tempfile.mkdtemp(prefix="introeval-nginx-")
-        self.https_port = harness.free_port()
-        self.http_port = harness.free_port()
-        self.proc = None
-        d = self.dir
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                        "-nodes", "-keyout", d + "/key.pem", "-out",
-                        d + "/cert.pem", "-days", "1", "-subj",
-                        "/CN=127.0.0.1"], check=True,
-                       capture_output=True)
-        with open(os.path.join(REPO, "deploy/nginx/introeval.conf")) as f:
-            site = f.read()
-        for old, new in (
-                ("/etc/ssl/certs/introeval.pem", d + "/cert.pem"),
-                ("/etc/ssl/private/introeval.key", d + "/key.pem"),
-                ("/var/log/nginx/introeval.access.log", d + "/access.log"),
-                ("root /opt/introeval;", "root %s;" % REPO),
-                ("server 127.0.0.1:8080;", "server 127.0.0.1:%d;" %
-                 upstream_port),
-                ("listen 443 ssl", "listen 127.0.0.1:%d ssl" %
-                 self.https_port),
-                ("listen 80;", "listen 127.0.0.1:%d;" % self.http_port)):
-            if old not in site:
-                raise AssertionError("the site no longer has %r" % old)
-            site = site.replace(old, new)
-        # No IPv6 listeners in a test container.
-        site = "\n".join(l for l in site.splitlines()
-                         if "listen [::]" not in l)
-        with open(d + "/site.conf", "w") as f:
-            f.write(site)
-        temps = " ".join("%s_temp_path %s/%s;" % (k, d, k) for k in (
-            "client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        with open(d + "/nginx.conf", "w") as f:
-            f.write("%spid %s/nginx.pid;\nerror_log %s/error.log;\n"
-                    "daemon off;\nevents {}\nhttp {\n"
-                    "include /etc/nginx/mime.types;\naccess_log off;\n"
-                    "%s\ninclude %s/site.conf;\n}\n" % (
-                        "user root;\n" if os.geteuid() == 0 else "",
-                        d, d, temps, d))
-        harness._register(self)
-
-    @property
-    def url(self):
-        return "https://127.0.0.1:%d" % self.https_port
-
-    def argv(self, *extra):
-        return [NGINX, "-p", self.dir, "-c", self.dir + "/nginx.conf"] + \
-            list(extra)
-
-    def test_config(self):
-        return subprocess.run(self.argv("-t"), capture_output=True,
-                              text=True)
-
-    def start(self):
-        # What nginx says before its error_log is open goes to stderr.
-        with open(self.dir + "/stderr.log", "ab") as err:
-            self.proc = subprocess.Popen(self.argv(),
-                                         stdin=subprocess.DEVNULL,
-                                         stderr=err, start_new_session=True)
-        wait_until(lambda: self._answers(), "nginx answers", 60)
-        return self
-
-    def _answers(self):
-        if self.proc.poll() is not None:
-            raise RuntimeError("nginx exited:\n" + self.log_tail())
-        try:
-            return harness.Client(self.url, timeout=5).request(
-                "GET", "/healthz").status == 200
-        except OSError:
-            return False
-
-    def log_tail(self, lines=40):
-        return "\n".join(t for t in (
-            harness.tail(self.dir + "/stderr.log", lines),
-            harness.tail(self.dir + "/error.log", lines)) if t)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        harness._unregister(self)
 
 
 class Deploy(harness.TestCase):

@@ -21,15 +21,11 @@ machine passes.
 """
 
 import collections
-import http.client
 import os
-import json
 import re
 import shutil
 import sys
 import tempfile
-import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -40,62 +36,6 @@ WAIT_S = 300
 
 def wait_until(cond, what, timeout=WAIT_S):
     return harness.wait_until(cond, what, timeout)
-
-
-class HealthReadyServer(harness.Server):
-    """A server whose readiness is /healthz (a worker serves no /login).
-
-    log_name: its log file inside log_dir, so that several servers can
-    share one data directory.
-    """
-
-    def __init__(self, *a, log_dir=None, log_name="server.log", **kw):
-        super().__init__(*a, **kw)
-        if log_dir:
-            self.log_path = os.path.join(log_dir, log_name)
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        last = "no answer"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the server exited with %d:\n%s" % (
-                    self.proc.returncode, self.log_tail()))
-            try:
-                status, _ = self.healthz()
-                if status == 200:
-                    return
-                last = "/healthz answered %d" % status
-            except (OSError, ValueError) as e:
-                # Starting up: keep asking, but say what came back.
-                last = str(e)
-            time.sleep(0.1)
-        raise RuntimeError("the server was not ready in %d s (%s):\n%s" % (
-            timeout, last, self.log_tail()))
-
-    def healthz(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request("GET", "/healthz")
-            r = conn.getresponse()
-            body = r.read()
-            try:
-                return r.status, (json.loads(body) if body else {})
-            except ValueError:
-                raise ValueError("/healthz answered %d with %r" % (
-                    r.status, body[:200])) from None
-        finally:
-            conn.close()
-
-    def status(self, method, path):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(method, path)
-            r = conn.getresponse()
-            r.read()
-            return r.status
-        finally:
-            conn.close()
 
 
 def llm_calls(log):
@@ -140,7 +80,7 @@ class Site:
     def server(self, name, **env):
         e = dict(self.env)
         e.update(env)
-        s = HealthReadyServer(self.pg.url, harness.backends_for(self.fakes),
+        s = harness.HealthReadyServer(self.pg.url, harness.backends_for(self.fakes),
                               env=e, data_dir=self.data_dir,
                               log_dir=self.dir, log_name=name + ".log")
         self.servers.append(s)
