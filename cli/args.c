@@ -35,6 +35,7 @@ static const struct opt opts[] = {
 	{ "email",		TEXT,	M(CMD_LOGIN),	F(email) },
 	{ "password-stdin",	FLAG,	M(CMD_LOGIN),	F(password_stdin) },
 	{ "token-name",		TEXT,	M(CMD_LOGIN),	F(token_name) },
+	{ "scope",		TEXT,	M(CMD_LOGIN),	F(scope) },
 	{ "assignment",		TEXT,	M(CMD_SUBMIT) | M(CMD_RESULTS),
 							F(assignment) },
 	{ "chunk-size",		NUMBER,	M(CMD_SUBMIT),	F(chunk_kib) },

@@ -342,6 +342,16 @@ ctl_job(struct ctl *c)
 		json_decref(pre);
 		return CTL_FAILED;
 	}
+	if (json_integer_value(json_object_get(json_object_get(pre, "matches"),
+	    "count")) == 0) {
+		if (c->o->json)
+			ctl_print_json(c, json_pack("{s:O, s:n}", "preview",
+			    pre, "job"));
+		else
+			fprintf(c->out, "Nothing to run.\n");
+		json_decref(pre);
+		return CTL_OK;
+	}
 	if (!c->o->yes && (!isatty(STDIN_FILENO) || !confirm("Run this job? "
 	    "[y/N] "))) {
 		if (c->o->json)

@@ -2,10 +2,10 @@
  * config: where introevalctl keeps the server's URL and the token that
  * login got, so later commands need neither. The file is
  * $XDG_CONFIG_HOME/introevalctl/config (~/.config when unset), lines of
- * key=value (url, token, email, kind); the directory is created 0700 and
- * the file written 0600 through a temporary file and rename(), so a
- * reader never sees half of it and the token is never readable by
- * others, not even for a moment.
+ * key=value (url, token, email, kind, token_id); the directory is
+ * created 0700 and the file written 0600 through a temporary file and
+ * rename(), so a reader never sees half of it and the token is never
+ * readable by others, not even for a moment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +72,7 @@ ctl_config_parse(const char *text, struct ctl_config *c)
 			KEY("token", token);
 			KEY("email", email);
 			KEY("kind", kind);
+			KEY("token_id", token_id);
 #undef KEY
 		}
 		line = *end == '\n' ? end + 1 : end;
@@ -89,8 +90,9 @@ ctl_config_format(const struct ctl_config *c)
 		return NULL;
 	snprintf(text, CONFIG_MAX, "# introevalctl's sign-in, written by "
 	    "\"introevalctl login\"; keep it private.\n"
-	    "url=%s\ntoken=%s\nemail=%s\nkind=%s\n", c->url, c->token,
-	    c->email, c->kind[0] ? c->kind : "session");
+	    "url=%s\ntoken=%s\nemail=%s\nkind=%s\ntoken_id=%s\n", c->url,
+	    c->token, c->email, c->kind[0] ? c->kind : "session",
+	    c->token_id);
 	return text;
 }
 

@@ -48,6 +48,7 @@ struct ctl_opts {
 	const char	*assignment;	/* --assignment */
 	const char	*course;	/* --course */
 	const char	*token_name;	/* --token-name */
+	const char	*scope;		/* --scope (read or act) */
 	long		 chunk_kib;	/* --chunk-size KiB (0: default) */
 	long		 limit_rate;	/* --limit-rate bytes/s (0: none) */
 	long		 timeout_s;	/* --timeout (watch; 0: none) */
@@ -66,6 +67,7 @@ struct ctl_config {
 	char	token[256];
 	char	email[256];
 	char	kind[16];	/* "session" or "api" */
+	char	token_id[24];	/* an API token's id (to revoke it) */
 };
 
 bool	 ctl_config_path(char *, size_t, char *, size_t);
@@ -123,6 +125,7 @@ void	 ctl_api_error(const char *, size_t, long, char *, size_t);
 int	 ctl_exit_for_status(long);
 int	 ctl_report(struct ctl *, const char *, struct ctl_resp *);
 void	 ctl_print_json(struct ctl *, json_t *);
+void	 ctl_idempotency_key(char *, size_t);
 void	 ctl_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 
 int	 ctl_login(struct ctl *);

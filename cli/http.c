@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include "ctl.h"
 
 #define USER_AGENT	"introevalctl/" INTROEVALCTL_VERSION
+#define RETRIES		3
+#define RETRY_MAX_S	30
 
 struct sink {
 	char	*buf;
@@ -29,6 +33,8 @@ static size_t	 on_data(char *, size_t, size_t, void *);
 static int	 on_xfer(void *, curl_off_t, curl_off_t, curl_off_t,
 		    curl_off_t);
 static bool	 append(struct sink *, const char *, size_t);
+static bool	 http_once(struct ctl *, const struct ctl_req *,
+		    struct ctl_resp *);
 
 void
 ctl_warnx(const char *fmt, ...)
@@ -74,10 +80,36 @@ on_xfer(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 
 /*
  * Sends req and fills resp (free it with ctl_resp_free). False only when
- * no answer came (resp->err says why); any HTTP status is true.
+ * no answer came (resp->err says why); any HTTP status is true. A 429
+ * (the API's rate limit) or a 503 that names a Retry-After of at most
+ * RETRY_MAX_S is waited out and sent again, up to RETRIES times: the
+ * server did nothing with it, and a POST carries its Idempotency-Key.
  */
 bool
 ctl_http(struct ctl *c, const struct ctl_req *req, struct ctl_resp *resp)
+{
+	char v[32];
+	long wait;
+	int i;
+
+	for (i = 0;; i++) {
+		if (!http_once(c, req, resp))
+			return false;
+		if ((resp->status != 429 && resp->status != 503) ||
+		    i == RETRIES || !ctl_resp_header(resp, "Retry-After", v,
+		    sizeof(v)) || (wait = atol(v)) > RETRY_MAX_S)
+			return true;
+		if (wait < 1)
+			wait = 1;
+		ctl_warnx("%s: the server asks to wait %ld s (HTTP %ld); "
+		    "trying again then", req->path, wait, resp->status);
+		ctl_resp_free(resp);
+		sleep((unsigned)wait);
+	}
+}
+
+static bool
+http_once(struct ctl *c, const struct ctl_req *req, struct ctl_resp *resp)
 {
 	struct sink body = { NULL, 0 }, hdrs = { NULL, 0 };
 	struct curl_slist *h = NULL;
@@ -298,14 +330,16 @@ json_t *
 ctl_send_json(struct ctl *c, const char *method, const char *path,
     json_t *body, long *status, int *code)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = json_dumps(body, JSON_COMPACT), key[64];
+	const char *hdr[] = { key, NULL };
 	struct ctl_req req = { .method = method, .path = path,
 	    .ctype = "application/json", .body = text,
-	    .len = text ? strlen(text) : 0 };
+	    .len = text ? strlen(text) : 0, .headers = hdr };
 	struct ctl_resp r;
 	json_t *j = NULL;
 
 	json_decref(body);
+	ctl_idempotency_key(key, sizeof(key));
 	*code = CTL_OK;
 	*status = 0;
 	if (!ctl_http(c, &req, &r)) {
@@ -324,6 +358,19 @@ out:
 	ctl_resp_free(&r);
 	free(text);
 	return j;
+}
+
+/* "Idempotency-Key: <32 hex digits>": one per request a script makes,
+ * so that its retries are done once (the API keeps answers 24 h). */
+void
+ctl_idempotency_key(char *line, size_t len)
+{
+	unsigned char rnd[16];
+	char hex[33];
+
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	snprintf(line, len, "Idempotency-Key: %s", hex);
 }
 
 /* Prints j as one line and releases it. */

@@ -41,7 +41,9 @@ struct upload {
 	double		 started;
 	int		 step;		/* the quarter last printed */
 	bool		 bar;		/* a redrawn bar on stderr */
-	long long	 base;		/* offset when this PATCH began */
+	long long	 base;		/* offset when this run began */
+	long long	 shown;		/* bytes last shown */
+	double		 drawn;		/* when */
 };
 
 static bool	 state_path(struct upload *);
@@ -158,6 +160,12 @@ show(struct upload *u, long long done, bool last)
 
 	if (u->c->o->json || u->c->o->no_progress)
 		return;
+	/* libcurl reports often, and from 0 again when the answer comes */
+	if (!last && (done < u->shown || (u->bar &&
+	    now_s() - u->drawn < 0.1)))
+		return;
+	u->shown = done;
+	u->drawn = now_s();
 	if (u->bar) {
 		if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) != 0)
 			ws.ws_col = 80;
@@ -168,7 +176,7 @@ show(struct upload *u, long long done, bool last)
 		return;
 	}
 	step = ctl_progress_step((double)done, (double)u->size);
-	if (step <= u->step && !last)
+	if (step <= u->step)
 		return;
 	u->step = step;
 	ctl_size_text((double)done, line, 40);
@@ -261,8 +269,6 @@ static bool
 create(struct upload *u)
 {
 	char len[64], meta[1400], name64[700], as64[100], idem[80];
-	unsigned char rnd[16];
-	char hex[33];
 	const char *hdr[] = { "Tus-Resumable: 1.0.0", len, meta, idem, NULL };
 	struct ctl_req req = { .method = "POST", .path = "/api/v1/uploads",
 	    .headers = hdr };
@@ -278,9 +284,7 @@ create(struct upload *u)
 	} else
 		snprintf(meta, sizeof(meta), "Upload-Metadata: filename %s",
 		    name64);
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
-	snprintf(idem, sizeof(idem), "Idempotency-Key: %s", hex);
+	ctl_idempotency_key(idem, sizeof(idem));
 	if (!ctl_http(u->c, &req, &r)) {
 		snprintf(u->error, sizeof(u->error), "%s", r.err);
 		u->code = CTL_UNAVAILABLE;
@@ -428,7 +432,9 @@ upload_one(struct ctl *c, const char *file, json_t *out)
 			break;
 	}
 done:
-	if (u.bar && u.started > 0 && !c->o->json && !c->o->no_progress)
+	if (u.id > 0)
+		show(&u, u.size, true);
+	else if (u.bar && u.started > 0 && !c->o->json && !c->o->no_progress)
 		fputc('\n', stderr);
 	if (u.id > 0) {
 		if (u.state[0] != '\0')

@@ -40,17 +40,22 @@ ctl_usage(enum ctl_cmd cmd)
 	switch (cmd) {
 	case CMD_LOGIN:
 		return "usage: introevalctl login [--url URL] [--email EMAIL] "
-		    "[--password-stdin]\n\n"
+		    "[--password-stdin]\n"
+		    "                         [--token-name NAME [--scope read|"
+		    "act]]\n\n"
 		    "Signs in and stores the URL and token in\n"
 		    "$XDG_CONFIG_HOME/introevalctl/config (~/.config; the file "
 		    "mode 600,\nits directory 700). The password is asked on "
 		    "the terminal without\necho, or read from the first line "
 		    "of standard input with\n--password-stdin. INTROEVAL_EMAIL "
-		    "may give the email.\n" COMMON;
+		    "may give the email. With --token-name\na teacher or admin "
+		    "stores a named API token (scope act, or read)\ninstead of "
+		    "the sign-in's session token.\n" COMMON;
 	case CMD_LOGOUT:
 		return "usage: introevalctl logout\n\n"
-		    "Ends the session on the server and removes the token from "
-		    "the\nconfig file.\n" COMMON;
+		    "Ends the stored token on the server (signs the session out"
+		    ", or\nrevokes the API token) and removes it from the "
+		    "config file.\n" COMMON;
 	case CMD_SUBMIT:
 		return "usage: introevalctl submit FILE... [--assignment ID] "
 		    "[--chunk-size KIB]\n"
@@ -87,7 +92,8 @@ ctl_usage(enum ctl_cmd cmd)
 		    "[--yes]\n\n"
 		    "Shows how the server read the request, what it matches "
 		    "and any\nquestions, then asks to run it (--yes: without "
-		    "asking). A request\nwith questions is never run (exit 1)."
+		    "asking). A request\nwith questions is never run (exit 1), "
+		    "nor one that matches nothing\n(exit 0)."
 		    "\n" COMMON;
 	case CMD_BACKENDS:
 		return "usage: introevalctl backends\n\n"

@@ -201,6 +201,63 @@ class CliTest(harness.TestCase):
         me = self.student.json("status")[0]
         self.assertIn("submissions", me)
 
+    def test_logout_ends_the_session(self):
+        other = Ctl(self.stack.server.url)
+        try:
+            other.login("cli-t@example.com", PW_T)
+            token = self.config_token(other)
+            probe = harness.Client(self.stack.server.url, token=token)
+            probe.expect("GET", "/api/v1/me", 200)
+            got = other.json("logout")[0]
+            self.assertEqual(got, {"signed_out": True,
+                                   "ended_on_server": True})
+            probe.expect("GET", "/api/v1/me", 401)
+            self.assertEqual(self.config_token(other), "")
+            p = other.run("status", expect=3)
+            self.assertIn("not signed in", p.stderr)
+        finally:
+            other.stop()
+
+    def test_login_with_a_named_api_token(self):
+        routes = self.stack.server.cli("routes").stdout
+        if '"/api/v1/tokens"' not in routes:
+            self.skipTest("this server has no API tokens")
+        other = Ctl(self.stack.server.url)
+        try:
+            p = other.run("login", "--url", other.url, "--email",
+                          "cli-t@example.com", "--password-stdin",
+                          "--token-name", "cli-test", "--scope", "read",
+                          input=PW_T + "\n")
+            self.assertIn("API token", p.stdout)
+            with open(other.config, encoding="utf-8") as f:
+                self.assertIn("kind=api\n", f.read())
+            tokens = self.course.get_json("/api/v1/tokens")["tokens"]
+            self.assertEqual([t["name"] for t in tokens], ["cli-test"])
+            self.assertEqual(tokens[0]["scope"], "read")
+            other.json("nodes")		# a read token reads
+            # A read token may not act: the server's words, exit 3.
+            p = other.run("job", "retry everything", "--yes", expect=3)
+            self.assertIn("HTTP 403", p.stderr)
+            other.run("logout")
+            self.assertEqual(self.course.get_json("/api/v1/tokens")
+                             ["tokens"], [])
+            # A student has no API tokens: said, nothing stored.
+            p = other.run("login", "--url", other.url, "--email",
+                          "cli-s@example.com", "--password-stdin",
+                          "--token-name", "x", input=PW_S + "\n",
+                          expect=3)
+            self.assertIn("HTTP 403", p.stderr)
+        finally:
+            other.stop()
+
+    @staticmethod
+    def config_token(ctl):
+        with open(ctl.config, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("token="):
+                    return line[len("token="):].strip()
+        return None
+
     def test_submit_watch_through_a_restart_results_and_job(self):
         srv = self.stack.server
         # The fixtures' first seconds: transcription is not under test.

@@ -59,6 +59,15 @@ test_args_global_and_flags(void **state)
 	assert_int_equal(o.nargs, 2);
 	free(o.args);
 
+	assert_true(PARSE(&o, err, "login", "--token-name", "cron",
+	    "--scope", "read", "--password-stdin"));
+	assert_string_equal(o.token_name, "cron");
+	assert_string_equal(o.scope, "read");
+	assert_true(o.password_stdin);
+	free(o.args);
+	assert_false(PARSE(&o, err, "status", "--scope", "read"));
+	free(o.args);
+
 	assert_true(PARSE(&o, err, "watch", "-h"));
 	assert_true(o.help);
 	assert_int_equal(o.cmd, CMD_WATCH);
@@ -141,6 +150,8 @@ test_config_roundtrip(void **state)
 	strcpy(c.url, "https://lab.example.edu");
 	strcpy(c.token, "abc123");
 	strcpy(c.email, "s@example.edu");
+	strcpy(c.kind, "api");
+	strcpy(c.token_id, "17");
 	assert_true(ctl_config_save(path, &c, err, sizeof(err)));
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -152,7 +163,8 @@ test_config_roundtrip(void **state)
 	assert_string_equal(back.url, c.url);
 	assert_string_equal(back.token, c.token);
 	assert_string_equal(back.email, c.email);
-	assert_string_equal(back.kind, "session");
+	assert_string_equal(back.kind, "api");
+	assert_string_equal(back.token_id, "17");
 
 	/* Saving again replaces it, still 0600. */
 	strcpy(c.token, "");
