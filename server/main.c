@@ -339,7 +339,7 @@ cmd_user_add(const struct config *cfg, int argc, char **argv)
 	} else
 		password = auth_generate_password();
 	db = open_db(cfg, true);
-	if (!auth_user_create(db, email, name, role, password, &id, err,
+	if (!auth_user_create(db, email, name, role, password, &id, NULL, err,
 	    sizeof(err)))
 		fprintf(stderr, "user-add: %s\n", err);
 	else {
@@ -386,7 +386,7 @@ cmd_course_add(const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 	db = open_db(cfg, true);
-	if (!course_create(db, code, title, &id, err, sizeof(err)) ||
+	if (!course_create(db, code, title, &id, NULL, err, sizeof(err)) ||
 	    !course_get(db, id, &course, err, sizeof(err)) || course == NULL)
 		fprintf(stderr, "course-add: %s\n", err);
 	else {

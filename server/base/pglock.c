@@ -56,11 +56,7 @@ static const char holder_sql[] =
     "'an unnamed client'), coalesce(host(a.client_addr), "
     "'a local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD HH24:MI:SS \"UTC\"') "
-    "FROM pg_locks k LEFT JOIN pg_stat_activity a ON a.pid = k.pid "
-    "WHERE k.locktype = 'advisory' AND k.granted AND k.classid = " CLASS " "
-    "AND k.objid = hashtext($1)::oid AND k.objsubid = 2 AND k.database = "
-    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "LIMIT 1";
+    PGLOCK_HOLDER_FROM("$1") " LIMIT 1";
 
 struct pglock *
 pglock_new(const char *url, const char *name, const char *description)

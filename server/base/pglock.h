@@ -24,6 +24,21 @@
 #include <stddef.h>
 
 #define PGLOCK_CLASS	7246002
+#define PGLOCK_STR(x)	PGLOCK_XSTR(x)
+#define PGLOCK_XSTR(x)	#x
+
+/*
+ * The FROM and WHERE of a query for the session holding the lock whose
+ * name is the SQL expression `name`: pg_locks k, pg_stat_activity a
+ * (a.application_name is the holder's description).
+ */
+#define PGLOCK_HOLDER_FROM(name) \
+	"FROM pg_locks k LEFT JOIN pg_stat_activity a ON a.pid = k.pid " \
+	"WHERE k.locktype = 'advisory' AND k.granted " \
+	"AND k.classid = " PGLOCK_STR(PGLOCK_CLASS) " " \
+	"AND k.objid = hashtext(" name ")::oid AND k.objsubid = 2 " \
+	"AND k.database = (SELECT oid FROM pg_database " \
+	"WHERE datname = current_database())"
 
 struct pglock;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "pglock.h"
 #include "log.h"
 #include "util.h"
 
@@ -52,9 +53,10 @@ node_state_write(struct db *db, const char *node, const char *worker,
 	char since[DB_NUM_LEN], bid[DB_NUM_LEN], bs[DB_NUM_LEN];
 	char bd[DB_NUM_LEN], qs[DB_NUM_LEN], ql[DB_NUM_LEN], aw[DB_NUM_LEN];
 	char lh[DB_NUM_LEN];
-	json_t *d = json_pack("{s:i, s:i, s:i, s:f}", "llm_capacity",
+	json_t *d = json_pack("{s:i, s:i, s:i, s:f, s:s?}", "llm_capacity",
 	    st->llm_capacity, "stt_concurrency", st->stt_concurrency,
-	    "batch_max", st->batch_max, "batch_window_s", st->batch_window_s);
+	    "batch_max", st->batch_max, "batch_window_s", st->batch_window_s,
+	    "role", st->role);
 	char *detail;
 
 	if (st->gpus != NULL)
@@ -330,4 +332,74 @@ node_system_json(struct db *db, json_t **out, char *err, size_t errlen)
 	    "    WHERE started_at > now() - interval '1 hour'), '[]'))::text";
 	*out = db_query_json(db, sql, 0, NULL, NULL, err, errlen);
 	return *out != NULL;
+}
+
+bool
+node_list_json(struct db *db, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(json_build_object('name', s.node, "
+	    "  'role', coalesce(s.detail->>'role', 'all'), 'phase', s.phase, "
+	    "  'phase_since', iso_utc(s.phase_since), "
+	    "  'worker_id', s.worker_id, "
+	    "  'lock_holder', (SELECT coalesce(nullif(a.application_name, ''), "
+	    "    'an unnamed client') "
+	    "    " PGLOCK_HOLDER_FROM("'" NODE_LOCK_PREFIX "' || s.node") " "
+	    "    LIMIT 1), "
+	    "  'last_heartbeat', iso_utc(s.updated_at), "
+	    "  'heartbeat_age_s', round(extract(epoch FROM now() - s.updated_at)"
+	    "    ::numeric, 1), "
+	    "  'started_at', iso_utc(s.started_at), 'batch_id', s.batch_id, "
+	    "  'batch_size', s.batch_size, 'batch_done', s.batch_done, "
+	    "  'queue_stt', s.queue_stt, 'queue_llm', s.queue_llm, "
+	    "  'stt_available', s.stt_available, "
+	    "  'llm_healthy', s.llm_healthy, "
+	    "  'gpus', coalesce(s.detail->'gpus', '[]'), "
+	    "  'thermal', s.detail->'thermal') ORDER BY s.node), '[]')::text "
+	    "FROM system_state s";
+
+	*out = db_query_json(db, sql, 0, NULL, NULL, err, errlen);
+	return *out != NULL;
+}
+
+bool
+node_phases_json(struct db *db, const char *node, const char *since,
+    const char *until, int limit, json_t **out, bool *found, char *err,
+    size_t errlen)
+{
+	/* Microseconds: the timeline is what proves phases never overlap. */
+	static const char sql[] =
+	    "SELECT CASE WHEN EXISTS (SELECT 1 FROM system_state "
+	    "  WHERE node = $1) THEN coalesce((SELECT json_agg(x "
+	    "  ORDER BY x.t, x.id) FROM (SELECT l.id, l.phase, "
+	    "  l.backend, l.submission_id, l.outcome, l.started_at AS t, "
+	    "  to_char(l.started_at AT TIME ZONE 'UTC', "
+	    "    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS started_at, "
+	    "  to_char(l.finished_at AT TIME ZONE 'UTC', "
+	    "    'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS finished_at, "
+	    "  round(extract(epoch FROM l.finished_at - l.started_at)"
+	    "    ::numeric, 3) AS duration_s "
+	    "  FROM phase_log l WHERE l.node = $1 "
+	    "  AND l.started_at >= $2::timestamptz "
+	    "  AND l.started_at < $3::timestamptz "
+	    "  ORDER BY l.started_at, l.id LIMIT $4::int) x), '[]') END::text";
+	char lim[DB_NUM_LEN];
+	const char *p[4] = { node, since, until, db_param_ll(lim, limit) };
+	json_t *rows;
+	size_t i;
+	json_t *row;
+
+	*found = false;
+	if ((*out = db_query_json(db, sql, 4, p, NULL, err, errlen)) == NULL)
+		return false;
+	if (json_is_null(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return true;
+	}
+	*found = true;
+	rows = *out;
+	json_array_foreach(rows, i, row)
+		json_object_del(row, "t");
+	return true;
 }

@@ -17,6 +17,9 @@
 
 struct db;
 
+/* A node's lock (pglock) is named this and the node's name. */
+#define NODE_LOCK_PREFIX	"introeval-node:"
+
 struct node_state {
 	enum phase	 phase;
 	double		 phase_since;	/* wall clock */
@@ -34,6 +37,7 @@ struct node_state {
 	double		 batch_window_s;
 	json_t		*gpus;		/* borrowed; NULL: no telemetry */
 	json_t		*thermal;	/* borrowed; {paused, reason} or NULL */
+	const char	*role;		/* the process's role: all, worker */
 };
 
 bool		 node_state_write(struct db *, const char *node,
@@ -73,5 +77,23 @@ bool		 node_queue_json(struct db *, long long id, json_t **out,
  */
 bool		 node_system_json(struct db *, json_t **out, char *err,
 		    size_t errlen);
+/*
+ * Every node that ever ran a scheduler: [{name, role, phase,
+ * phase_since, worker_id, lock_holder (the session holding the node's
+ * lock: its description, or null when none does), last_heartbeat,
+ * heartbeat_age_s, started_at, batch_id, batch_size, batch_done,
+ * queue_stt, queue_llm, stt_available, llm_healthy, gpus, thermal}].
+ */
+bool		 node_list_json(struct db *, json_t **out, char *err,
+		    size_t errlen);
+/*
+ * The phase timeline of node as data: [{id, phase, backend,
+ * submission_id, started_at, finished_at, duration_s, outcome}] of the
+ * phase log, started in [since, until) (timestamptz text), oldest first,
+ * at most limit. *found false when no such node ever wrote its state.
+ */
+bool		 node_phases_json(struct db *, const char *node,
+		    const char *since, const char *until, int limit,
+		    json_t **out, bool *found, char *err, size_t errlen);
 
 #endif

@@ -147,7 +147,7 @@ sched_start(const struct sched_env *env, char *err, size_t errlen)
 	/* The pid first: PostgreSQL keeps 63 bytes of application_name. */
 	snprintf(desc, sizeof(desc), "introeval pid=%d node=%s host=%s",
 	    (int)getpid(), s->node, host);
-	lock_name = xasprintf("introeval-node:%s", s->node);
+	lock_name = xasprintf(NODE_LOCK_PREFIX "%s", s->node);
 	s->node_lock = pglock_new(cfg->database_url, lock_name, desc);
 	free(lock_name);
 	atomic_init(&s->fenced, true);
@@ -631,6 +631,7 @@ write_state(struct sched *s, bool changed)
 	st.stt_concurrency = s->cfg->stt_concurrency;
 	st.batch_max = s->cfg->batch_max;
 	st.batch_window_s = s->cfg->batch_window_s;
+	st.role = s->cfg->role;
 	sched_gpu_state(s, &st.gpus, &st.thermal);
 	if (!node_state_write(s->db, s->node, s->worker, &st, err,
 	    sizeof(err)))

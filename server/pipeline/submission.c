@@ -78,17 +78,25 @@ submission_json(struct db *db, long long id, json_t **out, bool *found,
 
 /*
  * $1 student (0: everyone's), $2 limit, $3 assignment (0: any), $4 and
- * $5 the viewer's id and role (0: no check; else submission_visible). A row
- * that no longer counts (submission_counts, sql/014) names the
+ * $5 the viewer's id and role (0: no check; else submission_visible),
+ * then the filters of struct submission_filter, each NULL for any: $6
+ * course (the assignment's, else the one recorded at upload), $7 status,
+ * $8 phase, $9 and $10 created at or after / before, $11 and $12 the
+ * cursor (rows strictly older than that created_at in microseconds and
+ * id). Newest first by (created_at, id), which the cursor follows; each
+ * row carries its cursor_us for the caller to build the next cursor. A
+ * row that no longer counts (submission_counts, sql/014) names the
  * introduction that superseded it: the latest that counts.
  */
 static const char list_sql[] =
-    "SELECT coalesce(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
+    "SELECT coalesce(json_agg(x ORDER BY x.cursor_us DESC, x.id DESC), "
+    "  '[]')::text FROM ("
     "  SELECT s.id, s.student_id, u.name AS student_name, "
     "    s.original_name, s.phase, s.status, s.priority, "
     "    submission_ordinal(s.student_id, s.id) AS ordinal, "
     "    s.error_message AS error, s.assignment_id, s.late, "
     "    a.title AS assignment_title, "
+    "    coalesce(a.course_id, s.course_id) AS course_id, "
     "    (SELECT submission_ordinal(o.student_id, o.id) FROM submissions o "
     "      WHERE NOT submission_counts(s.id) "
     "      AND o.assignment_id = s.assignment_id "
@@ -98,25 +106,70 @@ static const char list_sql[] =
     "    iso_utc(s.created_at) AS created_at, "
     "    iso_utc(s.completed_at) AS completed_at, "
     "    round((final_scores(s.id) ->> 'overall')::numeric, 1) "
-    "      AS overall "
+    "      AS overall, "
+    "    (extract(epoch FROM s.created_at) * 1000000)::bigint AS cursor_us "
     "  FROM submissions s JOIN users u ON u.id = s.student_id "
     "  LEFT JOIN assignments a ON a.id = s.assignment_id "
     "  WHERE ($1::bigint = 0 OR s.student_id = $1::bigint) "
     "  AND ($3::bigint = 0 OR s.assignment_id = $3::bigint) "
     "  AND ($4::bigint = 0 OR submission_visible(s.id, $4, $5)) "
-    "  ORDER BY s.id DESC LIMIT $2::int) x";
+    "  AND ($6::bigint IS NULL "
+    "    OR coalesce(a.course_id, s.course_id) = $6::bigint) "
+    "  AND ($7::text IS NULL OR s.status = $7::text) "
+    "  AND ($8::text IS NULL OR s.phase = $8::text) "
+    "  AND ($9::timestamptz IS NULL OR s.created_at >= $9::timestamptz) "
+    "  AND ($10::timestamptz IS NULL OR s.created_at < $10::timestamptz) "
+    "  AND ($11::bigint IS NULL OR (s.created_at, s.id) < "
+    "    (timestamptz 'epoch' + $11::bigint * interval '1 microsecond', "
+    "    $12::bigint)) "
+    "  ORDER BY s.created_at DESC, s.id DESC LIMIT $2::int) x";
+
+static bool	 list_query(struct db *, long long, long long, const char *,
+		    const struct submission_filter *, json_t **, char *,
+		    size_t);
+
+static bool
+list_query(struct db *db, long long student, long long viewer,
+    const char *role, const struct submission_filter *f, json_t **out,
+    char *err, size_t errlen)
+{
+	char sid[DB_NUM_LEN], lim[DB_NUM_LEN], aid[DB_NUM_LEN], vb[DB_NUM_LEN];
+	char cid[DB_NUM_LEN], us[DB_NUM_LEN], after[DB_NUM_LEN];
+	const char *p[12] = { db_param_ll(sid, student),
+	    db_param_ll(lim, f->limit), db_param_ll(aid, f->assignment_id),
+	    db_param_ll(vb, viewer), role,
+	    f->course_id > 0 ? db_param_ll(cid, f->course_id) : NULL,
+	    f->status, f->phase, f->since, f->until,
+	    f->after_id > 0 ? db_param_ll(us, f->after_us) : NULL,
+	    f->after_id > 0 ? db_param_ll(after, f->after_id) : NULL };
+
+	*out = db_query_json(db, list_sql, 12, p, NULL, err, errlen);
+	return *out != NULL;
+}
 
 bool
 submission_list(struct db *db, long long viewer, const char *role,
     int limit, json_t **out, char *err, size_t errlen)
 {
-	char sid[DB_NUM_LEN], lim[DB_NUM_LEN], vb[DB_NUM_LEN];
-	bool student = strcmp(role, "student") == 0, found;
-	const char *p[5] = { db_param_ll(sid, student ? viewer : 0),
-	    db_param_ll(lim, limit), "0", db_param_ll(vb, viewer), role };
+	struct submission_filter f = { .limit = limit };
 
-	*out = db_query_json(db, list_sql, 5, p, &found, err, errlen);
-	return *out != NULL;
+	return submission_list_where(db, viewer, role, &f, out, err, errlen);
+}
+
+bool
+submission_list_where(struct db *db, long long viewer, const char *role,
+    const struct submission_filter *f, json_t **out, char *err,
+    size_t errlen)
+{
+	bool student = strcmp(role, "student") == 0;
+
+	/* A student lists only their own, whatever student_id says. */
+	if (student && f->student_id > 0 && f->student_id != viewer) {
+		*out = json_array();
+		return true;
+	}
+	return list_query(db, student ? viewer : f->student_id, viewer, role,
+	    f, out, err, errlen);
 }
 
 bool
@@ -135,13 +188,10 @@ bool
 submission_list_for(struct db *db, long long student_id,
     long long assignment_id, json_t **out, char *err, size_t errlen)
 {
-	char sid[DB_NUM_LEN], aid[DB_NUM_LEN];
-	const char *p[5] = { db_param_ll(sid, student_id), "200",
-	    db_param_ll(aid, assignment_id), "0", "" };
-	bool found;
+	struct submission_filter f = { .limit = 200,
+	    .assignment_id = assignment_id };
 
-	*out = db_query_json(db, list_sql, 5, p, &found, err, errlen);
-	return *out != NULL;
+	return list_query(db, student_id, 0, "", &f, out, err, errlen);
 }
 
 bool

@@ -37,6 +37,32 @@ bool	submission_media(struct db *, long long id,
 bool	submission_list(struct db *, long long viewer, const char *role,
 	    int limit, json_t **out, char *err, size_t errlen);
 /*
+ * What the API's list may narrow to; 0 and NULL mean any. since and
+ * until are timestamptz text (created at or after since, before until);
+ * after_us and after_id a cursor (rows older than that row; after_id 0:
+ * from the newest). Status and phase are checked by the caller.
+ */
+struct submission_filter {
+	long long	 student_id;
+	long long	 assignment_id;
+	long long	 course_id;
+	const char	*status;
+	const char	*phase;
+	const char	*since;
+	const char	*until;
+	long long	 after_us;
+	long long	 after_id;
+	int		 limit;
+};
+/*
+ * submission_list with filters, newest first by (created_at, id); each
+ * row has cursor_us, its created_at in microseconds, for the next
+ * page's cursor.
+ */
+bool	submission_list_where(struct db *, long long viewer,
+	    const char *role, const struct submission_filter *, json_t **out,
+	    char *err, size_t errlen);
+/*
  * The one authorization rule for a submission (sql/022,
  * submission_visible): *visible false also when there is no such
  * submission. False on a database error.

@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <civetweb.h>
+
+#include "api_query.h"
 #include "app.h"
 #include "db.h"
 #include "log.h"
@@ -224,15 +227,46 @@ api_me(struct req *r)
 	    "csrf_token", r->user.csrf));
 }
 
+/*
+ * GET /api/v1/submissions: what the caller may see (submission_list's
+ * rule), narrowed by the query's filters, a page at a time.
+ */
 int
 api_submissions_list(struct req *r)
 {
-	char err[512];
+	static const char *const statuses[] = { "pending", "processing",
+	    "completed", "failed", "retry", NULL };
+	static const char *const phases[] = { "prep", "stt", "llm",
+	    "completed", "failed", NULL };
+	const char *qs = r->ri->query_string;
+	char err[512], status[16], phase[16];
+	char since[API_TIME_LEN], until[API_TIME_LEN];
+	struct submission_filter f;
+	struct api_page pg;
+	struct api_bad bad;
 	json_t *list;
-	if (!submission_list(r->app->db, r->user.id, r->user.role, 500, &list,
-	    err, sizeof(err)))
+
+	memset(&f, 0, sizeof(f));
+	if (!api_query_id(qs, "course_id", &f.course_id, &bad) ||
+	    !api_query_id(qs, "assignment_id", &f.assignment_id, &bad) ||
+	    !api_query_id(qs, "student_id", &f.student_id, &bad) ||
+	    !api_query_word(qs, "status", statuses, status, sizeof(status),
+	    &bad) || !api_query_word(qs, "phase", phases, phase,
+	    sizeof(phase), &bad) || !api_query_time(qs, "since", since, &bad) ||
+	    !api_query_time(qs, "until", until, &bad) ||
+	    !api_query_page(qs, API_PAGE_DEFAULT, API_PAGE_MAX, &pg, &bad))
+		return api_refuse(r, &bad);
+	f.status = status[0] != '\0' ? status : NULL;
+	f.phase = phase[0] != '\0' ? phase : NULL;
+	f.since = since[0] != '\0' ? since : NULL;
+	f.until = until[0] != '\0' ? until : NULL;
+	f.after_us = pg.after_us;
+	f.after_id = pg.after ? pg.after_id : 0;
+	f.limit = pg.limit + 1;	/* one more says whether a next page is */
+	if (!submission_list_where(r->app->db, r->user.id, r->user.role, &f,
+	    &list, err, sizeof(err)))
 		return http_db_error(r);
-	return http_json(r, 200, json_pack("{s:o}", "submissions", list));
+	return api_page_answer(r, "submissions", list, pg.limit);
 }
 
 int

@@ -290,14 +290,18 @@ auth_generate_password(void)
 
 bool
 auth_user_create(struct db *db, const char *email, const char *name,
-    const char *role, const char *password, long long *id, char *err,
-    size_t errlen)
+    const char *role, const char *password, long long *id, bool *refused,
+    char *err, size_t errlen)
 {
 	char hash[AUTH_HASH_LEN];
 	const char *params[4];
+	bool no;
 	PGconn *c;
 	PGresult *r;
 
+	if (refused == NULL)
+		refused = &no;
+	*refused = true;
 	if (!auth_email_valid(email))
 		return util_seterr(err, errlen, "\"%s\" is not an email "
 		    "address", email);
@@ -307,8 +311,11 @@ auth_user_create(struct db *db, const char *email, const char *name,
 	if (!auth_role_valid(role))
 		return util_seterr(err, errlen, "role must be student, "
 		    "teacher or admin");
-	if (!auth_password_hash(password, hash, err, errlen))
+	if (!auth_password_hash(password, hash, err, errlen)) {
+		*refused = !auth_hash_busy();
 		return false;
+	}
+	*refused = false;
 
 	params[0] = email;
 	params[1] = name;
@@ -323,6 +330,7 @@ auth_user_create(struct db *db, const char *email, const char *name,
 		return false;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
+		*refused = true;
 		return util_seterr(err, errlen, "a user with the email %s "
 		    "already exists", email);
 	}
@@ -467,24 +475,34 @@ auth_logout(struct db *db, const char *token)
 }
 
 bool
-auth_users_json(struct db *db, json_t **out, char *err, size_t errlen)
+auth_users_json(struct db *db, const struct auth_user_filter *f,
+    json_t **out, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	PGconn *c = db_acquire(db);
-	PGresult *r;
+	static const char sql[] =
+	    "SELECT coalesce(json_agg(u ORDER BY u.cursor_us DESC, u.id DESC), "
+	    "  '[]') FROM (SELECT id, email, name, role, disabled, "
+	    "  iso_utc(created_at) AS created_at, "
+	    "  (extract(epoch FROM created_at) * 1000000)::bigint AS cursor_us "
+	    "  FROM users WHERE ($1::text IS NULL OR role = $1::text) "
+	    "  AND ($2::text IS NULL OR strpos(lower(name), lower($2)) > 0 "
+	    "    OR strpos(lower(email), lower($2)) > 0) "
+	    "  AND ($3::bigint IS NULL OR (created_at, id) < "
+	    "    (timestamptz 'epoch' + $3::bigint * interval '1 microsecond', "
+	    "    $4::bigint)) "
+	    "  ORDER BY created_at DESC, id DESC LIMIT $5::int) u";
+	static const struct auth_user_filter all;
+	char us[DB_NUM_LEN], id[DB_NUM_LEN], lim[DB_NUM_LEN];
+	const char *p[5];
 
-	r = db_query(c, "SELECT coalesce(json_agg(u ORDER BY u.id DESC), '[]') "
-	    "FROM (SELECT id, email, name, role, disabled, "
-	    "iso_utc(created_at) AS created_at "
-	    "FROM users) u", 0, NULL, err, errlen);
-	db_release(db, c);
-	if (r == NULL)
-		return false;
-	*out = json_loads(PQgetvalue(r, 0, 0), 0, &jerr);
-	PQclear(r);
-	if (*out == NULL)
-		return util_seterr(err, errlen, "bad JSON: %s", jerr.text);
-	return true;
+	if (f == NULL)
+		f = &all;
+	p[0] = f->role;
+	p[1] = f->q;
+	p[2] = f->after_id > 0 ? db_param_ll(us, f->after_us) : NULL;
+	p[3] = f->after_id > 0 ? db_param_ll(id, f->after_id) : NULL;
+	p[4] = f->limit > 0 ? db_param_ll(lim, f->limit) : NULL;
+	*out = db_query_json(db, sql, 5, p, NULL, err, errlen);
+	return *out != NULL;
 }
 
 bool

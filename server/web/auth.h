@@ -72,9 +72,14 @@ char	*auth_code_new(void);
 bool	 auth_code_hash(const char *typed, char out[65]);
 /* A random password of 16 characters that is easy to type. Caller frees. */
 char	*auth_generate_password(void);
+/*
+ * A new account. False with err in words; *refused (when not NULL) is
+ * true when the input was refused (a bad email, a taken one, a weak
+ * password), false when the database or the hashing failed.
+ */
 bool	 auth_user_create(struct db *, const char *email, const char *name,
 	    const char *role, const char *password, long long *id,
-	    char *err, size_t errlen);
+	    bool *refused, char *err, size_t errlen);
 bool	 auth_has_admin(struct db *, bool *has, char *err, size_t errlen);
 /* Why auth_login said no. */
 enum auth_fail {
@@ -99,8 +104,25 @@ bool	 auth_login(struct db *, const char *email, const char *password,
 bool	 auth_session(struct db *, const char *token, struct user *,
 	    bool *dbfail);
 void	 auth_logout(struct db *, const char *token);
-/* Every user, newest first: [{id, email, name, role, disabled, created_at}]. */
-bool	 auth_users_json(struct db *, json_t **out, char *err, size_t errlen);
+/*
+ * Which users to list; NULL and 0 mean any. q is found in the name or
+ * the email, ignoring case; after_us and after_id a cursor (users
+ * created before that one; after_id 0: from the newest); limit 0: all.
+ */
+struct auth_user_filter {
+	const char	*role;
+	const char	*q;
+	long long	 after_us;
+	long long	 after_id;
+	int		 limit;
+};
+/*
+ * Users newest first by (created_at, id): [{id, email, name, role,
+ * disabled, created_at, cursor_us}] (cursor_us: created_at in
+ * microseconds, for the next page's cursor). filter NULL: everyone.
+ */
+bool	 auth_users_json(struct db *, const struct auth_user_filter *,
+	    json_t **out, char *err, size_t errlen);
 /* Accounts that can sign in, by role: {student: n, teacher: n, admin: n}. */
 bool	 auth_role_counts(struct db *, json_t **out, char *err,
 	    size_t errlen);

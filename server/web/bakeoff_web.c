@@ -12,6 +12,7 @@
 
 #include <civetweb.h>
 
+#include "api_query.h"
 #include "app.h"
 #include "bakeoff.h"
 #include "buf.h"
@@ -28,6 +29,9 @@
 
 static int	 list_page(struct req *, int, const char *, json_t *);
 static json_t	*backend_choices(struct req *, json_t *);
+static int	 start(struct req *, json_t *, int, long long, int,
+		    long long *, char *, size_t);
+static bool	 configured(struct req *, const char *);
 static json_t	*report(struct req *, int *);
 static json_t	*charts(json_t *);
 static json_t	*bars(json_t *, const char *, const char *, double,
@@ -83,10 +87,10 @@ backend_choices(struct req *r, json_t *chosen)
 int
 bakeoff_create_form(struct req *r)
 {
-	char *body = NULL, v[32], key[16], err[512], loc[64];
+	char *body = NULL, v[32], key[16], msg[512], loc[64];
 	json_t *names = json_array(), *chosen = json_object(), *b;
 	long long id = 0, assignment = 0;
-	int trials = TRIALS_DEFAULT, last_n = 0;
+	int trials = TRIALS_DEFAULT, last_n = 0, rc;
 	size_t i;
 
 	if (!http_read_form(r, &body)) {
@@ -111,30 +115,44 @@ bakeoff_create_form(struct req *r)
 	else if (http_form_get(body, "last_n", v, sizeof(v)))
 		last_n = atoi(v);
 	free(body);
-	if (json_array_size(names) == 0) {
-		json_decref(names);
-		return list_page(r, 422, "Choose at least one backend.",
-		    chosen);
-	}
-	if (trials < 1 || trials > 10 || (assignment <= 0 &&
-	    (last_n < 1 || last_n > 500))) {
-		json_decref(names);
-		return list_page(r, 422, "Trials must be 1 to 10, and the "
-		    "submissions an assignment or the last 1 to 500 a teacher "
-		    "adjusted.", chosen);
-	}
-	if (!bakeoff_create(r->app->db, r->user.id, names, trials,
-	    assignment, last_n, &id, err, sizeof(err))) {
-		json_decref(names);
+	rc = start(r, names, trials, assignment, last_n, &id, msg,
+	    sizeof(msg));
+	json_decref(names);
+	if (rc == 503) {
 		json_decref(chosen);
 		return http_db_error(r);
 	}
-	json_decref(names);
-	if (id == 0)
-		return list_page(r, 422, err, chosen);
+	if (rc != 0)
+		return list_page(r, rc, msg, chosen);
 	json_decref(chosen);
 	snprintf(loc, sizeof(loc), "/admin/bakeoffs/%lld", id);
 	return http_redirect(r, loc, NULL);
+}
+
+/*
+ * The form's and the API's one way to start a bake-off: 0 with *id, or
+ * the status to answer (422 with msg in words, 503 for the database).
+ */
+static int
+start(struct req *r, json_t *names, int trials, long long assignment,
+    int last_n, long long *id, char *msg, size_t msglen)
+{
+	*id = 0;
+	if (json_array_size(names) == 0) {
+		util_strlcpy(msg, "Choose at least one backend.", msglen);
+		return 422;
+	}
+	if (trials < 1 || trials > 10 || (assignment <= 0 &&
+	    (last_n < 1 || last_n > 500))) {
+		util_strlcpy(msg, "Trials must be 1 to 10, and the "
+		    "submissions an assignment or the last 1 to 500 a teacher "
+		    "adjusted.", msglen);
+		return 422;
+	}
+	if (!bakeoff_create(r->app->db, r->user.id, names, trials,
+	    assignment, last_n, id, msg, msglen))
+		return 503;
+	return *id == 0 ? 422 : 0;
 }
 
 /* The bake-off of the path's ID, or NULL with the answer sent (*rc). */
@@ -312,4 +330,72 @@ bakeoff_api_get(struct req *r)
 	if ((rep = report(r, &rc)) == NULL)
 		return rc;
 	return http_json(r, 200, rep);
+}
+
+int
+bakeoff_api_list(struct req *r)
+{
+	char err[512];
+	json_t *list;
+
+	if ((list = bakeoff_list(r->app->db, err, sizeof(err))) == NULL)
+		return http_db_error(r);
+	return http_json(r, 200, json_pack("{s:o}", "bakeoffs", list));
+}
+
+static bool
+configured(struct req *r, const char *name)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(r->app->cfg->llm_backends, i, b)
+		if (name != NULL && json_is_string(json_object_get(b, "name")) &&
+		    strcmp(json_string_value(json_object_get(b, "name")),
+		    name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * POST /api/v1/bakeoffs {backends: [names], trials, assignment_id or
+ * last_n}: the form's choices, checked as the form checks them.
+ */
+int
+bakeoff_api_create(struct req *r)
+{
+	char msg[512];
+	json_t *body, *names, *b, *rep;
+	json_int_t trials = TRIALS_DEFAULT, assignment = 0, last_n = 0;
+	long long id;
+	size_t i;
+	int rc;
+
+	if ((body = api_read_object(r)) == NULL)
+		return 400;
+	if (json_unpack(body, "{s:o, s?I, s?I, s?I}", "backends", &names,
+	    "trials", &trials, "assignment_id", &assignment, "last_n",
+	    &last_n) != 0 || !json_is_array(names)) {
+		json_decref(body);
+		return http_error(r, 400, "send {\"backends\": [names], "
+		    "\"trials\": N, and \"assignment_id\" or \"last_n\"}");
+	}
+	json_array_foreach(names, i, b)
+		if (!configured(r, json_string_value(b))) {
+			json_decref(body);
+			return http_error(r, 422, "backends: \"%s\" is not a "
+			    "configured LLM backend", json_is_string(b) ?
+			    json_string_value(b) : "?");
+		}
+	rc = start(r, names, trials > 100 ? 100 : (int)trials, assignment,
+	    last_n > 100000 ? 100000 : (int)last_n, &id, msg, sizeof(msg));
+	json_decref(body);
+	if (rc == 503)
+		return http_db_error(r);
+	if (rc != 0)
+		return http_error(r, rc, "%s", msg);
+	r->id = id;
+	if ((rep = report(r, &rc)) == NULL)
+		return rc;
+	return http_json(r, 201, rep);
 }

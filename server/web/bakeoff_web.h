@@ -10,5 +10,7 @@ int	bakeoff_page(struct req *);		/* GET /admin/bakeoffs/:id */
 int	bakeoff_csv(struct req *);	/* GET /admin/bakeoffs/:id/report.csv */
 int	bakeoff_cancel_form(struct req *);	/* POST .../:id/cancel */
 int	bakeoff_api_get(struct req *);		/* GET /api/v1/bakeoffs/:id */
+int	bakeoff_api_list(struct req *);		/* GET /api/v1/bakeoffs */
+int	bakeoff_api_create(struct req *);	/* POST /api/v1/bakeoffs */
 
 #endif

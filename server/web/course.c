@@ -50,18 +50,23 @@ text_ok(const char *s, size_t max, const char *what, char *err,
 
 bool
 course_create(struct db *db, const char *code, const char *title,
-    long long *id, char *err, size_t errlen)
+    long long *id, bool *refused, char *err, size_t errlen)
 {
 	const char *p[2] = { code, title };
+	bool no;
 	PGconn *c;
 	PGresult *r;
 
+	if (refused == NULL)
+		refused = &no;
+	*refused = true;
 	if (code[0] == '\0' || title[0] == '\0')
 		return util_seterr(err, errlen, "a course needs a code and a "
 		    "title");
 	if (!text_ok(code, CODE_MAX, "code", err, errlen) ||
 	    !text_ok(title, TITLE_MAX, "title", err, errlen))
 		return false;
+	*refused = false;
 	c = db_acquire(db);
 	r = db_query(c, "INSERT INTO courses (code, title) VALUES ($1, $2) "
 	    "ON CONFLICT (code) DO NOTHING RETURNING id", 2, p, err, errlen);
@@ -70,6 +75,7 @@ course_create(struct db *db, const char *code, const char *title,
 		return false;
 	if (PQntuples(r) == 0) {
 		PQclear(r);
+		*refused = true;
 		return util_seterr(err, errlen, "a course with the code %s "
 		    "exists already", code);
 	}
@@ -113,17 +119,20 @@ course_enrol(struct db *db, long long course, const char *email,
 	PGresult *r;
 
 	memset(out, 0, sizeof(*out));
+	out->refused = true;
 	if (strcmp(role, "student") != 0 && strcmp(role, "teacher") != 0)
 		return util_seterr(err, errlen, "the role is student or "
 		    "teacher");
 	if (!text_ok(section, SECTION_MAX, "section", err, errlen))
 		return false;
+	out->refused = false;
 	c = db_acquire(db);
 	r = db_query(c, sql, 5, p, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return false;
 	if (PQntuples(r) == 0) {
+		out->refused = true;
 		PQclear(r);
 		return util_seterr(err, errlen, "there is no %s account with "
 		    "the email %s (or the course is archived)", role, email);
@@ -179,8 +188,8 @@ course_setup_counts(struct db *db, json_t **out, char *err, size_t errlen)
 }
 
 bool
-course_list(struct db *db, long long teacher_id, json_t **out, char *err,
-    size_t errlen)
+course_list(struct db *db, long long user_id, const char *member_role,
+    json_t **out, char *err, size_t errlen)
 {
 	static const char sql[] =
 	    "SELECT coalesce(json_agg(json_build_object('id', c.id, "
@@ -193,11 +202,11 @@ course_list(struct db *db, long long teacher_id, json_t **out, char *err,
 	    "    AND m.role = 'teacher')) ORDER BY c.code), '[]') "
 	    "FROM courses c WHERE $1::bigint = 0 OR EXISTS (SELECT 1 "
 	    "  FROM course_members m WHERE m.course_id = c.id "
-	    "  AND m.user_id = $1::bigint AND m.role = 'teacher')";
+	    "  AND m.user_id = $1::bigint AND m.role = $2)";
 	char tb[DB_NUM_LEN];
-	const char *p[1] = { db_param_ll(tb, teacher_id) };
+	const char *p[2] = { db_param_ll(tb, user_id), member_role };
 
-	*out = db_query_json(db, sql, 1, p, NULL, err, errlen);
+	*out = db_query_json(db, sql, 2, p, NULL, err, errlen);
 	return *out != NULL;
 }
 

@@ -17,9 +17,12 @@
 struct db;
 struct user;
 
-/* err is a plain sentence for the form (a taken code, say). */
+/*
+ * err is a plain sentence for the form (a taken code, say); *refused
+ * (when not NULL) tells such a refusal from a database failure.
+ */
 bool	course_create(struct db *, const char *code, const char *title,
-	    long long *id, char *err, size_t errlen);
+	    long long *id, bool *refused, char *err, size_t errlen);
 /* The id of the course with this code (0: none). */
 bool	course_id_by_code(struct db *, const char *code, long long *id,
 	    char *err, size_t errlen);
@@ -35,6 +38,9 @@ struct course_enrolment {
 	long long		 user_id;
 	char			 name[256];
 	char			 was_section[64];	/* before, if enrolled */
+	bool			 refused;	/* on false: the input was
+						   refused (err), not the
+						   database */
 };
 /*
  * Enrols the account with this email (role: "student" or "teacher"). Of
@@ -53,10 +59,11 @@ bool	course_setup_counts(struct db *, json_t **out, char *err,
 	    size_t errlen);
 /*
  * [{id, code, title, archived, students, teachers}] of the courses
- * teacher_id teaches, or of every course for 0.
+ * user_id is a member of as member_role ("teacher", "student"), or of
+ * every course for 0.
  */
-bool	course_list(struct db *, long long teacher_id, json_t **out,
-	    char *err, size_t errlen);
+bool	course_list(struct db *, long long user_id, const char *member_role,
+	    json_t **out, char *err, size_t errlen);
 /*
  * {id, code, title, time_zone, join_code, archived, sections: [..],
  * teachers: [..]}, or *out NULL.

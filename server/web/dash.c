@@ -694,8 +694,8 @@ courses_page(struct req *r, int status, json_t *view)
 	json_t *list, *c;
 	size_t i, archived = 0;
 
-	if (!course_list(r->app->db, admin ? 0 : r->user.id, &list, err,
-	    sizeof(err))) {
+	if (!course_list(r->app->db, admin ? 0 : r->user.id, "teacher", &list,
+	    err, sizeof(err))) {
 		json_decref(view);
 		return db_down(r);
 	}
@@ -729,7 +729,8 @@ dash_course_create(struct req *r)
 	http_form_get(body, "code", code, sizeof(code));
 	http_form_get(body, "title", title, sizeof(title));
 	free(body);
-	if (!course_create(r->app->db, code, title, &id, err, sizeof(err)))
+	if (!course_create(r->app->db, code, title, &id, NULL, err,
+	    sizeof(err)))
 		return courses_page(r, 422, json_pack("{s:s, s:s, s:s}",
 		    "error", err, "code", code, "course_title", title));
 	snprintf(loc, sizeof(loc), "/courses/%lld", id);

@@ -63,6 +63,31 @@ static void	 limit_charts(json_t *, json_t *);
 static json_t	*limit_at(json_t *, double);
 static json_t	*evidence_view(struct app *);
 
+/*
+ * Every STT and LLM backend's calls of the last hour from the phase log,
+ * as a JSON array; the page's measurements and health_backends share it.
+ */
+#define BACKENDS_SQL \
+    "(SELECT coalesce(json_agg(x ORDER BY x.kind DESC, " \
+    "   x.name), '[]') FROM (SELECT l.phase AS kind, " \
+    "   coalesce(l.backend, l.phase) AS name, count(*) AS calls, " \
+    "   count(*) FILTER (WHERE l.outcome NOT IN ('ok', 'running')) " \
+    "     AS errors, " \
+    "   count(*) FILTER (WHERE l.finished_at IS NULL) AS in_flight, " \
+    "   round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY " \
+    "     extract(epoch FROM l.finished_at - l.started_at)) FILTER " \
+    "     (WHERE l.outcome = 'ok'))::numeric) AS p50_ms, " \
+    "   round((1000 * percentile_cont(0.95) WITHIN GROUP (ORDER BY " \
+    "     extract(epoch FROM l.finished_at - l.started_at)) FILTER " \
+    "     (WHERE l.outcome = 'ok'))::numeric) AS p95_ms, " \
+    "   (array_agg(l.outcome ORDER BY l.started_at DESC) FILTER " \
+    "     (WHERE l.finished_at IS NOT NULL))[1] AS last_outcome, " \
+    "   (SELECT round((sum(e.eval_tokens) / nullif(sum(e.llm_s), 0))" \
+    "     ::numeric, 1) FROM evaluations e WHERE e.backend = l.backend " \
+    "     AND e.created_at > now() - interval '1 hour') AS tokens_per_s " \
+    "   FROM phase_log l WHERE l.started_at > now() - interval '1 hour' " \
+    "   AND l.phase IN ('stt', 'llm') GROUP BY l.phase, l.backend) x)"
+
 static const char collect_sql[] =
     "SELECT json_build_object("
     " 'now', extract(epoch FROM now()), "
@@ -82,25 +107,7 @@ static const char collect_sql[] =
     "   count(*) FILTER (WHERE status = 'processing') AS processing, "
     "   count(*) AS n FROM submissions "
     "   WHERE phase IN ('prep', 'stt', 'llm') GROUP BY phase) q), "
-    " 'backends', (SELECT coalesce(json_agg(x ORDER BY x.kind DESC, "
-    "   x.name), '[]') FROM (SELECT l.phase AS kind, "
-    "   coalesce(l.backend, l.phase) AS name, count(*) AS calls, "
-    "   count(*) FILTER (WHERE l.outcome NOT IN ('ok', 'running')) "
-    "     AS errors, "
-    "   count(*) FILTER (WHERE l.finished_at IS NULL) AS in_flight, "
-    "   round((1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-    "     extract(epoch FROM l.finished_at - l.started_at)) FILTER "
-    "     (WHERE l.outcome = 'ok'))::numeric) AS p50_ms, "
-    "   round((1000 * percentile_cont(0.95) WITHIN GROUP (ORDER BY "
-    "     extract(epoch FROM l.finished_at - l.started_at)) FILTER "
-    "     (WHERE l.outcome = 'ok'))::numeric) AS p95_ms, "
-    "   (array_agg(l.outcome ORDER BY l.started_at DESC) FILTER "
-    "     (WHERE l.finished_at IS NOT NULL))[1] AS last_outcome, "
-    "   (SELECT round((sum(e.eval_tokens) / nullif(sum(e.llm_s), 0))"
-    "     ::numeric, 1) FROM evaluations e WHERE e.backend = l.backend "
-    "     AND e.created_at > now() - interval '1 hour') AS tokens_per_s "
-    "   FROM phase_log l WHERE l.started_at > now() - interval '1 hour' "
-    "   AND l.phase IN ('stt', 'llm') GROUP BY l.phase, l.backend) x), "
+    " 'backends', " BACKENDS_SQL ", "
     " 'runs', (SELECT coalesce(json_agg(json_build_object('node', node, "
     "   'phase', phase, 's', extract(epoch FROM started_at), "
     "   'e', extract(epoch FROM finished_at), 'items', items, "
@@ -783,4 +790,18 @@ health_page(struct req *r)
 	    json_object_get(h, "backends"), 0), "source"));
 	json_decref(h);
 	return http_render(r, 200, "health", view);
+}
+
+bool
+health_backends(struct app *app, json_t **out, char *err, size_t errlen)
+{
+	static const char sql[] = "SELECT " BACKENDS_SQL "::text";
+	json_t *log;
+
+	if ((log = db_query_json(app->db, sql, 0, NULL, NULL, err,
+	    errlen)) == NULL)
+		return false;
+	*out = backends(app, log);
+	json_decref(log);
+	return true;
 }

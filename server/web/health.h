@@ -43,6 +43,15 @@ int	health_readyz(struct req *);
  */
 bool	health_metrics(struct app *, json_t **out, char *err,
 	    size_t errlen);
+/*
+ * Every backend as the health page shows it: [{name, kind ("stt",
+ * "llm"), state, calls, errors, in_flight, p50_ms, p95_ms, source
+ * ("pool": the scheduler's live pool, with its limit, max_concurrent,
+ * budget waits, model...; "phase log": the last hour's calls;
+ * "configuration": an LLM backend without calls)}].
+ */
+bool	health_backends(struct app *, json_t **out, char *err,
+	    size_t errlen);
 /* The latency histogram's upper bounds, in seconds (ascending). */
 extern const double	health_buckets_s[];
 extern const int	health_nbuckets;

@@ -28,6 +28,7 @@ struct req {
 	bool				 bearer;	/* authed by its bearer token */
 	long long			 id;		/* the :id in the path */
 	long long			 id2;		/* the :uid in the path */
+	char				 name[64];	/* the :name in the path */
 	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
 };
 

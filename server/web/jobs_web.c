@@ -64,7 +64,7 @@ who_load(struct req *r, struct who *who)
 
 	memset(who, 0, sizeof(*who));
 	if (!course_list(r->app->db, strcmp(r->user.role, "admin") == 0 ? 0 :
-	    r->user.id, &who->courses, err, sizeof(err)))
+	    r->user.id, "teacher", &who->courses, err, sizeof(err)))
 		return false;
 	who->ids = xcalloc(json_array_size(who->courses) + 1,
 	    sizeof(long long));

@@ -629,7 +629,7 @@ users_page(struct req *r, int status, json_t *extra)
 	char err[512];
 	json_t *users;
 
-	if (!auth_users_json(r->app->db, &users, err, sizeof(err))) {
+	if (!auth_users_json(r->app->db, NULL, &users, err, sizeof(err))) {
 		json_decref(extra);
 		return http_db_error(r);
 	}
@@ -665,7 +665,7 @@ pages_user_create(struct req *r)
 		util_strlcpy(password, generated, sizeof(password));
 	}
 	made = auth_user_create(r->app->db, email, name, role, password, NULL,
-	    err, sizeof(err));
+	    NULL, err, sizeof(err));
 	/* A refused form comes back as typed, but for the password. */
 	if (!made)
 		view = json_pack("{s:s, s:{s:s, s:s, s:b, s:b, s:b}}", "error",

@@ -15,6 +15,7 @@
 #include <civetweb.h>
 
 #include "account.h"
+#include "api_query.h"
 #include "app.h"
 #include "auth.h"
 #include "config.h"
@@ -32,7 +33,6 @@ static int	 fail_status(enum account_fail);
 static int	 fail_reply(struct req *, enum account_fail, const char *);
 static int	 user_page(struct req *, int, json_t *);
 static int	 account_page(struct req *, int, json_t *);
-static json_t	*read_json(struct req *);
 static const char *jstr(json_t *, const char *);
 static int	 signup_page(struct req *, int, json_t *, const char *);
 
@@ -66,25 +66,6 @@ static const char *
 jstr(json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
-}
-
-/* A JSON object body; NULL when the error was sent. */
-static json_t *
-read_json(struct req *r)
-{
-	char *text;
-	json_t *body;
-
-	if (!http_read_body(r, &text))
-		return NULL;
-	body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
-	if (!json_is_object(body)) {
-		json_decref(body);
-		http_error(r, 400, "the body must be a JSON object");
-		return NULL;
-	}
-	return body;
 }
 
 /* The staff page of one account, with view's messages. */
@@ -379,7 +360,7 @@ people_signup(struct req *r)
 		    "course no longer works)", sizeof(err));
 	}
 	if (course == 0 || !auth_user_create(r->app->db, email, name,
-	    "student", pw, NULL, err, sizeof(err))) {
+	    "student", pw, NULL, NULL, err, sizeof(err))) {
 		if (auth_hash_busy()) {
 			snprintf(hdr, sizeof(hdr), "Retry-After: 5\r\n");
 			return signup_page(r, 503, json_pack("{s:s, s:s, "
@@ -413,7 +394,7 @@ people_api_user_patch(struct req *r)
 	const char *name, *email;
 	enum account_fail f;
 
-	if ((body = read_json(r)) == NULL)
+	if ((body = api_read_object(r)) == NULL)
 		return 400;
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK) {
@@ -477,7 +458,7 @@ people_api_me_password(struct req *r)
 	json_t *body;
 	enum account_fail f;
 
-	if ((body = read_json(r)) == NULL)
+	if ((body = api_read_object(r)) == NULL)
 		return 400;
 	if (jstr(body, "current") == NULL || jstr(body, "password") == NULL) {
 		json_decref(body);
@@ -501,4 +482,104 @@ people_api_me_signout_all(struct req *r)
 	    sizeof(err)))
 		return http_db_error(r);
 	return http_json(r, 200, json_pack("{s:i}", "ended", n));
+}
+
+/*
+ * GET /api/v1/users (admins): every account, newest first, a page at a
+ * time, narrowed by role and q (in the name or email).
+ */
+int
+people_api_users(struct req *r)
+{
+	static const char *const roles[] = { "student", "teacher", "admin",
+	    NULL };
+	const char *qs = r->ri->query_string;
+	char err[512], role[16], q[128];
+	struct auth_user_filter f;
+	struct api_page pg;
+	struct api_bad bad;
+	bool has_q;
+	json_t *list;
+
+	if (!api_query_word(qs, "role", roles, role, sizeof(role), &bad) ||
+	    !api_query_text(qs, "q", q, sizeof(q), &has_q, &bad) ||
+	    !api_query_page(qs, API_PAGE_DEFAULT, API_PAGE_MAX, &pg, &bad))
+		return api_refuse(r, &bad);
+	memset(&f, 0, sizeof(f));
+	f.role = role[0] != '\0' ? role : NULL;
+	f.q = has_q ? q : NULL;
+	f.after_us = pg.after_us;
+	f.after_id = pg.after ? pg.after_id : 0;
+	f.limit = pg.limit + 1;	/* one more says whether a next page is */
+	if (!auth_users_json(r->app->db, &f, &list, err, sizeof(err)))
+		return http_db_error(r);
+	return api_page_answer(r, "users", list, pg.limit);
+}
+
+/*
+ * POST /api/v1/users (admins) {email, name, role, password}: as the
+ * users page's form. Without a password one is made and answered once.
+ */
+int
+people_api_user_create(struct req *r)
+{
+	char err[512];
+	char *generated = NULL;
+	const char *pw;
+	long long id;
+	bool refused;
+	json_t *body, *u;
+	enum account_fail f;
+
+	if ((body = api_read_object(r)) == NULL)
+		return 400;
+	if (!json_is_string(json_object_get(body, "email")) ||
+	    !json_is_string(json_object_get(body, "name")) ||
+	    !json_is_string(json_object_get(body, "role")) ||
+	    (json_object_get(body, "password") != NULL &&
+	    !json_is_string(json_object_get(body, "password")))) {
+		json_decref(body);
+		return http_error(r, 400, "send {\"email\", \"name\", \"role\" "
+		    "and optionally \"password\"} as strings");
+	}
+	if ((pw = jstr(body, "password")) == NULL)
+		pw = generated = auth_generate_password();
+	if (!auth_user_create(r->app->db, jstr(body, "email"), jstr(body,
+	    "name"), jstr(body, "role"), pw, &id, &refused, err,
+	    sizeof(err))) {
+		json_decref(body);
+		free(generated);
+		if (auth_hash_busy())
+			return http_error_headers(r, 503, "Retry-After: 5\r\n",
+			    err);
+		return refused ? http_error(r, 422, "%s", err) :
+		    http_db_error(r);
+	}
+	json_decref(body);
+	if ((f = account_load(r->app->db, &r->user, id, &u, err,
+	    sizeof(err))) != ACCOUNT_OK) {
+		free(generated);
+		return fail_reply(r, f, err);
+	}
+	if (generated != NULL)
+		json_object_set_new(u, "password", json_string(generated));
+	free(generated);
+	return http_json(r, 201, u);
+}
+
+/*
+ * GET /api/v1/users/:id: the account as the staff page /users/:id shows
+ * it (account_load's rule: admins any, teachers their students).
+ */
+int
+people_api_user_get(struct req *r)
+{
+	char err[512];
+	json_t *u;
+	enum account_fail f;
+
+	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
+	    sizeof(err))) != ACCOUNT_OK)
+		return fail_reply(r, f, err);
+	return http_json(r, 200, u);
 }

@@ -21,5 +21,8 @@ int	people_api_user_patch(struct req *);	/* PATCH /api/v1/users/:id */
 int	people_api_user_reset(struct req *);	/* POST .../users/:id/reset */
 int	people_api_me_password(struct req *);	/* POST /api/v1/me/password */
 int	people_api_me_signout_all(struct req *); /* POST .../me/signout-all */
+int	people_api_users(struct req *);		/* GET  /api/v1/users */
+int	people_api_user_create(struct req *);	/* POST /api/v1/users */
+int	people_api_user_get(struct req *);	/* GET  /api/v1/users/:id */
 
 #endif

@@ -28,6 +28,8 @@
 #include "adjust.h"
 #include "api.h"
 #include "api_comments.h"
+#include "api_courses.h"
+#include "api_nodes.h"
 #include "app.h"
 #include "assign_web.h"
 #include "bakeoff_web.h"
@@ -147,6 +149,21 @@ static const struct route routes[] = {
 	  assign_api_delete },
 	{ "GET",  "/api/v1/courses/:id/progress", R_STAFF, CSRF_NONE,
 	  dash_course_progress },
+	/* Courses, enrolment, users as data (api_courses.c, people.c). */
+	{ "GET",  "/api/v1/courses",		R_USER,  CSRF_NONE,
+	  api_courses_list },
+	{ "POST", "/api/v1/courses",		R_ADMIN, CSRF_HEADER,
+	  api_course_create },
+	{ "GET",  "/api/v1/courses/:id",	R_USER,  CSRF_NONE,
+	  api_course_get },
+	{ "POST", "/api/v1/courses/:id/members", R_STAFF, CSRF_HEADER,
+	  api_course_enrol },
+	{ "GET",  "/api/v1/users",		R_ADMIN, CSRF_NONE,
+	  people_api_users },
+	{ "POST", "/api/v1/users",		R_ADMIN, CSRF_HEADER,
+	  people_api_user_create },
+	{ "GET",  "/api/v1/users/:id",		R_STAFF, CSRF_NONE,
+	  people_api_user_get },
 	/* Accounts and course administration (people.c, course_admin.c). */
 	{ "GET",  "/signup",			R_ANON | R_USER, CSRF_NONE,
 	  people_signup_form },
@@ -242,6 +259,10 @@ static const struct route routes[] = {
 	  bakeoff_csv },
 	{ "POST", "/admin/bakeoffs/:id/cancel",	R_ADMIN, CSRF_FORM,
 	  bakeoff_cancel_form },
+	{ "GET",  "/api/v1/bakeoffs",		R_ADMIN, CSRF_NONE,
+	  bakeoff_api_list },
+	{ "POST", "/api/v1/bakeoffs",		R_ADMIN, CSRF_HEADER,
+	  bakeoff_api_create },
 	{ "GET",  "/api/v1/bakeoffs/:id",	R_ADMIN, CSRF_NONE,
 	  bakeoff_api_get },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
@@ -276,6 +297,12 @@ static const struct route routes[] = {
 	  api_comment_delete },
 	{ "GET",  "/api/v1/system",		R_STAFF, CSRF_NONE,
 	  api_system },
+	{ "GET",  "/api/v1/backends",		R_STAFF, CSRF_NONE,
+	  api_backends },
+	{ "GET",  "/api/v1/nodes",		R_STAFF, CSRF_NONE,
+	  api_nodes },
+	{ "GET",  "/api/v1/nodes/:name/phases",	R_STAFF, CSRF_NONE,
+	  api_node_phases },
 	{ "GET",  "/api/v1/consent",		R_USER,  CSRF_NONE,
 	  privacy_api_consent },
 	{ "POST", "/api/v1/consent",		R_STUDENT, CSRF_HEADER,
@@ -472,7 +499,8 @@ log_civetweb(const struct mg_connection *conn, const char *message)
 
 /*
  * Matches path against pattern segment by segment; a ":id" segment
- * (a positive integer) fills r->id, a ":uid" segment r->id2.
+ * (a positive integer) fills r->id, a ":uid" segment r->id2, a ":name"
+ * segment (letters, digits, '.', '_', '-'; not starting with '.') r->name.
  */
 static bool
 match(const char *pattern, const char *path, struct req *r)
@@ -487,7 +515,14 @@ match(const char *pattern, const char *path, struct req *r)
 		slot = pl == 3 && strncmp(pattern, ":id", 3) == 0 ? &r->id :
 		    pl == 4 && strncmp(pattern, ":uid", 4) == 0 ? &r->id2 :
 		    NULL;
-		if (slot != NULL) {
+		if (pl == 5 && strncmp(pattern, ":name", 5) == 0) {
+			if (sl == 0 || sl >= sizeof(r->name) || path[0] == '.' ||
+			    strspn(path, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") < sl)
+				return false;
+			memcpy(r->name, path, sl);
+			r->name[sl] = '\0';
+		} else if (slot != NULL) {
 			if (sl == 0 || sl > 15 || path[0] < '1' ||
 			    path[0] > '9' || strspn(path, "0123456789") != sl)
 				return false;

@@ -38,7 +38,8 @@ HOW TO ADD A ROUTE: add ONE line to MATRIX:
       t_out, admin, dis)),
 
   OBJECT is what :id stands for: "sub" (s_in's scored submission),
-  "course" (course A), "upload" (s_in's tus upload), or a factory that
+  "course" (course A), "upload" (s_in's tus upload), "node" (the
+  scheduler's node, for :name), or a factory that
   makes a fresh one for each role's request, so that a request that
   changes state (cancel, delete, reply once) finds the same precondition
   for every role: "fresh_comment" (a comment by t_in on "sub"),
@@ -116,6 +117,22 @@ MATRIX = [
       (LOGIN, 403, 403, 200, 404, 200, LOGIN)),
     R("GET", "/api/v1/courses/:id/progress", "course", None,
       (401, 403, 403, 200, 404, 200, 401)),
+    # Courses, enrolment and users as data (issue 16): the pages' rules;
+    # a student reads the courses they are enrolled in.
+    R("GET", "/api/v1/courses", None, None,
+      (401, 200, 200, 200, 200, 200, 401)),
+    R("POST", "/api/v1/courses", None, "course_json",
+      (401, 403, 403, 403, 403, 201, 401)),
+    R("GET", "/api/v1/courses/:id", "course", None,
+      (401, 200, 404, 200, 404, 200, 401)),
+    R("POST", "/api/v1/courses/:id/members", "course", "enrol_json",
+      (401, 403, 403, 200, 404, 200, 401)),
+    R("GET", "/api/v1/users", None, None,
+      (401, 403, 403, 403, 403, 200, 401)),
+    R("POST", "/api/v1/users", None, "user_json",
+      (401, 403, 403, 403, 403, 201, 401)),
+    R("GET", "/api/v1/users/:id", "student", None,
+      (401, 403, 403, 200, 404, 200, 401)),
     R("GET", "/admin/health", None, None,
       (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
     R("GET", "/metrics", None, None,
@@ -150,6 +167,12 @@ MATRIX = [
     R("DELETE", "/api/v1/comments/:id", "fresh_comment", None,
       (401, 403, 403, 200, 403, 200, 401)),
     R("GET", "/api/v1/system", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("GET", "/api/v1/backends", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("GET", "/api/v1/nodes", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("GET", "/api/v1/nodes/:name/phases", "node", None,
       (401, 403, 403, 200, 200, 200, 401)),
     R("OPTIONS", "/api/v1/uploads", None, None,
       (204, 204, 204, 204, 204, 204, 204)),
@@ -289,6 +312,11 @@ MATRIX = [
       (LOGIN, 403, 403, 403, 403, 200, LOGIN)),
     R("POST", "/admin/bakeoffs/:id/cancel", "fresh_bakeoff", "form",
       (LOGIN, 403, 403, 403, 403, 303, LOGIN)),
+    R("GET", "/api/v1/bakeoffs", None, None,
+      (401, 403, 403, 403, 403, 200, 401)),
+    # Eleven trials: the admin is refused in words (422), nothing starts.
+    R("POST", "/api/v1/bakeoffs", None, "bakeoff_json",
+      (401, 403, 403, 403, 403, 422, 401)),
     R("GET", "/api/v1/bakeoffs/:id", "fresh_bakeoff", None,
       (401, 403, 403, 403, 403, 200, 401)),
     # Jobs (natural-language requests): staff of the job's course; a
@@ -363,6 +391,15 @@ BODIES = {
         "code": "NEW%d" % next(_seq), "title": "New course"}),
     "enrol_form": lambda ctx, role, c: form(c, {
         "email": "extra@example.com", "role": "student", "section": ""}),
+    "enrol_json": lambda ctx, role, c: as_json({
+        "email": "extra@example.com", "role": "student", "section": ""}),
+    "course_json": lambda ctx, role, c: as_json({
+        "code": "NEW%d" % next(_seq), "title": "New course"}),
+    "user_json": lambda ctx, role, c: as_json({
+        "email": "new%d@example.com" % next(_seq), "name": "New Person",
+        "role": "student", "password": PW}),
+    "bakeoff_json": lambda ctx, role, c: as_json({
+        "backends": ["mistral"], "trials": 11, "last_n": 5}),
     "video": lambda ctx, role, c: (ctx.clip, {
         "Content-Type": "video/mp4", "X-Filename": "intro.mp4",
         "Accept": "application/json"}),
@@ -611,6 +648,12 @@ class AuthzMatrix(harness.TestCase):
             "email_sha256) SELECT id, encode(sha256(convert_to(email, "
             "'UTF8')), 'hex') FROM u RETURNING id" % n).split()[0])
 
+    def node_name(self):
+        """The node the server's scheduler runs, once it has said so."""
+        return harness.wait_until(lambda: self.sql(
+            "SELECT node FROM system_state LIMIT 1").strip(),
+            "the scheduler wrote its node's state", timeout=120)
+
     def fresh_queued(self, role):
         return self.insert_submission("llm", "retry")
 
@@ -624,7 +667,8 @@ class AuthzMatrix(harness.TestCase):
                  "student": lambda: self.ids["s_in"],
                  "rubric": lambda: self.rubric,
                  "assignment": lambda: self.assignment,
-                 "job": lambda: self.job}
+                 "job": lambda: self.job,
+                 "node": lambda: {":name": self.node_name()}}
         if row.obj in fixed:
             oid = fixed[row.obj]()
         elif row.obj in (None, "fresh_session"):
