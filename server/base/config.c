@@ -659,3 +659,17 @@ config_print_keys(void)
 		free(env);
 	}
 }
+
+bool
+config_backend_find(const struct config *cfg, const char *name,
+    struct config_backend *out)
+{
+	json_t *b;
+	size_t i;
+
+	json_array_foreach(cfg->llm_backends, i, b)
+		if (config_backend_parse(b, i, out, NULL, 0) &&
+		    name != NULL && strcmp(out->name, name) == 0)
+			return true;
+	return false;
+}

@@ -112,5 +112,8 @@ struct config_backend {
 };
 bool	 config_backend_parse(json_t *, size_t index, struct config_backend *,
 	    char *err, size_t);
+/* The configured LLM backend named name, parsed; false when none is. */
+bool	 config_backend_find(const struct config *, const char *name,
+	    struct config_backend *);
 
 #endif

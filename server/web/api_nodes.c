@@ -24,22 +24,7 @@
 #define PHASES_DEFAULT	1000	/* phase log rows of one answer */
 #define PHASES_MAX	10000
 
-static json_t	*configured(struct req *, const char *);
 static void	 with_configuration(struct req *, json_t *);
-
-static json_t *
-configured(struct req *r, const char *name)
-{
-	json_t *b;
-	size_t i;
-
-	json_array_foreach(r->app->cfg->llm_backends, i, b)
-		if (name != NULL && json_is_string(json_object_get(b, "name")) &&
-		    strcmp(json_string_value(json_object_get(b, "name")),
-		    name) == 0)
-			return b;
-	return NULL;
-}
 
 /*
  * What the configuration says of an LLM backend where the live pool
@@ -49,25 +34,24 @@ configured(struct req *r, const char *name)
 static void
 with_configuration(struct req *r, json_t *b)
 {
-	json_t *cfg = configured(r, json_string_value(json_object_get(b,
-	    "name")));
-	json_t *max;
+	struct config_backend cb;
 
 	if (strcmp(r->user.role, "admin") != 0)
 		json_object_del(b, "url");
-	if (cfg == NULL)
+	if (!config_backend_find(r->app->cfg, json_string_value(
+	    json_object_get(b, "name")), &cb))
 		return;
 	if (json_object_get(b, "type") == NULL)
-		json_object_set_new(b, "type", json_string(json_is_string(
-		    json_object_get(cfg, "type")) ? json_string_value(
-		    json_object_get(cfg, "type")) : "ollama"));
+		json_object_set_new(b, "type", json_string(cb.type));
 	if (json_object_get(b, "model") == NULL)
-		json_object_set(b, "model", json_object_get(cfg, "model"));
-	max = json_object_get(cfg, "max_concurrent");
-	if (json_object_get(b, "max_concurrent") == NULL && max != NULL)
-		json_object_set(b, "max_concurrent", max);
-	if (json_object_get(b, "limit") == NULL && max != NULL)
-		json_object_set(b, "limit", max);
+		json_object_set_new(b, "model", json_string(cb.model));
+	if (json_object_get(b, "max_concurrent") == NULL)
+		json_object_set_new(b, "max_concurrent", json_integer(
+		    cb.max_concurrent));
+	if (json_object_get(b, "limit") == NULL)
+		json_object_set_new(b, "limit", json_integer(
+		    cb.concurrency_max > 0 ? cb.concurrency_min :
+		    cb.max_concurrent));
 }
 
 int

@@ -31,7 +31,6 @@ static int	 list_page(struct req *, int, const char *, json_t *);
 static json_t	*backend_choices(struct req *, json_t *);
 static int	 start(struct req *, json_t *, int, long long, int,
 		    long long *, char *, size_t);
-static bool	 configured(struct req *, const char *);
 static json_t	*report(struct req *, int *);
 static json_t	*charts(json_t *);
 static json_t	*bars(json_t *, const char *, const char *, double,
@@ -343,20 +342,6 @@ bakeoff_api_list(struct req *r)
 	return http_json(r, 200, json_pack("{s:o}", "bakeoffs", list));
 }
 
-static bool
-configured(struct req *r, const char *name)
-{
-	json_t *b;
-	size_t i;
-
-	json_array_foreach(r->app->cfg->llm_backends, i, b)
-		if (name != NULL && json_is_string(json_object_get(b, "name")) &&
-		    strcmp(json_string_value(json_object_get(b, "name")),
-		    name) == 0)
-			return true;
-	return false;
-}
-
 /*
  * POST /api/v1/bakeoffs {backends: [names], trials, assignment_id or
  * last_n}: the form's choices, checked as the form checks them.
@@ -365,6 +350,7 @@ int
 bakeoff_api_create(struct req *r)
 {
 	char msg[512];
+	struct config_backend cb;
 	json_t *body, *names, *b, *rep;
 	json_int_t trials = TRIALS_DEFAULT, assignment = 0, last_n = 0;
 	long long id;
@@ -381,7 +367,8 @@ bakeoff_api_create(struct req *r)
 		    "\"trials\": N, and \"assignment_id\" or \"last_n\"}");
 	}
 	json_array_foreach(names, i, b)
-		if (!configured(r, json_string_value(b))) {
+		if (!config_backend_find(r->app->cfg, json_string_value(b),
+		    &cb)) {
 			json_decref(body);
 			return http_error(r, 422, "backends: \"%s\" is not a "
 			    "configured LLM backend", json_is_string(b) ?
