@@ -423,8 +423,12 @@ ctl_backends(struct ctl *c)
 int
 ctl_nodes(struct ctl *c)
 {
-	static const char *const nk[] = { "node", "phase", "phase_s",
+	/* /api/v1/nodes's rows, and /api/v1/system's where there is none. */
+	static const char *const nk[] = { "name", "phase", "phase_s",
+	    "queue_stt", "queue_llm", "llm_healthy", "last_heartbeat", NULL };
+	static const char *const sk[] = { "node", "phase", "phase_s",
 	    "queue_stt", "queue_llm", "llm_healthy", "updated_at", NULL };
+	const char *const *keys = nk;
 	json_t *j;
 	int code;
 
@@ -433,6 +437,7 @@ ctl_nodes(struct ctl *c)
 			return code;
 		if ((j = ctl_get_json(c, "/api/v1/system", &code)) == NULL)
 			return code;
+		keys = sk;
 	}
 	if (c->o->json) {
 		ctl_print_json(c, j);
@@ -441,7 +446,7 @@ ctl_nodes(struct ctl *c)
 	fprintf(c->out, "%-14s %-14s %-14s %-14s %-14s %-14s %s\n", "NODE",
 	    "PHASE", "FOR (S)", "STT QUEUE", "LLM QUEUE", "LLM HEALTHY",
 	    "UPDATED");
-	print_rows(c, json_object_get(j, "nodes"), nk);
+	print_rows(c, json_object_get(j, "nodes"), keys);
 	json_decref(j);
 	return CTL_OK;
 }

@@ -79,7 +79,7 @@ bool		 node_system_json(struct db *, json_t **out, char *err,
 		    size_t errlen);
 /*
  * Every node that ever ran a scheduler: [{name, role, phase,
- * phase_since, worker_id, lock_holder (the session holding the node's
+ * phase_since, phase_s, worker_id, lock_holder (the session holding the node's
  * lock: its description, or null when none does), last_heartbeat,
  * heartbeat_age_s, started_at, batch_id, batch_size, batch_done,
  * queue_stt, queue_llm, stt_available, llm_healthy, gpus, thermal}].
