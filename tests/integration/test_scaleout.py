@@ -10,10 +10,10 @@ one data directory (the shared upload mount). A teacher's WebSocket,
 opened through nginx, follows the course the whole time and reconnects
 with `since` whenever it is closed. In order:
 
-  1. uploads through nginx are processed by both nodes (submissions and
-     the phase log name both), each evaluated once;
-  2. the teacher's socket, held by one web instance, saw progress and
-     final states made by both nodes (only the workers change
+  1. uploads through nginx are processed by both nodes (the phase log's
+     STT calls name both), each evaluated once;
+  2. the teacher's socket, held by one web instance, saw progress made
+     by both nodes and every final state (only the workers change
      submissions: every event came through NOTIFY);
   3. kill -9 of gpu-b while it holds a batch (its STT call hangs; gpu-a
      is paused with SIGSTOP so that gpu-b claims it): gpu-a rescues the
@@ -207,8 +207,16 @@ class ScaleOut(harness.TestCase):
             c = harness.Client(cls.nginx.url, timeout=120)
             c.login(email, PW)
             cls.clients.append(c)
-        cls.first = cls.upload(6)
-        cls.wait_final(cls.first)
+        # Which node claims an upload is up to the nodes (the first
+        # free one wins): a round of uploads at once usually reaches both,
+        # and a few rounds always do.
+        cls.first = []
+        for _ in range(5):
+            ids = cls.upload(4)
+            cls.wait_final(ids)
+            cls.first += ids
+            if cls.stt_nodes(cls.first) == list(NODES):
+                break
 
     @classmethod
     def server(cls, name, env):
@@ -262,6 +270,14 @@ class ScaleOut(harness.TestCase):
             lists = ex.map(lambda idx: [one(i) for i in idx],
                            by_client.values())
             return sorted(i for ids in lists for i in ids)
+
+    @classmethod
+    def stt_nodes(cls, ids):
+        """The nodes whose STT calls transcribed these submissions."""
+        return [n for (n,) in cls.rows(
+            "SELECT DISTINCT node FROM phase_log WHERE phase = 'stt' AND "
+            "outcome = 'ok' AND submission_id IN %s ORDER BY node" %
+            cls.ids_sql(ids))]
 
     @classmethod
     def ids_sql(cls, ids):
@@ -339,15 +355,14 @@ class ScaleOut(harness.TestCase):
 
     def test_1_uploads_through_nginx_are_processed_by_both_nodes(self):
         self.assert_completed_once(self.first)
-        nodes = self.psql("SELECT string_agg(DISTINCT node, ',' ORDER BY "
-                          "node) FROM submissions WHERE id IN %s" %
-                          self.ids_sql(self.first))
-        self.assertEqual(nodes, ",".join(NODES))
-        logged = self.psql(
+        # Both nodes transcribed some; any node may take the evaluation
+        # of a transcript (submissions.node names the last one).
+        self.assertEqual(self.stt_nodes(self.first), list(NODES))
+        evaluated = self.psql(
             "SELECT string_agg(DISTINCT node, ',' ORDER BY node) FROM "
-            "phase_log WHERE phase = 'stt' AND outcome = 'ok' AND "
+            "phase_log WHERE phase = 'llm' AND outcome = 'ok' AND "
             "submission_id IN %s" % self.ids_sql(self.first))
-        self.assertEqual(logged, ",".join(NODES))
+        self.assertTrue(set(evaluated.split(",")) <= set(NODES), evaluated)
         # Each upload went to a web instance: they wrote to the shared
         # directory, where the worker that claimed it read it.
         for (stored,) in self.rows("SELECT stored_name FROM submissions "
@@ -368,14 +383,12 @@ class ScaleOut(harness.TestCase):
             "the teacher's socket has every final state")
         latest, events, _ = self.follower.snapshot()
         mine = [e for e in events if e["id"] in self.first]
+        # An event names the node holding the submission at the time.
         for node in NODES:
             progress = [e for e in mine if e.get("node") == node and
                         e["status"] == "processing"]
-            final = [e for e in mine if e.get("node") == node and
-                     e["status"] == "completed"]
             self.assertTrue(progress, "no progress from %s: %s" % (
                 node, mine))
-            self.assertTrue(final, "no final state from %s" % node)
 
     def ws_clients(self, web):
         resp = harness.Client(web.url, token=METRICS_TOKEN).expect(
