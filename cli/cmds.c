@@ -16,7 +16,9 @@ static void	 print_submission(struct ctl *, json_t *);
 static bool	 course_id(struct ctl *, long long *, int *);
 static void	 print_preview(struct ctl *, json_t *);
 static bool	 confirm(const char *);
-static void	 print_rows(struct ctl *, json_t *, const char *const *);
+static void	 print_rows(struct ctl *, json_t *, const char *const *,
+		    const char *const *);
+static json_t	*field(json_t *, const char *);
 static const char *text_of(json_t *, char *, size_t);
 
 bool
@@ -182,17 +184,48 @@ course_id(struct ctl *c, long long *id, int *code)
 	return false;
 }
 
-static void
-print_rows(struct ctl *c, json_t *rows, const char *const *keys)
+/* row's value for key, where "name|node" takes the first one present */
+static json_t *
+field(json_t *row, const char *key)
 {
+	const char *bar = strchr(key, '|');
+	json_t *v;
+
+	if (bar == NULL)
+		return json_object_get(row, key);
+	if ((v = json_object_getn(row, key, (size_t)(bar - key))) != NULL)
+		return v;
+	return field(row, bar + 1);
+}
+
+/*
+ * A header line, then one line per row: the keys' values in columns as
+ * wide as their widest cell (at most 16 keys; a cell at most 40 wide).
+ */
+static void
+print_rows(struct ctl *c, json_t *rows, const char *const *keys,
+    const char *const *titles)
+{
+	int w[16] = { 0 }, n;
 	json_t *row;
 	size_t i, k;
 	char b[64];
 
+	for (k = 0; keys[k] != NULL && k < 16; k++)
+		w[k] = (int)strlen(titles[k]);
+	json_array_foreach(rows, i, row)
+		for (k = 0; keys[k] != NULL && k < 16; k++)
+			if ((n = (int)strlen(text_of(field(row, keys[k]), b,
+			    sizeof(b)))) > w[k])
+				w[k] = n > 40 ? 40 : n;
+	for (k = 0; keys[k] != NULL && k < 16; k++)
+		fprintf(c->out, "%s%-*s", k ? "  " : "", keys[k + 1] ? w[k] : 0,
+		    titles[k]);
+	fputc('\n', c->out);
 	json_array_foreach(rows, i, row) {
-		for (k = 0; keys[k] != NULL; k++)
-			fprintf(c->out, "%s%-14s", k ? " " : "",
-			    text_of(json_object_get(row, keys[k]), b,
+		for (k = 0; keys[k] != NULL && k < 16; k++)
+			fprintf(c->out, "%s%-*.40s", k ? "  " : "", keys[k + 1] ?
+			    w[k] : 0, text_of(field(row, keys[k]), b,
 			    sizeof(b)));
 		fputc('\n', c->out);
 	}
@@ -389,10 +422,14 @@ ctl_job(struct ctl *c)
 int
 ctl_backends(struct ctl *c)
 {
-	static const char *const bk[] = { "name", "kind", "state", "model",
-	    "url", NULL };
+	static const char *const bk[] = { "name", "kind", "type", "model",
+	    "state", "in_flight", "p50_ms", "p95_ms", "last_error", NULL };
+	static const char *const bt[] = { "NAME", "KIND", "TYPE", "MODEL",
+	    "STATE", "IN FLIGHT", "P50 MS", "P95 MS", "LAST ERROR", NULL };
 	static const char *const nk[] = { "node", "stt_available",
 	    "llm_healthy", "phase", NULL };
+	static const char *const nt[] = { "NODE", "STT UP", "LLM HEALTHY",
+	    "PHASE", NULL };
 	json_t *j;
 	int code;
 
@@ -400,7 +437,7 @@ ctl_backends(struct ctl *c)
 		if (c->o->json)
 			ctl_print_json(c, j);
 		else {
-			print_rows(c, json_object_get(j, "backends"), bk);
+			print_rows(c, json_object_get(j, "backends"), bk, bt);
 			json_decref(j);
 		}
 		return CTL_OK;
@@ -412,9 +449,7 @@ ctl_backends(struct ctl *c)
 	if (c->o->json)
 		ctl_print_json(c, j);
 	else {
-		fprintf(c->out, "%-14s %-14s %-14s %-14s\n", "NODE", "STT UP",
-		    "LLM HEALTHY", "PHASE");
-		print_rows(c, json_object_get(j, "nodes"), nk);
+		print_rows(c, json_object_get(j, "nodes"), nk, nt);
 		json_decref(j);
 	}
 	return CTL_OK;
@@ -423,12 +458,13 @@ ctl_backends(struct ctl *c)
 int
 ctl_nodes(struct ctl *c)
 {
-	/* /api/v1/nodes's rows, and /api/v1/system's where there is none. */
-	static const char *const nk[] = { "name", "phase", "phase_s",
-	    "queue_stt", "queue_llm", "llm_healthy", "last_heartbeat", NULL };
-	static const char *const sk[] = { "node", "phase", "phase_s",
-	    "queue_stt", "queue_llm", "llm_healthy", "updated_at", NULL };
-	const char *const *keys = nk;
+	/* /api/v1/nodes's rows, or /api/v1/system's where there is none */
+	static const char *const nk[] = { "name|node", "role", "phase",
+	    "phase_s", "batch_done", "batch_size", "queue_stt", "queue_llm",
+	    "llm_healthy", "last_heartbeat|updated_at", NULL };
+	static const char *const nt[] = { "NODE", "ROLE", "PHASE", "FOR (S)",
+	    "BATCH DONE", "BATCH SIZE", "STT QUEUE", "LLM QUEUE",
+	    "LLM HEALTHY", "HEARTBEAT", NULL };
 	json_t *j;
 	int code;
 
@@ -437,16 +473,12 @@ ctl_nodes(struct ctl *c)
 			return code;
 		if ((j = ctl_get_json(c, "/api/v1/system", &code)) == NULL)
 			return code;
-		keys = sk;
 	}
-	if (c->o->json) {
+	if (c->o->json)
 		ctl_print_json(c, j);
-		return CTL_OK;
+	else {
+		print_rows(c, json_object_get(j, "nodes"), nk, nt);
+		json_decref(j);
 	}
-	fprintf(c->out, "%-14s %-14s %-14s %-14s %-14s %-14s %s\n", "NODE",
-	    "PHASE", "FOR (S)", "STT QUEUE", "LLM QUEUE", "LLM HEALTHY",
-	    "UPDATED");
-	print_rows(c, json_object_get(j, "nodes"), keys);
-	json_decref(j);
 	return CTL_OK;
 }

@@ -223,30 +223,46 @@ class CliTest(harness.TestCase):
         if '"/api/v1/tokens"' not in routes:
             self.skipTest("this server has no API tokens")
         other = Ctl(self.stack.server.url)
+
+        def login(email, pw, *extra, expect=0):
+            return other.run("login", "--url", other.url, "--email", email,
+                             "--password-stdin", *extra, input=pw + "\n",
+                             expect=expect)
+
+        def names():
+            return [t["name"] for t in
+                    self.course.get_json("/api/v1/tokens")["tokens"]]
         try:
-            p = other.run("login", "--url", other.url, "--email",
-                          "cli-t@example.com", "--password-stdin",
-                          "--token-name", "cli-test", "--scope", "read",
-                          input=PW_T + "\n")
+            # act (the default): logout revokes it with itself.
+            p = login("cli-t@example.com", PW_T, "--token-name", "cli-act")
             self.assertIn("API token", p.stdout)
             with open(other.config, encoding="utf-8") as f:
                 self.assertIn("kind=api\n", f.read())
-            tokens = self.course.get_json("/api/v1/tokens")["tokens"]
-            self.assertEqual([t["name"] for t in tokens], ["cli-test"])
-            self.assertEqual(tokens[0]["scope"], "read")
-            other.json("nodes")		# a read token reads
-            # A read token may not act: the server's words, exit 3.
+            self.assertEqual(names(), ["cli-act"])
+            self.assertEqual(other.json("logout")[0],
+                             {"signed_out": True, "ended_on_server": True})
+            self.assertEqual(names(), [])
+            self.assertEqual(self.config_token(other), "")
+
+            # read: reads, may not act; it cannot revoke itself either,
+            # so logout forgets it and says where to revoke it.
+            login("cli-t@example.com", PW_T, "--token-name", "cli-read",
+                  "--scope", "read")
+            self.assertEqual([t["scope"] for t in self.course.get_json(
+                "/api/v1/tokens")["tokens"]], ["read"])
+            self.assertIn("nodes", other.json("nodes")[0])
             p = other.run("job", "retry everything", "--yes", expect=3)
             self.assertIn("HTTP 403", p.stderr)
-            other.run("logout")
-            self.assertEqual(self.course.get_json("/api/v1/tokens")
-                             ["tokens"], [])
+            p = other.run("logout")
+            self.assertIn("account page", p.stderr)
+            self.assertEqual(self.config_token(other), "")
+            self.assertEqual(names(), ["cli-read"])
+
             # A student has no API tokens: said, nothing stored.
-            p = other.run("login", "--url", other.url, "--email",
-                          "cli-s@example.com", "--password-stdin",
-                          "--token-name", "x", input=PW_S + "\n",
-                          expect=3)
+            p = login("cli-s@example.com", PW_S, "--token-name", "x",
+                      expect=3)
             self.assertIn("HTTP 403", p.stderr)
+            self.assertEqual(self.config_token(other), "")
         finally:
             other.stop()
 
