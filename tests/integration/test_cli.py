@@ -392,6 +392,17 @@ class CliTest(harness.TestCase):
     def test_json_output_and_exit_codes(self):
         nodes = self.teacher.json("nodes")[0]
         self.assertTrue(nodes["nodes"], nodes)
+        table = self.teacher.run("nodes").stdout.splitlines()
+        self.assertTrue(table[0].startswith("NODE "), table)
+        self.assertTrue(table[1].startswith(nodes["nodes"][0].get(
+            "name") or nodes["nodes"][0]["node"]), table)
+        # A course by its code, looked up in /api/v1/courses.
+        by_code = self.teacher.json("results", "--course",
+                                    harness.DEFAULT_COURSE_CODE)[0]
+        self.assertEqual(by_code["rows"], self.teacher.json(
+            "results", "--course", str(self.course_id()))[0]["rows"])
+        p = self.teacher.run("results", "--course", "NOPE", expect=4)
+        self.assertIn("no course of yours has the code", p.stderr)
         backends = self.teacher.json("backends")[0]
         self.assertTrue("backends" in backends or "nodes" in backends)
         p = self.student.run("nodes", expect=3)
