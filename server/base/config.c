@@ -111,6 +111,14 @@ static const struct key keys[] = {
 	{ "signin_max_delay_s", KEY_INT, F(signin_max_delay_s), "900", 1,
 	  86400, false, NULL, "the longest wait between sign-in attempts, in "
 	  "seconds" },
+	{ "api_rate_per_minute", KEY_INT, F(api_rate_per_minute), "600", 0,
+	  1000000, false, NULL, "requests a minute one API token (or one "
+	  "account's bearer session tokens) may make, answered 429 with "
+	  "Retry-After beyond it; pages and their cookies are not limited (0: "
+	  "no limit; each web instance counts its own)" },
+	{ "api_rate_burst", KEY_INT, F(api_rate_burst), "120", 1, 1000000,
+	  false, NULL, "requests such a script may make at once before "
+	  "api_rate_per_minute paces it" },
 	{ "trusted_proxies", KEY_STRING, F(trusted_proxies), "", 0, 0, false,
 	  NULL, "comma-separated addresses or CIDRs (127.0.0.1, 10.0.0.0/8) "
 	  "of reverse proxies whose X-Forwarded-For names the client (empty: "

@@ -36,6 +36,8 @@ struct config {
 	int	 signin_address_failures;
 	int	 signin_delay_s;		/* the first delay, doubled */
 	int	 signin_max_delay_s;
+	int	 api_rate_per_minute;	/* per API token; 0: none */
+	int	 api_rate_burst;
 	char	*trusted_proxies;	/* addresses/CIDRs, comma-separated */
 	int	 hash_workers;		/* argon2 runs at once */
 	double	 hash_wait_s;

@@ -39,6 +39,8 @@ static const char security_headers[] =
 static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);
 static int	 error_with(struct req *, int, const char *, const char *);
+static void	 capture(struct req *, int, const char *, const char *,
+		    size_t, const char *);
 
 static bool
 wants_json(struct req *r)
@@ -55,6 +57,7 @@ http_send(struct req *r, int status, const char *ctype, const char *body,
 {
 	bool head = strcmp(r->ri->request_method, "HEAD") == 0;
 
+	capture(r, status, ctype, body, len, extra);
 	mg_printf(r->conn, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\n"
@@ -71,12 +74,45 @@ int
 http_send_head(struct req *r, int status, const char *ctype,
     long long length, const char *extra)
 {
+	if (r->capture != NULL && !r->capture->taken) {
+		r->capture->taken = true;
+		r->capture->streamed = true;
+		r->capture->status = status;
+	}
 	mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %lld\r\n%s%s\r\n", status,
 	    mg_get_response_code_text(r->conn, status), ctype, length,
 	    security_headers, extra != NULL ? extra :
 	    "Cache-Control: no-store\r\n");
 	return status;
+}
+
+/* Keeps the first answer for the capture, if one is set. */
+static void
+capture(struct req *r, int status, const char *ctype, const char *body,
+    size_t len, const char *extra)
+{
+	struct http_capture *c = r->capture;
+
+	if (c == NULL || c->taken)
+		return;
+	c->taken = true;
+	c->status = status;
+	c->ctype = xstrdup(ctype);
+	c->headers = extra != NULL ? xstrdup(extra) : NULL;
+	c->body = xmalloc(len + 1);
+	memcpy(c->body, body, len);
+	c->body[len] = '\0';
+	c->len = len;
+}
+
+void
+http_capture_free(struct http_capture *c)
+{
+	free(c->ctype);
+	free(c->headers);
+	free(c->body);
+	memset(c, 0, sizeof(*c));
 }
 
 int
@@ -126,6 +162,25 @@ http_error(struct req *r, int status, const char *fmt, ...)
 		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
 		    r->ri->local_uri, status, msg);
 	return error_with(r, status, NULL, msg);
+}
+
+int
+http_error_code(struct req *r, int status, const char *code,
+    const char *extra, const char *fmt, ...)
+{
+	char msg[1024], num[8];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (wants_json(r))
+		return json_with(r, status, json_pack("{s:{s:s, s:s}}", "error",
+		    "code", code, "message", msg), extra);
+	snprintf(num, sizeof(num), "%d", status);
+	return http_render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
+	    "title", mg_get_response_code_text(r->conn, status), "status",
+	    num, "message", msg), extra);
 }
 
 int
@@ -232,6 +287,11 @@ http_read_body(struct req *r, char **body)
 	char chunk[4096];
 	int n;
 
+	if (r->prebody != NULL) {
+		*body = r->prebody;
+		r->prebody = NULL;
+		return true;
+	}
 	*body = NULL;
 	buf_init(&b);
 	while ((n = mg_read(r->conn, chunk, sizeof(chunk))) > 0) {

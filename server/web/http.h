@@ -12,11 +12,26 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "apitoken.h"
 #include "auth.h"
 
 struct app;
 struct mg_connection;
 struct mg_request_info;
+
+/*
+ * The first answer a handler sends, kept (with its body copied) while a
+ * capture is set: idem.c stores it for an Idempotency-Key's replays.
+ */
+struct http_capture {
+	bool	 taken;
+	bool	 streamed;	/* sent by http_send_head: not kept */
+	int	 status;
+	char	*ctype;
+	char	*headers;	/* the extra header lines, or NULL */
+	char	*body;
+	size_t	 len;
+};
 
 struct req {
 	struct mg_connection		*conn;
@@ -30,6 +45,9 @@ struct req {
 	long long			 id2;		/* the :uid in the path */
 	char				 name[64];	/* the :name in the path */
 	char				 token[AUTH_TOKEN_LEN + 1]; /* cookie */
+	struct apitoken			 apitoken;	/* id 0: not one */
+	struct http_capture		*capture;	/* NULL: none */
+	char				*prebody;	/* read ahead (idem.c) */
 };
 
 /* Responses; each returns the status it sent. Bodies are copied. */
@@ -38,6 +56,15 @@ int	http_send(struct req *, int status, const char *ctype,
 int	http_json(struct req *, int status, json_t *body); /* steals body */
 int	http_error(struct req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * An error with a code for scripts: {"error": {"code", "message"}} for
+ * the API (extra header lines may be NULL), the error page otherwise.
+ */
+int	http_error_code(struct req *, int status, const char *code,
+	    const char *extra_headers, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* Frees what a capture holds. */
+void	http_capture_free(struct http_capture *);
 /*
  * The one answer to a failed database call: 503 with a Retry-After
  * header, "busy, try again" when no connection came free in time
@@ -86,7 +113,10 @@ int	http_json_headers(struct req *, int status, json_t *body,
 int	http_error_headers(struct req *, int status,
 	    const char *extra_headers, const char *msg);
 
-/* Reads a small request body (at most 64 KiB); false: error sent. */
+/*
+ * Reads a small request body (at most 64 KiB); false: error sent. A body
+ * the router read ahead (r->prebody) is handed over instead.
+ */
 bool	http_read_body(struct req *, char **body);
 /*
  * Reads a small application/x-www-form-urlencoded body (at most 64 KiB).

@@ -23,6 +23,7 @@
 #include "http.h"
 #include "pages.h"
 #include "signin.h"
+#include "tokens_web.h"
 #include "util.h"
 
 #define PW_LEN		(AUTH_PASSWORD_MAX + 8)
@@ -32,7 +33,6 @@
 static int	 fail_status(enum account_fail);
 static int	 fail_reply(struct req *, enum account_fail, const char *);
 static int	 user_page(struct req *, int, json_t *);
-static int	 account_page(struct req *, int, json_t *);
 static const char *jstr(json_t *, const char *);
 static int	 signup_page(struct req *, int, json_t *, const char *);
 
@@ -175,9 +175,13 @@ people_user_update(struct req *r)
 	return http_redirect(r, loc, NULL);
 }
 
-static int
-account_page(struct req *r, int status, json_t *view)
+int
+people_account_page(struct req *r, int status, json_t *view)
 {
+	if (!tokens_account_view(r, view)) {
+		json_decref(view);
+		return http_db_error(r);
+	}
 	json_object_set_new(view, "title", json_string("My account"));
 	json_object_set_new(view, "signout_text", json_string(SIGNOUT_TEXT));
 	json_object_set_new(view, "pw_min", json_integer(AUTH_PASSWORD_MIN));
@@ -195,7 +199,11 @@ people_account(struct req *r)
 	    strcmp(done, "password") == 0)
 		json_object_set_new(view, "message", json_string("Your "
 		    "password is changed."));
-	return account_page(r, 200, view);
+	else if (strcmp(done, "revoked") == 0)
+		json_object_set_new(view, "message", json_string("The API "
+		    "token is revoked: scripts that use it are refused from now "
+		    "on."));
+	return people_account_page(r, 200, view);
 }
 
 int
@@ -213,12 +221,12 @@ people_account_password(struct req *r)
 	http_form_get(body, "password2", pw2, sizeof(pw2));
 	free(body);
 	if (strcmp(pw, pw2) != 0)
-		return account_page(r, 422, json_pack("{s:s}", "pw_error",
+		return people_account_page(r, 422, json_pack("{s:s}", "pw_error",
 		    "the two new passwords differ"));
 	f = account_password_change(r->app->db, r->user.id, current, pw, err,
 	    sizeof(err));
 	if (f == ACCOUNT_INVALID)
-		return account_page(r, 422, json_pack("{s:s}", "pw_error",
+		return people_account_page(r, 422, json_pack("{s:s}", "pw_error",
 		    err));
 	if (f != ACCOUNT_OK)
 		return fail_reply(r, f, err);

@@ -6,11 +6,15 @@
 #ifndef INTROEVAL_PEOPLE_H
 #define INTROEVAL_PEOPLE_H
 
+#include <jansson.h>
+
 struct req;
 
 int	people_user(struct req *);		/* GET  /users/:id */
 int	people_user_update(struct req *);	/* POST /users/:id */
 int	people_account(struct req *);		/* GET  /account */
+/* The /account page with view's messages (stolen), as status. */
+int	people_account_page(struct req *, int status, json_t *view);
 int	people_account_password(struct req *);	/* POST /account/password */
 int	people_account_signout_all(struct req *); /* POST /account/signout-all */
 int	people_reset_form(struct req *);	/* GET  /reset */

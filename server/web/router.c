@@ -27,17 +27,20 @@
 
 #include "adjust.h"
 #include "api.h"
+#include "apitoken.h"
 #include "api_comments.h"
 #include "api_courses.h"
 #include "api_nodes.h"
 #include "app.h"
 #include "assign_web.h"
+#include "audit.h"
 #include "bakeoff_web.h"
 #include "config.h"
 #include "course_admin.h"
 #include "dash.h"
 #include "health.h"
 #include "http.h"
+#include "idem.h"
 #include "jobs_web.h"
 #include "log.h"
 #include "metrics.h"
@@ -45,7 +48,9 @@
 #include "people.h"
 #include "rubric_web.h"
 #include "privacy_pages.h"
+#include "ratelimit.h"
 #include "submission.h"
+#include "tokens_web.h"
 #include "tus.h"
 #include "upload.h"
 #include "util.h"
@@ -54,6 +59,7 @@
 #define COOKIE_NAME	"introeval_session"
 #define STATIC_MAX	(4 * 1024 * 1024)
 #define KEEP_ALIVE_S	15	/* idle kept-alive connection, at most */
+#define RATE_SLOTS	4096	/* scripts whose request rates are kept */
 
 /* Who may call a route. */
 #define R_ANON		0x01	/* no sign-in needed */
@@ -179,6 +185,16 @@ static const struct route routes[] = {
 	  people_account_password },
 	{ "POST", "/account/signout-all",	R_USER,  CSRF_FORM,
 	  people_account_signout_all },
+	{ "POST", "/account/tokens",		R_STAFF, CSRF_FORM,
+	  tokens_form_create },
+	{ "POST", "/account/tokens/:id/revoke",	R_STAFF, CSRF_FORM,
+	  tokens_form_revoke },
+	{ "GET",  "/api/v1/tokens",		R_STAFF, CSRF_NONE,
+	  tokens_api_list },
+	{ "POST", "/api/v1/tokens",		R_STAFF, CSRF_HEADER,
+	  tokens_api_create },
+	{ "DELETE", "/api/v1/tokens/:id",	R_STAFF, CSRF_HEADER,
+	  tokens_api_revoke },
 	{ "GET",  "/users/:id",			R_STAFF, CSRF_NONE,
 	  people_user },
 	{ "POST", "/users/:id",			R_STAFF, CSRF_FORM,
@@ -334,6 +350,7 @@ static const char *const health_paths[] = { "/healthz", "/readyz",
 struct router {
 	struct mg_context	*ctx;
 	struct app		*app;
+	struct ratelimit	*api_rate;	/* bearer requests, per script */
 	bool			 health_only;
 	atomic_bool		 open;	/* every handler is in place */
 };
@@ -345,6 +362,10 @@ static bool	 match(const char *, const char *, struct req *);
 static bool	 health_path(const char *);
 static int	 role_bit(const char *);
 static bool	 find_session(struct req *);
+static int	 rate_gate(struct router *, struct req *);
+static int	 token_gate(struct req *);
+static int	 run(struct req *, const struct route *);
+static void	 audit_token_use(struct req *, int);
 static int	 serve_static(struct req *, const char *);
 static const char *static_type(const char *);
 static int	 submission_gate(struct req *, const struct route *);
@@ -384,6 +405,8 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 
 	s->app = app;
 	s->health_only = health_only;
+	s->api_rate = ratelimit_new(app->cfg->api_rate_per_minute,
+	    app->cfg->api_rate_burst, RATE_SLOTS);
 	snprintf(ports, sizeof(ports), strchr(app->cfg->host, ':') != NULL ?
 	    "[%s]:%d" : "%s:%d", app->cfg->host, app->cfg->port);
 	snprintf(threads, sizeof(threads), "%d", app->cfg->threads);
@@ -397,6 +420,7 @@ router_start(struct app *app, bool health_only, char *err, size_t errlen)
 	cb.begin_request = not_yet_open;
 	mg_init_library(0);
 	if ((s->ctx = mg_start(&cb, s, opts)) == NULL) {
+		ratelimit_free(s->api_rate);
 		free(s);
 		util_seterr(err, errlen, "cannot listen on %s (is the port in "
 		    "use?)", ports);
@@ -481,6 +505,7 @@ router_stop(struct router *s)
 		return;
 	mg_stop(s->ctx);
 	mg_exit_library();
+	ratelimit_free(s->api_rate);
 	free(s);
 }
 
@@ -564,8 +589,9 @@ role_bit(const char *role)
 }
 
 /*
- * The session from the cookie, or for scripts an Authorization header.
- * False when the database could not tell (busy or down).
+ * The session from the cookie, or for scripts an Authorization header:
+ * an API token ("ie_...") or a session token from POST /login. False
+ * when the database could not tell (busy or down).
  */
 static bool
 find_session(struct req *r)
@@ -577,8 +603,14 @@ find_session(struct req *r)
 
 	r->token[0] = '\0';
 	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-		util_strlcpy(r->token, auth + 7, sizeof(r->token));
 		r->bearer = true;
+		if (strncmp(auth + 7, APITOKEN_PREFIX, 3) == 0) {
+			r->authed = apitoken_lookup(r->app->db, auth + 7,
+			    &r->user, &r->apitoken, &dbfail);
+			r->bearer = r->authed;
+			return !dbfail;
+		}
+		util_strlcpy(r->token, auth + 7, sizeof(r->token));
 	} else if (cookie == NULL || mg_get_cookie(cookie, COOKIE_NAME, r->token,
 	    sizeof(r->token)) < 0)
 		r->token[0] = '\0';
@@ -587,6 +619,79 @@ find_session(struct req *r)
 		    &dbfail);
 	r->bearer = r->bearer && r->authed;
 	return !dbfail;
+}
+
+/*
+ * Scripts (a request signed in by a bearer token: an API token, or a
+ * session token) are paced per token or account; pages are not. 0: go
+ * on; else the 429 sent.
+ */
+static int
+rate_gate(struct router *s, struct req *r)
+{
+	char key[RATELIMIT_KEY_MAX + 1], hdr[96];
+	int retry;
+
+	if (!r->bearer)
+		return 0;
+	if (r->apitoken.id != 0)
+		snprintf(key, sizeof(key), "t:%lld", r->apitoken.id);
+	else
+		snprintf(key, sizeof(key), "u:%lld", r->user.id);
+	if (ratelimit_take(s->api_rate, key, util_monotonic(), &retry))
+		return 0;
+	snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\nCache-Control: "
+	    "no-store\r\n", retry);
+	return http_error_code(r, 429, "rate_limited", hdr, "too many "
+	    "requests from this script; wait %d s (Retry-After) and go on",
+	    retry);
+}
+
+/* A read-scope API token only reads. 0: go on; else the 403 sent. */
+static int
+token_gate(struct req *r)
+{
+	const char *m = r->ri->request_method;
+
+	if (r->apitoken.id == 0 || !r->apitoken.read_only ||
+	    strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return 0;
+	return http_error_code(r, 403, "token_read_only", NULL, "this API "
+	    "token may only read (GET and HEAD); make one with scope \"act\" "
+	    "to change things");
+}
+
+/* The handler, under an Idempotency-Key for the API's POSTs. */
+static int
+run(struct req *r, const struct route *rt)
+{
+	if (strcmp(rt->method, "POST") != 0 || strncmp(rt->pattern,
+	    "/api/v1/", 8) != 0)
+		return rt->handler(r);
+	/* A raw upload streams its body to disk: the handler reads it. */
+	return idem_run(r, rt->handler, rt->handler == upload_submission);
+}
+
+/* A change made with an API token goes to the audit log. */
+static void
+audit_token_use(struct req *r, int status)
+{
+	const char *m = r->ri->request_method;
+	char subject[64], err[512];
+	json_t *d;
+
+	if (r->apitoken.id == 0 || strcmp(m, "GET") == 0 ||
+	    strcmp(m, "HEAD") == 0)
+		return;
+	snprintf(subject, sizeof(subject), "api token %lld", r->apitoken.id);
+	d = json_pack("{s:I, s:s, s:s, s:s, s:i}", "token_id",
+	    (json_int_t)r->apitoken.id, "token_name", r->apitoken.name,
+	    "method", m, "path", r->ri->local_uri, "status", status);
+	if (!audit_write(r->app->db, NULL, r->user.id, "api_token.request",
+	    subject, d, err, sizeof(err)))
+		log_warnx("audit: token=%lld %s %s: %s", r->apitoken.id, m,
+		    r->ri->local_uri, err);
+	json_decref(d);
 }
 
 /*
@@ -654,6 +759,8 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 		status = http_db_error(&r);
 		goto out;
 	}
+	if ((status = rate_gate(s, &r)) != 0)
+		goto out;
 	/* HEAD takes a HEAD route if there is one, else the GET route. */
 	for (i = 0; i < ARRAY_LEN(routes) && rt == NULL; i++) {
 		if (!match(routes[i].pattern, path, &r))
@@ -676,7 +783,7 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 		    http_redirect(&r, "/login", NULL);
 	else if (r.authed && !(rt->roles & (R_ANON | role_bit(r.user.role))))
 		status = http_error(&r, 403, "your account may not do this");
-	else {
+	else if ((status = token_gate(&r)) == 0) {
 		/*
 		 * A browser attaches the cookie to cross-site requests, so a
 		 * cookie session must also show the token only our pages
@@ -693,12 +800,13 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 			    "from an IntroEval page (missing or wrong CSRF "
 			    "token); reload the page and try again");
 		else if ((status = submission_gate(&r, rt)) == 0)
-			status = rt->handler(&r);
+			status = run(&r, rt);
 	}
+	audit_token_use(&r, status);
 out:
-	log_info("http %s %s status=%d user=%lld ms=%.1f",
+	log_info("http %s %s status=%d user=%lld token=%lld ms=%.1f",
 	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
-	    (util_monotonic() - t0) * 1000);
+	    r.apitoken.id, (util_monotonic() - t0) * 1000);
 	return status > 0 ? status : 500;
 }
 

@@ -343,6 +343,17 @@ MATRIX = [
       (401, 403, 403, 200, 404, 200, 401)),
     R("POST", "/api/v1/jobs/:id/cancel", "job", "json_empty",
       (401, 403, 403, 409, 404, 409, 401)),
+    # API tokens (issue 16): staff make, list and revoke their own.
+    R("POST", "/account/tokens", None, "token_form",
+      (LOGIN, 403, 403, 200, 200, 200, LOGIN)),
+    R("POST", "/account/tokens/:id/revoke", "fresh_token", "form",
+      (LOGIN, 403, 403, 303, 404, 404, LOGIN)),
+    R("GET", "/api/v1/tokens", None, None,
+      (401, 403, 403, 200, 200, 200, 401)),
+    R("POST", "/api/v1/tokens", None, "token_json",
+      (401, 403, 403, 201, 201, 201, 401)),
+    R("DELETE", "/api/v1/tokens/:id", "fresh_token", None,
+      (401, 403, 403, 200, 404, 404, 401)),
     # Last: signing out everywhere ends the role's other sessions too.
     R("POST", "/account/signout-all", "fresh_session", "form",
       (LOGIN, 303, 303, 303, 303, 303, LOGIN)),
@@ -404,6 +415,10 @@ BODIES = {
         "Content-Type": "video/mp4", "X-Filename": "intro.mp4",
         "Accept": "application/json"}),
     "json_empty": lambda ctx, role, c: as_json({}),
+    "token_form": lambda ctx, role, c: form(
+        c, {"name": "made by %s" % role, "scope": "read"}),
+    "token_json": lambda ctx, role, c: as_json(
+        {"name": "made by %s" % role, "scope": "read"}),
     "priority_json": lambda ctx, role, c: as_json({"priority": 5}),
     "scores_json": lambda ctx, role, c: as_json({
         "criterion": ctx.criterion, "score": 4,
@@ -653,6 +668,12 @@ class AuthzMatrix(harness.TestCase):
         return harness.wait_until(lambda: self.sql(
             "SELECT node FROM system_state LIMIT 1").strip(),
             "the scheduler wrote its node's state", timeout=120)
+
+    def fresh_token(self, role):
+        """An API token of t_in's (only its owner may revoke it)."""
+        return self.clients["t_in"].post_json(
+            "/api/v1/tokens", {"name": "for %s" % role, "scope": "read"},
+            expect=201)["id"]
 
     def fresh_queued(self, role):
         return self.insert_submission("llm", "retry")
