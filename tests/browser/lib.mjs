@@ -92,6 +92,33 @@ export async function shot(page, name) {
   return file;
 }
 
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+export function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// bothSizes(page, name): shots NAME-desktop.png and NAME-phone.png;
+// neither may scroll sideways. The page is left at `after` (DESKTOP).
+export async function bothSizes(page, name, after = DESKTOP) {
+  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
+    await page.setViewportSize(viewport);
+    await shot(page, `${name}-${size}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= viewport.width + 2, `${page.url()} is ${wide} px wide at ${viewport.width} px`);
+  }
+  await page.setViewportSize(after);
+}
+
+// signIn(page, base, email, password): through the sign-in form, home.
+export async function signIn(page, base, email, password) {
+  await page.goto(`${base}/login`);
+  await page.fill('form#login input[name=email]', email);
+  await page.fill('form#login input[name=password]', password);
+  await Promise.all([page.waitForURL(`${base}/`, { timeout: 15000 }), page.click('form#login [type=submit]')]);
+}
+
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -20,14 +20,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchBrowser, log, shot, startEnv, runMain } from './lib.mjs';
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+import {
+  DESKTOP, bothSizes, check, launchBrowser, log, signIn, startEnv, runMain,
+} from './lib.mjs';
 
 function sql(info, statement) {
   const bin = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
@@ -35,23 +30,6 @@ function sql(info, statement) {
     { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
   return r.stdout.trim().split('\n')[0];
-}
-
-async function bothSizes(page, name) {
-  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(viewport);
-    await shot(page, `${name}-${size}`);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(wide <= viewport.width + 2, `${page.url()} is ${wide} px wide at ${viewport.width} px`);
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function signIn(page, base, email, password) {
-  await page.goto(`${base}/login`);
-  await page.fill('form#login input[name=email]', email);
-  await page.fill('form#login input[name=password]', password);
-  await Promise.all([page.waitForURL(`${base}/`, { timeout: 15000 }), page.click('form#login [type=submit]')]);
 }
 
 async function submit(page, selector) {

@@ -11,31 +11,9 @@
 //
 // Run: node tests/browser/test_tokens.mjs (after npm ci in tests/browser).
 
-import { launchBrowser, log, shot, startEnv, runMain } from './lib.mjs';
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-async function bothSizes(page, name) {
-  for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]]) {
-    await page.setViewportSize(viewport);
-    await shot(page, `${name}-${size}`);
-    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(wide <= viewport.width + 2, `${page.url()} is ${wide} px wide at ${viewport.width} px`);
-  }
-  await page.setViewportSize(DESKTOP);
-}
-
-async function signIn(page, base, email, password) {
-  await page.goto(`${base}/login`);
-  await page.fill('form#login input[name=email]', email);
-  await page.fill('form#login input[name=password]', password);
-  await Promise.all([page.waitForURL(`${base}/`, { timeout: 15000 }), page.click('form#login [type=submit]')]);
-}
+import {
+  DESKTOP, bothSizes, check, launchBrowser, log, signIn, startEnv, runMain,
+} from './lib.mjs';
 
 async function submit(page, selector) {
   await Promise.all([page.waitForNavigation({ timeout: 15000 }), page.click(selector)]);
