@@ -39,6 +39,8 @@ static const char security_headers[] =
 static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);
 static int	 error_with(struct req *, int, const char *, const char *);
+static int	 error_reply(struct req *, int, const char *, const char *,
+		    const char *);
 static void	 capture(struct req *, int, const char *, const char *,
 		    size_t, const char *);
 
@@ -78,6 +80,8 @@ http_send_head(struct req *r, int status, const char *ctype,
 		r->capture->taken = true;
 		r->capture->streamed = true;
 		r->capture->status = status;
+		if (r->capture->keep != NULL)
+			r->capture->keep(r, r->capture);
 	}
 	mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %lld\r\n%s%s\r\n", status,
@@ -104,6 +108,8 @@ capture(struct req *r, int status, const char *ctype, const char *body,
 	memcpy(c->body, body, len);
 	c->body[len] = '\0';
 	c->len = len;
+	if (c->keep != NULL)
+		c->keep(r, c);
 }
 
 void
@@ -168,19 +174,13 @@ int
 http_error_code(struct req *r, int status, const char *code,
     const char *extra, const char *fmt, ...)
 {
-	char msg[1024], num[8];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (wants_json(r))
-		return json_with(r, status, json_pack("{s:{s:s, s:s}}", "error",
-		    "code", code, "message", msg), extra);
-	snprintf(num, sizeof(num), "%d", status);
-	return http_render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
-	    "title", mg_get_response_code_text(r->conn, status), "status",
-	    num, "message", msg), extra);
+	return error_reply(r, status, extra, code, msg);
 }
 
 int
@@ -190,19 +190,30 @@ http_error_headers(struct req *r, int status, const char *extra,
 	return error_with(r, status, extra, msg);
 }
 
-/* An error page, or {"error": msg} for the API and scripts. */
 static int
 error_with(struct req *r, int status, const char *extra, const char *msg)
 {
-	char code[8];
+	return error_reply(r, status, extra, NULL, msg);
+}
+
+/*
+ * An error page, or for the API and scripts {"error": msg}, and with a
+ * code {"error": {"code": code, "message": msg}}.
+ */
+static int
+error_reply(struct req *r, int status, const char *extra, const char *code,
+    const char *msg)
+{
+	char num[8];
 
 	if (wants_json(r))
-		return json_with(r, status, json_pack("{s:s}", "error", msg),
-		    extra);
-	snprintf(code, sizeof(code), "%d", status);
+		return json_with(r, status, code != NULL ? json_pack(
+		    "{s:{s:s, s:s}}", "error", "code", code, "message", msg) :
+		    json_pack("{s:s}", "error", msg), extra);
+	snprintf(num, sizeof(num), "%d", status);
 	return http_render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
 	    "title", mg_get_response_code_text(r->conn, status), "status",
-	    code, "message", msg), extra);
+	    num, "message", msg), extra);
 }
 
 int

@@ -18,19 +18,24 @@
 struct app;
 struct mg_connection;
 struct mg_request_info;
+struct req;
 
 /*
  * The first answer a handler sends, kept (with its body copied) while a
  * capture is set: idem.c stores it for an Idempotency-Key's replays.
+ * keep, when set, is called with it before a byte of it is sent, so a
+ * client that has the answer finds it stored.
  */
 struct http_capture {
 	bool	 taken;
-	bool	 streamed;	/* sent by http_send_head: not kept */
+	bool	 streamed;	/* sent by http_send_head: no body kept */
 	int	 status;
 	char	*ctype;
 	char	*headers;	/* the extra header lines, or NULL */
 	char	*body;
 	size_t	 len;
+	void	(*keep)(struct req *, struct http_capture *);
+	void	*arg;		/* keep's */
 };
 
 struct req {

@@ -30,7 +30,8 @@ enum claim { CLAIM_RUN, CLAIM_REPLAY, CLAIM_REUSED, CLAIM_BUSY, CLAIM_DB };
 static enum claim claim(struct req *, const char *, const char *,
 		    PGresult **);
 static int	 replay(struct req *, PGresult *);
-static void	 finish(struct req *, const char *, struct http_capture *);
+static void	 keep(struct req *, struct http_capture *);
+static void	 forget(struct req *, const char *);
 static void	 purge(struct db *);
 static void	 drain(struct req *);
 static void	 request_fingerprint(struct req *, char [65]);
@@ -145,10 +146,13 @@ idem_run(struct req *r, int (*handler)(struct req *), bool streams)
 		goto out;
 	}
 	memset(&cap, 0, sizeof(cap));
+	cap.keep = keep;
+	cap.arg = (void *)key;
 	r->capture = &cap;
 	status = handler(r);
 	r->capture = NULL;
-	finish(r, key, &cap);
+	if (!cap.taken)		/* nothing was answered: nothing to keep */
+		forget(r, key);
 	http_capture_free(&cap);
 out:
 	free(r->prebody);
@@ -246,37 +250,48 @@ replay(struct req *r, PGresult *row)
 	return status;
 }
 
-/* Keeps the answer for replays, or frees the key for a retry. */
+/*
+ * Keeps the answer for replays (called by http_send before it sends),
+ * or frees the key for a retry when the answer is not one to replay.
+ */
 static void
-finish(struct req *r, const char *key, struct http_capture *cap)
+keep(struct req *r, struct http_capture *cap)
 {
-	static const char keep_sql[] = "UPDATE idempotency_keys SET state = "
+	static const char sql[] = "UPDATE idempotency_keys SET state = "
 	    "'done', status = $3, content_type = $4, headers = $5, body = "
 	    "decode($6, 'hex') WHERE user_id = $1 AND key = $2";
-	static const char free_sql[] = "DELETE FROM idempotency_keys WHERE "
-	    "user_id = $1 AND key = $2";
-	char ub[DB_NUM_LEN], sb[DB_NUM_LEN], err[512], *hex = NULL;
+	char ub[DB_NUM_LEN], sb[DB_NUM_LEN], err[512], *hex;
 	const char *p[6];
-	bool keep = cap->taken && !cap->streamed && cap->status < 500 &&
-	    cap->status != 429, ok;
 
-	p[0] = db_param_ll(ub, r->user.id);
-	p[1] = key;
-	if (keep) {
-		hex = xmalloc(cap->len * 2 + 1);
-		sodium_bin2hex(hex, cap->len * 2 + 1, (const unsigned char *)
-		    cap->body, cap->len);
-		p[2] = db_param_ll(sb, cap->status);
-		p[3] = cap->ctype;
-		p[4] = cap->headers;
-		p[5] = hex;
+	if (cap->streamed || cap->status >= 500 || cap->status == 429) {
+		forget(r, cap->arg);
+		return;
 	}
-	ok = db_exec1(r->app->db, keep ? keep_sql : free_sql, keep ? 6 : 2, p,
-	    err, sizeof(err));
-	if (!ok)
-		log_warnx("idempotency key user=%lld not %s: %s", r->user.id,
-		    keep ? "stored" : "freed", err);
+	hex = xmalloc(cap->len * 2 + 1);
+	sodium_bin2hex(hex, cap->len * 2 + 1, (const unsigned char *)cap->body,
+	    cap->len);
+	p[0] = db_param_ll(ub, r->user.id);
+	p[1] = cap->arg;
+	p[2] = db_param_ll(sb, cap->status);
+	p[3] = cap->ctype;
+	p[4] = cap->headers;
+	p[5] = hex;
+	if (!db_exec1(r->app->db, sql, 6, p, err, sizeof(err)))
+		log_warnx("idempotency key user=%lld not stored: %s",
+		    r->user.id, err);
 	free(hex);
+}
+
+static void
+forget(struct req *r, const char *key)
+{
+	char ub[DB_NUM_LEN], err[512];
+	const char *p[2] = { db_param_ll(ub, r->user.id), key };
+
+	if (!db_exec1(r->app->db, "DELETE FROM idempotency_keys WHERE user_id "
+	    "= $1 AND key = $2", 2, p, err, sizeof(err)))
+		log_warnx("idempotency key user=%lld not freed: %s",
+		    r->user.id, err);
 }
 
 /* Expired keys go, at most every PURGE_EVERY_S, on some request's time. */

@@ -183,7 +183,7 @@ class ApiTokens(harness.TestCase):
         resp = self.teacher.expect("POST", "/account/tokens", 200, body=form,
                                    headers={"Content-Type": "application/"
                                             "x-www-form-urlencoded"})
-        secret = re.search(r'id="new-token">(ie_[0-9a-f]{48})<',
+        secret = re.search(r'id="new-token"[^>]*>(ie_[0-9a-f]{48})<',
                            resp.text).group(1)
         self.assertEqual(self.bearer(secret).get_json("/api/v1/me")["email"],
                          "teach@example.com")
