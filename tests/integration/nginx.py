@@ -77,6 +77,9 @@ class Nginx:
                         d, d, temps, d))
         harness._register(self)
 
+    def __repr__(self):
+        return "Nginx(%s)" % self.url
+
     @property
     def url(self):
         return "https://127.0.0.1:%d" % self.https_port

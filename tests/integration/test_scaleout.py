@@ -208,8 +208,8 @@ class ScaleOut(harness.TestCase):
             c.login(email, PW)
             cls.clients.append(c)
         # Which node claims an upload is up to the nodes (the first
-        # free one wins): a round of uploads at once usually reaches both,
-        # and a few rounds always do.
+        # free one wins): a round of uploads at once usually reaches both;
+        # more rounds follow until it has (test 1 fails if five did not).
         cls.first = []
         for _ in range(5):
             ids = cls.upload(4)
