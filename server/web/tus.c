@@ -74,7 +74,7 @@ static int	 open_locked(struct req *, const struct tus_row *,
 		    struct patch *);
 static void	 receive(struct req *, const struct tus_row *, struct patch *);
 static int	 complete(struct req *, struct tus_row *, struct patch *);
-static bool	 finish(struct app *, struct tus_row *, long long,
+static bool	 finish(struct app *, struct tus_row *, int, long long,
 		    struct upload_done *, char *, size_t);
 
 /*
@@ -602,20 +602,34 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 }
 
 /*
- * An upload whose bytes are all in (the caller holds its file's lock)
- * becomes a submission or is refused, and the row records which. False
- * with done->fail when it did not become one; after a passing failure
- * (UPLOAD_NO_DISK, UPLOAD_NO_DB) the upload stays unfinished.
+ * An upload whose bytes are all in (the caller holds its file's lock on
+ * fd) becomes a submission or is refused, and the row records which.
+ * False with done->fail when it did not become one; after a passing
+ * failure (UPLOAD_NO_DISK, UPLOAD_NO_DB) the upload stays unfinished.
  */
 static bool
-finish(struct app *app, struct tus_row *row, long long size,
+finish(struct app *app, struct tus_row *row, int fd, long long size,
     struct upload_done *done, char *err, size_t errlen)
 {
 	struct upload_file f;
-	char *path = tus_data_path(app, row->stored_name), dberr[512];
+	char *path, dberr[512];
 	char label[TUS_FILENAME_MAX + 1];
 	bool ok;
 
+	/*
+	 * On the disk before the row that names it is committed: a worker
+	 * on another machine reads it from a shared mount (NFS writes back
+	 * a client's cached pages only at close or fsync), and a crash must
+	 * not leave a submission with a short file.
+	 */
+	memset(done, 0, sizeof(*done));
+	if (fsync(fd) != 0) {
+		log_warn("tus: upload=%lld fsync", row->id);
+		done->fail = UPLOAD_NO_DISK;
+		return util_seterr(err, errlen, "the server cannot store "
+		    "uploads right now");
+	}
+	path = tus_data_path(app, row->stored_name);
 	memset(&f, 0, sizeof(f));
 	/* The metadata was checked when the upload was created. */
 	if (!tus_parse_metadata(row->metadata, label, sizeof(label),
@@ -663,7 +677,7 @@ tus_finish_stranded(struct app *app, long long id, long long user_id)
 	    st.st_nlink > 0 && st.st_size == row.length) {
 		log_info("tus: upload=%lld: its last byte arrived before a "
 		    "restart; finishing it", row.id);
-		finish(app, &row, st.st_size, &done, err, sizeof(err));
+		finish(app, &row, fd, st.st_size, &done, err, sizeof(err));
 		done_now = true;
 	}
 	close(fd);
@@ -682,7 +696,8 @@ complete(struct req *r, struct tus_row *row, struct patch *pt)
 	char err[512], off[HDR_MAX], out[HDR_MAX];
 	bool ok;
 
-	ok = finish(r->app, row, pt->offset, &done, err, sizeof(err));
+	ok = finish(r->app, row, pt->fd, pt->offset, &done, err,
+	    sizeof(err));
 	snprintf(off, sizeof(off), "Upload-Offset: %lld\r\n", pt->offset);
 	if (!ok && done.fail == UPLOAD_NO_DB)
 		return db_fail(r, false, off);
