@@ -35,6 +35,7 @@ struct item {
 	char		 name[160];	/* student and file, for the line */
 	char		 shown[600];	/* the state last printed */
 	bool		 final, failed;
+	bool		 unnamed;	/* met in an event: read it once */
 };
 
 enum wstate { W_CLOSED, W_CONNECTING, W_OPEN };
@@ -246,8 +247,10 @@ on_message(struct watch *w)
 			w->since = v;
 		if ((it = find(w, id)) == NULL && w->course > 0 &&
 		    json_integer_value(json_object_get(m, "course_id")) ==
-		    w->course)
+		    w->course) {
 			it = add(w, id);
+			it->unnamed = true;
+		}
 		if (it != NULL)
 			apply(w, it, m, true);
 	}
@@ -464,6 +467,7 @@ ctl_watch(struct ctl *c)
 	struct watch w;
 	double deadline;
 	int code, failed = 0;
+	size_t i;
 
 	memset(&w, 0, sizeof(w));
 	w.c = c;
@@ -501,6 +505,13 @@ ctl_watch(struct ctl *c)
 		if (w.st == W_CLOSED && now_s() >= w.next_try)
 			connect_ws(&w);
 		lws_service(w.ctx, 0);
+		/* An upload met in a course's event: its file's name (and
+		 * state) from REST, outside libwebsockets' callback. */
+		for (i = 0; i < w.n && w.st == W_OPEN; i++)
+			if (w.items[i].unnamed) {
+				w.items[i].unnamed = false;
+				refresh_one(&w, &w.items[i]);
+			}
 		/* A failed read is tried again, a second later, while the
 		 * socket stays open; a drop subscribes and reads anew. */
 		if (w.resync && w.st == W_OPEN && now_s() >= w.next_resync) {

@@ -17,7 +17,8 @@ teacher, each with their own config directory:
   - results --csv as the teacher parses and holds the student's upload
     that counts with its overall score; job "..." --yes runs a job and
     without --yes (no terminal) nothing runs;
-  - a cancelled upload makes the watch exit 1;
+  - a cancelled upload makes the watch exit 1; a teacher's watch of the
+    course follows an upload made after it started;
   - a submit killed part-way resumes where the server's bytes end, and
     makes one submission;
   - --json answers parse; errors exit 3 (bad token), 4 (no such
@@ -351,6 +352,25 @@ class CliTest(harness.TestCase):
                                      "failed": 1})
         self.assertEqual(lines[-2]["status"], "failed")
         self.assertIn("cancelled", lines[-2]["error"])
+
+    def test_watch_course_follows_new_uploads(self):
+        course = str(self.course_id())
+        first = self.student.json("submit", harness.short_intro("intro02"))
+        a = first[0]["submissions"][0]["id"]
+        w = Watcher(self.teacher, "--course", course, "--json")
+        harness.wait_until(lambda: any('"id": %d' % a in ln or
+                                       '"id":%d' % a in ln for ln in w.out),
+                           "the watch to show the first upload", timeout=60)
+        second = self.student.json("submit", harness.short_intro("intro03"))
+        b = second[0]["submissions"][0]["id"]
+        rc = w.wait(240)
+        self.assertEqual(rc, 0, "\n".join(w.out + w.err))
+        lines = [json.loads(ln) for ln in w.out]
+        finals = {ln["id"]: ln for ln in lines if ln.get("final")}
+        self.assertEqual(finals[a]["status"], "completed", lines)
+        self.assertEqual(finals[b]["status"], "completed", lines)
+        self.assertEqual(lines[-1]["type"], "done")
+        self.assertGreaterEqual(lines[-1]["watched"], 2)
 
     def test_submit_resumes_after_being_killed(self):
         video = harness.short_intro("intro05")
