@@ -13,9 +13,10 @@ quickly; every other test uses tokens of its own, so it stays under it.
   not make tokens; a token may not make tokens.
 - Idempotency-Key: a raw-body upload sent twice with one key is one
   submission, the second answer replayed (Idempotent-Replayed: true);
-  the key with another body is 422 idempotency_key_reused; two sent at
-  once give one submission (the other answer 409 idempotency_in_progress
-  or the replay); a tus creation replays its Location.
+  the key with another body is 422 idempotency_key_reused; a repeat while
+  the first is still sending its body is 409 idempotency_in_progress, and
+  once it is done the replay; a JSON POST's body is part of the request;
+  a tus creation replays its Location; an expired key runs anew.
 - The rate limit: a burst beyond it is 429 rate_limited with Retry-After.
 
 Run: python3 tests/integration/test_api_tokens.py (INTROEVAL_BIN names
@@ -27,7 +28,7 @@ import json
 import os
 import re
 import sys
-import threading
+import socket
 import urllib.parse
 import uuid
 
@@ -56,7 +57,8 @@ class ApiTokens(harness.TestCase):
             ("teach@example.com", "Tess Teacher", "teacher", PW),
             ("admin@example.com", "Ada Admin", "admin", PW),
             ("stud@example.com", "Sam Student", "student", PW),
-            ("stud2@example.com", "Sue Student", "student", PW)])
+            ("stud2@example.com", "Sue Student", "student", PW),
+            ("stud3@example.com", "Stu Student", "student", PW)])
         cls.teacher = harness.Client(cls.server.url)
         cls.teacher.login("teach@example.com", PW)
         cls.admin = harness.Client(cls.server.url)
@@ -126,6 +128,13 @@ class ApiTokens(harness.TestCase):
             "/api/v1/tokens")["tokens"]])
         self.teacher.expect("DELETE", "/api/v1/tokens/%d" % made["id"], 404)
         self.assertTrue(self.audit("api_token.revoked"))
+
+    def test_expired_token_refused(self):
+        made = self.make_token("short-lived", "read")
+        self.bearer(made["token"]).expect("GET", "/api/v1/me", 200)
+        self.psql("UPDATE api_tokens SET expires_at = now() - interval "
+                  "'1 second' WHERE id = %d" % made["id"])
+        self.bearer(made["token"]).expect("GET", "/api/v1/me", 401)
 
     def test_read_scope_refuses_changes(self):
         reader = self.bearer(self.make_token("reader", "read")["token"])
@@ -233,29 +242,73 @@ class ApiTokens(harness.TestCase):
         self.upload(self.bearer(self.session_token("stud2@example.com")),
                     key)
 
-    def test_idempotent_concurrent(self):
+    def test_idempotent_json_post(self):
+        """A JSON body is part of the key's request: the same body is
+        replayed (one token made), another is refused."""
+        key = str(uuid.uuid4())
+        hdrs = {"Content-Type": "application/json", "Idempotency-Key": key}
+        body = json.dumps({"name": "made once", "scope": "read"})
+        first = self.teacher.expect("POST", "/api/v1/tokens", 201,
+                                    body=body, headers=hdrs)
+        again = self.teacher.expect("POST", "/api/v1/tokens", 201,
+                                    body=body, headers=hdrs)
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(again.json(), first.json())
+        self.assertEqual(self.psql("SELECT count(*) FROM api_tokens WHERE "
+                                   "name = 'made once'"), "1")
+        other = self.teacher.expect("POST", "/api/v1/tokens", 422,
+                                    body=body.replace("once", "twice"),
+                                    headers=hdrs)
+        self.assertEqual(error_code(other), "idempotency_key_reused")
+        # After 24 hours the key is free again (and runs anew).
+        self.psql("UPDATE idempotency_keys SET expires_at = now() - "
+                  "interval '1 second' WHERE key = '%s'" % key)
+        third = self.teacher.expect("POST", "/api/v1/tokens", 201,
+                                    body=body.replace("once", "twice"),
+                                    headers=hdrs)
+        self.assertIsNone(third.header("Idempotent-Replayed"))
+        self.assertEqual(third.json()["name"], "made twice")
+        bad = self.teacher.expect("POST", "/api/v1/tokens", 400, body=body,
+                                  headers={"Content-Type": "application/json",
+                                           "Idempotency-Key": "has space"})
+        self.assertEqual(error_code(bad), "invalid_idempotency_key")
+
+    def test_idempotent_in_progress(self):
+        """A repeat while the first still runs is 409; once it is done,
+        the repeat is its replay: one submission."""
         token = self.session_token("stud@example.com")
         before = self.count_submissions("stud@example.com")
         key = str(uuid.uuid4())
-        answers = []
-
-        def send():
-            answers.append(self.bearer(token).request(
-                "POST", "/api/v1/submissions?assignment_id=%d" %
-                self.assignment, self.video, {"Content-Type": "video/mp4",
-                                              "Idempotency-Key": key}))
-        threads = [threading.Thread(target=send) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        statuses = sorted(a.status for a in answers)
-        self.assertIn(statuses, ([201, 201], [201, 409]), answers)
-        for a in answers:
-            if a.status == 409:
-                self.assertEqual(error_code(a), "idempotency_in_progress")
-        ids = {a.json()["id"] for a in answers if a.status == 201}
-        self.assertEqual(len(ids), 1)
+        path = "/api/v1/submissions?assignment_id=%d" % self.assignment
+        u = urllib.parse.urlsplit(self.server.url)
+        # The first sends its header and half its body, then waits.
+        first = socket.create_connection((u.hostname, u.port), timeout=60)
+        first.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: "
+                       "Bearer %s\r\nContent-Type: video/mp4\r\n"
+                       "Content-Length: %d\r\nIdempotency-Key: %s\r\n"
+                       "Connection: close\r\n\r\n" % (
+                           path, token, len(self.video), key)).encode())
+        half = len(self.video) // 2
+        first.sendall(self.video[:half])
+        harness.wait_until(lambda: self.psql(
+            "SELECT state FROM idempotency_keys WHERE key = '%s'" % key)
+            == "running", "the first request holds its key", timeout=60)
+        busy = self.upload(self.bearer(token), key, expect=409)
+        self.assertEqual(error_code(busy), "idempotency_in_progress")
+        self.assertEqual(busy.header("Retry-After"), "1")
+        first.sendall(self.video[half:])
+        answer = b""
+        while True:
+            chunk = first.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        first.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 201"), answer[:200])
+        made = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        again = self.upload(self.bearer(token), key)
+        self.assertEqual(again.header("Idempotent-Replayed"), "true")
+        self.assertEqual(again.json()["id"], made["id"])
         self.assertEqual(self.count_submissions("stud@example.com"),
                          before + 1)
 
@@ -283,6 +336,14 @@ class ApiTokens(harness.TestCase):
         self.assertEqual(resp.status, 429)
         self.assertEqual(error_code(resp), "rate_limited")
         self.assertGreaterEqual(int(resp.header("Retry-After")), 1)
+        # A script's session token (POST /login) is paced by its account.
+        session = self.bearer(self.session_token("stud3@example.com"))
+        for _ in range(100):
+            resp = session.request("GET", "/api/v1/me")
+            if resp.status != 200:
+                break
+        self.assertEqual(resp.status, 429)
+        self.assertEqual(error_code(resp), "rate_limited")
         # Another token, and the pages, are not held back by it.
         self.bearer(self.make_token("calm script", "read")["token"]).expect(
             "GET", "/api/v1/me", 200)
