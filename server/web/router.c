@@ -44,6 +44,7 @@
 #include "jobs_web.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "pages.h"
 #include "people.h"
 #include "rubric_web.h"
@@ -283,6 +284,8 @@ static const struct route routes[] = {
 	  bakeoff_api_get },
 	{ "GET",  "/metrics",			R_ANON | R_USER, CSRF_NONE,
 	  metrics_handler },
+	{ "GET",  "/api/v1/openapi.json",	R_ANON | R_USER, CSRF_NONE,
+	  openapi_serve },
 	{ "GET",  "/api/v1/me",			R_USER,  CSRF_NONE,
 	  api_me },
 	{ "GET",  "/api/v1/submissions",	R_USER,  CSRF_NONE,

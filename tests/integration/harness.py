@@ -48,6 +48,9 @@ import unittest
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openapi_check  # noqa: E402
+
 PGBIN = os.environ.get("PGBIN", "/usr/lib/postgresql/15/bin")
 IS_ROOT = os.geteuid() == 0
 DB_USER = "introeval"
@@ -910,6 +913,36 @@ class HttpError(AssertionError):
             method, path, expected, resp.status, resp.text[:500]))
 
 
+class OpenApiMismatch(AssertionError):
+    """An /api/v1 answer that schemas/openapi.json does not describe."""
+
+    def __init__(self, method, path, resp, problems):
+        self.response = resp
+        self.problems = problems
+        super().__init__(
+            "%s %s answered %d, which schemas/openapi.json does not "
+            "describe:\n  %s\nthe answer: %s" % (
+                method, path.split("?")[0], resp.status,
+                "\n  ".join(problems[:10]), resp.text[:300]))
+
+
+# Every answer from /api/v1 is checked against the description unless
+# INTROEVAL_OPENAPI_CHECK=0 (for a look at a server the description has
+# not caught up with; CI never sets it).
+OPENAPI_CHECK = os.environ.get("INTROEVAL_OPENAPI_CHECK", "1") != "0"
+
+
+def check_openapi(method, path, resp):
+    """Raises OpenApiMismatch when resp is not what the description says
+    method path answers."""
+    if not OPENAPI_CHECK or not path.startswith("/api/v1/"):
+        return
+    problems = openapi_check.document().check_response(
+        method, path, resp.status, resp.header("Content-Type"), resp.body)
+    if problems:
+        raise OpenApiMismatch(method, path, resp, problems)
+
+
 class Client:
     """HTTP/1.1 client with a cookie jar of its own (one per user).
 
@@ -977,6 +1010,7 @@ class Client:
         finally:
             conn.close()
         self._store_cookies(resp)
+        check_openapi(method, path, resp)
         return resp
 
     @staticmethod
