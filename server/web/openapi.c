@@ -5,21 +5,23 @@
  */
 #include "openapi.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "http.h"
+
+/* OPENAPI_ETAG: hex digits CMake puts on the compiler's command line. */
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+#define ETAG	"\"" STR(OPENAPI_ETAG) "\""
 
 int
 openapi_serve(struct req *r)
 {
 	const char *inm = http_header(r, "If-None-Match");
-	char hdr[160];
+	static const char hdr[] = "ETag: " ETAG "\r\nCache-Control: public, "
+	    "max-age=300, must-revalidate\r\n";
 
-	snprintf(hdr, sizeof(hdr), "ETag: %s\r\nCache-Control: public, "
-	    "max-age=300, must-revalidate\r\n", openapi_etag);
-	if (inm != NULL && (strcmp(inm, openapi_etag) == 0 ||
-	    strcmp(inm, "*") == 0))
+	if (inm != NULL && (strcmp(inm, ETAG) == 0 || strcmp(inm, "*") == 0))
 		return http_send(r, 304, "application/json", "", 0, hdr);
 	return http_send(r, 200, "application/json", openapi_json,
 	    openapi_json_len, hdr);

@@ -13,7 +13,6 @@ struct req;
 
 extern const char openapi_json[];
 extern const size_t openapi_json_len;
-extern const char openapi_etag[];	/* quoted, as the header has it */
 
 int	openapi_serve(struct req *);
 
