@@ -123,11 +123,15 @@ def validate(schema, value, resolve, where="$"):
 
 
 def _path_regex(template):
-    """/api/v1/submissions/{id} -> a regex whose groups are the ids (the
-    router's :id: a positive integer of at most 15 digits)."""
+    """/api/v1/submissions/{id} -> a regex of the paths it names, as the
+    router matches them: {name} a word of letters, digits and ._- not
+    starting with a dot; any other {x} a positive integer of at most 15
+    digits."""
     out = []
     for seg in template.strip("/").split("/"):
-        if seg.startswith("{") and seg.endswith("}"):
+        if seg == "{name}":
+            out.append("([A-Za-z0-9_-][A-Za-z0-9._-]*)")
+        elif seg.startswith("{") and seg.endswith("}"):
             out.append("([1-9][0-9]{0,14})")
         else:
             out.append(re.escape(seg))
