@@ -78,6 +78,7 @@ static bool	 parse_url(struct watch *);
 static void	 connect_ws(struct watch *);
 static void	 on_tick(lws_sorted_usec_list_t *);
 static bool	 all_final(struct watch *, int *);
+static bool	 signed_in(struct watch *);
 static int	 setup(struct watch *);
 
 static double
@@ -385,6 +386,29 @@ on_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(w->ctx, 0, sul, on_tick, 100 * LWS_US_PER_MS);
 }
 
+/*
+ * Before a reconnection: a socket refused or closed because the session
+ * ended (signed out, expired, revoked: 401) is not retried for ever. An
+ * unreachable server is; it is what a restart looks like.
+ */
+static bool
+signed_in(struct watch *w)
+{
+	struct ctl_req req = { .method = "GET", .path = "/api/v1/me" };
+	struct ctl_resp r;
+	bool ok = true;
+
+	if (!w->dropped)
+		return true;
+	if (ctl_http(w->c, &req, &r) && r.status == 401) {
+		ctl_warnx("watch: the session has ended (HTTP 401); sign in "
+		    "again with \"introevalctl login\"");
+		ok = false;
+	}
+	ctl_resp_free(&r);
+	return ok;
+}
+
 static bool
 all_final(struct watch *w, int *failed)
 {
@@ -502,8 +526,13 @@ ctl_watch(struct ctl *c)
 			code = CTL_UNAVAILABLE;
 			goto out;
 		}
-		if (w.st == W_CLOSED && now_s() >= w.next_try)
+		if (w.st == W_CLOSED && now_s() >= w.next_try) {
+			if (!signed_in(&w)) {
+				code = CTL_AUTH;
+				goto out;
+			}
 			connect_ws(&w);
+		}
 		lws_service(w.ctx, 0);
 		/* An upload met in a course's event: its file's name (and
 		 * state) from REST, outside libwebsockets' callback. */

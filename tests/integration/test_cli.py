@@ -9,7 +9,8 @@ teacher, each with their own config directory:
     exits 2;
   - login takes the password from standard input and stores the URL and
     token in $XDG_CONFIG_HOME/introevalctl/config, mode 600 in a 700
-    directory; a wrong password exits 3;
+    directory; a wrong password exits 3; logout ends the session (a
+    watch on it then exits 3); --token-name keeps an API token;
   - the student submits three fixtures (the ids as JSON) and watches
     them while the server is stopped and started on the same port and
     database: the watch reconnects, every upload's final state is
@@ -216,6 +217,22 @@ class CliTest(harness.TestCase):
             self.assertEqual(self.config_token(other), "")
             p = other.run("status", expect=3)
             self.assertIn("not signed in", p.stderr)
+        finally:
+            other.stop()
+
+    def test_watch_ends_when_the_session_does(self):
+        other = Ctl(self.stack.server.url)
+        try:
+            other.login("cli-s@example.com", PW_S)
+            out = other.json("submit", harness.short_intro("intro01"))
+            w = Watcher(other, str(out[0]["submissions"][0]["id"]))
+            harness.wait_until(lambda: len(w.out) >= 1, "the watch's "
+                               "first line", timeout=60)
+            other.run("logout")
+            # The hub closes the socket (4001); the watch finds the
+            # session gone instead of reconnecting for ever.
+            self.assertEqual(w.wait(120), 3, "\n".join(w.out + w.err))
+            self.assertIn("the session has ended", "\n".join(w.err))
         finally:
             other.stop()
 
