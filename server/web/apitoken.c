@@ -1,7 +1,7 @@
 /*
- * apitoken: see apitoken.h. A lookup is one statement: the SELECT, and
- * an UPDATE of last_used_at that only writes when the stored time is a
- * minute old, so a busy script costs one row write a minute.
+ * apitoken: see apitoken.h. A lookup is one SELECT; last_used_at is
+ * written only when the stored time is a minute old, so a busy script
+ * costs one row write a minute.
  */
 #include "apitoken.h"
 
@@ -152,34 +152,25 @@ bool
 apitoken_lookup(struct db *db, const char *secret, struct user *u,
     struct apitoken *t, bool *dbfail)
 {
-	static const char sql[] = "WITH t AS (SELECT t.id, t.name, t.scope, "
-	    "t.last_used_at, u.id AS user_id, u.email, u.name AS user_name, "
-	    "u.role FROM api_tokens t JOIN users u ON u.id = t.user_id "
-	    "WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND "
-	    "(t.expires_at IS NULL OR t.expires_at > now()) AND NOT "
-	    "u.disabled), used AS (UPDATE api_tokens a SET last_used_at = "
-	    "now() FROM t WHERE a.id = t.id AND (t.last_used_at IS NULL OR "
-	    "t.last_used_at < now() - interval '1 minute')) SELECT * FROM t";
-	char hash[65], err[256];
+	static const char sql[] = "SELECT t.id, t.name, t.scope, u.id AS "
+	    "user_id, u.email, u.name AS user_name, u.role, (t.last_used_at IS "
+	    "NULL OR t.last_used_at < now() - interval '1 minute') AS stale "
+	    "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE "
+	    "t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS "
+	    "NULL OR t.expires_at > now()) AND NOT u.disabled";
+	char hash[65], err[256], ib[DB_NUM_LEN];
 	const char *p[1] = { hash };
 	PGconn *c;
 	PGresult *r;
-	bool ok = false;
+	bool ok = false, stale = false;
 
 	*dbfail = false;
 	if (!apitoken_syntax(secret))
 		return false;
 	apitoken_hash(secret, hash);
 	c = db_acquire(db);
-	r = db_query_idempotent(c, sql, 1, p, err, sizeof(err));
-	db_release(db, c);
-	if (r == NULL) {
-		if (!db_last_busy())
-			log_warnx("api token lookup failed: %s", err);
-		*dbfail = true;
-		return false;
-	}
-	if (PQntuples(r) == 1) {
+	r = db_query(c, sql, 1, p, err, sizeof(err));
+	if (r != NULL && PQntuples(r) == 1) {
 		memset(u, 0, sizeof(*u));
 		u->id = db_get_ll(r, 0, "user_id");
 		util_strlcpy(u->email, db_get(r, 0, "email"), sizeof(u->email));
@@ -189,7 +180,20 @@ apitoken_lookup(struct db *db, const char *secret, struct user *u,
 		t->id = db_get_ll(r, 0, "id");
 		util_strlcpy(t->name, db_get(r, 0, "name"), sizeof(t->name));
 		t->read_only = strcmp(db_get(r, 0, "scope"), "read") == 0;
+		stale = strcmp(db_get(r, 0, "stale"), "t") == 0;
 		ok = true;
+	}
+	/* Marked used at most once a minute: one row write, not one a request. */
+	p[0] = db_param_ll(ib, t->id);
+	if (stale && !db_exec(c, "UPDATE api_tokens SET last_used_at = now() "
+	    "WHERE id = $1", 1, p, err, sizeof(err)))
+		log_warnx("api token=%lld: last use not noted: %s", t->id, err);
+	db_release(db, c);
+	if (r == NULL) {
+		if (!db_last_busy())
+			log_warnx("api token lookup failed: %s", err);
+		*dbfail = true;
+		return false;
 	}
 	PQclear(r);
 	return ok;
