@@ -122,6 +122,7 @@ json_t	*ctl_try_json(struct ctl *, const char *, int *);
 json_t	*ctl_send_json(struct ctl *, const char *, const char *, json_t *,
 	    long *, int *);
 void	 ctl_api_error(const char *, size_t, long, char *, size_t);
+bool	 ctl_error_text(json_t *, char *, size_t);
 int	 ctl_exit_for_status(long);
 int	 ctl_report(struct ctl *, const char *, struct ctl_resp *);
 void	 ctl_print_json(struct ctl *, json_t *);

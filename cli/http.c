@@ -216,8 +216,34 @@ ctl_resp_header(const struct ctl_resp *r, const char *name, char *buf,
 }
 
 /*
- * The error's words from an answer's body: {"error": "words"}, or
- * {"error": {"code", "message", "field"}} ("message (field)"); else the
+ * An API error's words: "words" for {"error": "words"}, "message (field)"
+ * for {"error": {"code", "message", "field"}} (the code without a
+ * message); false when e is neither.
+ */
+bool
+ctl_error_text(json_t *e, char *buf, size_t len)
+{
+	const char *msg = NULL, *field = NULL;
+
+	if (json_is_string(e))
+		msg = json_string_value(e);
+	else if (json_is_object(e)) {
+		msg = json_string_value(json_object_get(e, "message"));
+		field = json_string_value(json_object_get(e, "field"));
+		if (msg == NULL)
+			msg = json_string_value(json_object_get(e, "code"));
+	}
+	if (msg == NULL)
+		return false;
+	if (field != NULL && field[0] != '\0')
+		snprintf(buf, len, "%s (%s)", msg, field);
+	else
+		snprintf(buf, len, "%s", msg);
+	return true;
+}
+
+/*
+ * The error's words from an answer's body (ctl_error_text); else the
  * body's first line, else the status.
  */
 void
@@ -225,28 +251,17 @@ ctl_api_error(const char *body, size_t len, long status, char *buf,
     size_t buflen)
 {
 	json_t *j = body != NULL ? json_loadb(body, len, 0, NULL) : NULL;
-	json_t *e = json_object_get(j, "error");
-	const char *msg = NULL, *field = NULL, *code = NULL;
 	size_t n;
 
-	if (json_is_string(e))
-		msg = json_string_value(e);
-	else if (json_is_object(e)) {
-		msg = json_string_value(json_object_get(e, "message"));
-		field = json_string_value(json_object_get(e, "field"));
-		code = json_string_value(json_object_get(e, "code"));
-		if (msg == NULL)
-			msg = code;
+	if (!ctl_error_text(json_object_get(j, "error"), buf, buflen)) {
+		n = body != NULL ? strcspn(body, "\r\n") : 0;
+		if (j == NULL && n > 0 && body[0] != '<')
+			snprintf(buf, buflen, "%.*s", (int)(n < 200 ? n : 200),
+			    body);
+		else
+			snprintf(buf, buflen, "the server answered HTTP %ld",
+			    status);
 	}
-	if (msg != NULL && field != NULL && field[0] != '\0')
-		snprintf(buf, buflen, "%s (%s)", msg, field);
-	else if (msg != NULL)
-		snprintf(buf, buflen, "%s", msg);
-	else if (j == NULL && body != NULL && len > 0 && body[0] != '<') {
-		n = strcspn(body, "\r\n");
-		snprintf(buf, buflen, "%.*s", (int)(n < 200 ? n : 200), body);
-	} else
-		snprintf(buf, buflen, "the server answered HTTP %ld", status);
 	json_decref(j);
 }
 

@@ -225,6 +225,8 @@ on_message(struct watch *w)
 	const char *type = json_string_value(json_object_get(m, "type"));
 	long long id, v;
 	struct item *it;
+	const char *topic;
+	char why[300];
 
 	w->mlen = 0;
 	if (type == NULL)
@@ -236,11 +238,12 @@ on_message(struct watch *w)
 		if (++w->subscribed == w->ntopics)
 			w->resync = true;
 	} else if (strcmp(type, "error") == 0) {
-		ctl_warnx("watch: %s%s%s", json_string_value(json_object_get(m,
-		    "topic")) ? json_string_value(json_object_get(m, "topic")) :
-		    "", json_object_get(m, "topic") ? ": " : "",
-		    json_string_value(json_object_get(m, "error")) ?
-		    json_string_value(json_object_get(m, "error")) : "error");
+		if (!ctl_error_text(json_object_get(m, "error"), why,
+		    sizeof(why)))
+			snprintf(why, sizeof(why), "refused");
+		topic = json_string_value(json_object_get(m, "topic"));
+		ctl_warnx("watch: %s%s%s", topic ? topic : "", topic ? ": " : "",
+		    why);
 	} else if (strcmp(type, "submission") == 0) {
 		id = json_integer_value(json_object_get(m, "id"));
 		v = json_integer_value(json_object_get(m, "version"));

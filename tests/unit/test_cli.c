@@ -237,6 +237,7 @@ test_api_errors_both_shapes(void **state)
 	const char *now = "{\"error\": {\"code\": \"invalid\", \"message\": "
 	    "\"too short\", \"field\": \"priority\"}}";
 	const char *code_only = "{\"error\": {\"code\": \"rate_limited\"}}";
+	json_t *e;
 
 	ctl_api_error(old, strlen(old), 404, b, sizeof(b));
 	assert_string_equal(b, "no such submission");
@@ -250,6 +251,20 @@ test_api_errors_both_shapes(void **state)
 	assert_string_equal(b, "the server answered HTTP 502");
 	ctl_api_error(NULL, 0, 500, b, sizeof(b));
 	assert_string_equal(b, "the server answered HTTP 500");
+	ctl_api_error("", 0, 500, b, sizeof(b));
+	assert_string_equal(b, "the server answered HTTP 500");
+
+	/* A WebSocket's {"type": "error", "error": ...} in either shape. */
+	e = json_pack("{s:s, s:s}", "code", "forbidden", "message",
+	    "no such submission");
+	assert_true(ctl_error_text(e, b, sizeof(b)));
+	assert_string_equal(b, "no such submission");
+	json_decref(e);
+	e = json_string("unknown topic");
+	assert_true(ctl_error_text(e, b, sizeof(b)));
+	assert_string_equal(b, "unknown topic");
+	json_decref(e);
+	assert_false(ctl_error_text(NULL, b, sizeof(b)));
 }
 
 static void
