@@ -485,7 +485,7 @@ cmd_assignment_add(const struct config *cfg, int argc, char **argv)
 	char err[512];
 	struct db *db;
 	long long course, id = 0;
-	bool invalid;
+	const char *invalid;
 	int c, rc = 1;
 
 	memset(&in, 0, sizeof(in));

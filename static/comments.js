@@ -45,6 +45,12 @@
     return e;
   }
 
+  // The words of a failed answer: API errors are {"error": {"code", "message", "field"}}.
+  function errorText(res) {
+    const e = res.data && res.data.error;
+    return (e && e.message) || '';
+  }
+
   async function post(url, body, method = 'POST') {
     try {
       const res = await fetch(url, {
@@ -56,7 +62,7 @@
       const data = await res.json().catch(() => ({}));
       return { ok: res.ok, status: res.status, data };
     } catch (e) {
-      return { ok: false, status: 0, data: { error: 'The server did not answer; try again.' } };
+      return { ok: false, status: 0, data: { error: { code: 'offline', message: 'The server did not answer; try again.' } } };
     }
   }
 
@@ -148,7 +154,7 @@
       { at_s: Math.round(atS * 100) / 100, body: body.value });
     save.disabled = false;
     if (!res.ok) {
-      msg.textContent = res.data.error || `The server answered ${res.status}.`;
+      msg.textContent = errorText(res) || `The server answered ${res.status}.`;
       return;
     }
     body.value = '';
@@ -219,7 +225,7 @@
     const res = await post(`/api/v1/comments/${id}/reply`, { body: box.value });
     button.disabled = false;
     if (!res.ok && res.status !== 409) {
-      msg.textContent = res.data.error || `The server answered ${res.status}.`;
+      msg.textContent = errorText(res) || `The server answered ${res.status}.`;
       return;
     }
     drafts.delete(id);
@@ -234,7 +240,7 @@
       if (typeof localTimes === 'function') localTimes();
     } else {
       // Already answered (another tab): the refresh brings that reply.
-      f.replaceWith(el('p', { class: 'hint' }, res.data.error || 'You have already replied to this comment.'));
+      f.replaceWith(el('p', { class: 'hint' }, errorText(res) || 'You have already replied to this comment.'));
     }
   }
 
@@ -243,7 +249,7 @@
     const id = f.dataset.comment;
     const res = await post(`/api/v1/comments/${id}`, null, 'DELETE');
     if (!res.ok) {
-      window.alert(res.data.error || `The server answered ${res.status}.`);
+      window.alert(errorText(res) || `The server answered ${res.status}.`);
       return;
     }
     document.getElementById(`comment-${id}`)?.remove();

@@ -450,7 +450,7 @@ function setupCourse() {
       });
       const body = await res.json().catch(() => ({}));
       msg.textContent = res.ok ? `#${id}: ${action === 'priority' ? 'priority raised' : action === 'cancel' ? 'cancelled' : 'queued again'}.`
-        : (body.error || `The server answered ${res.status}.`);
+        : ((body.error && body.error.message) || `The server answered ${res.status}.`);
       const open = form.closest('details[open]');
       if (open) open.open = false;
     } catch (e) {

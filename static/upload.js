@@ -70,7 +70,8 @@
   // The server's words for a failed answer, as an UploadError.
   function failure(xhr) {
     let msg = '';
-    try { msg = JSON.parse(xhr.responseText).error || ''; } catch (e) { /* not JSON */ }
+    // API errors are {"error": {"code", "message", "field"}}.
+    try { msg = JSON.parse(xhr.responseText).error.message || ''; } catch (e) { /* not JSON */ }
     const s = xhr.status;
     return new UploadError(msg || `the upload failed (HTTP ${s})`, {
       status: s,

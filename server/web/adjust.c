@@ -62,20 +62,21 @@ adjust_api_scores(struct req *r)
 	char err[512];
 	json_t *body, *score = NULL, *out;
 	const char *comment = "";
-	char *text;
 	int status;
 
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (json_unpack(body, "{s:s, s:o, s?s}", "criterion", &ch.criterion,
 	    "score", &score, "comment", &comment) != 0 ||
 	    !(json_is_integer(score) || json_is_null(score))) {
+		status = http_error_member(r, 400, body,
+		    !json_is_string(json_object_get(body, "criterion")) ?
+		    "criterion" : !(json_is_integer(score) ||
+		    json_is_null(score)) ? "score" : "comment",
+		    "send {\"criterion\": KEY, \"score\": a whole number (or "
+		    "null for the model's score), \"comment\": why}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"criterion\": KEY, \"score\": "
-		    "a whole number (or null for the model's score), "
-		    "\"comment\": why}");
+		return status;
 	}
 	ch.to_model = json_is_null(score);
 	ch.score = json_integer_value(score);
@@ -88,7 +89,7 @@ adjust_api_scores(struct req *r)
 	if (status == 404)
 		return http_error(r, 404, "no such submission");
 	if (status != 200)
-		return http_error(r, status, "%s", err);
+		return http_error_code(r, status, "invalid", NULL, "%s", err);
 	if (!review_json(r->app->db, r->id, true, &out, err, sizeof(err)))
 		return http_db_error(r);
 	return http_json(r, 200, out);

@@ -198,10 +198,12 @@ api_submission_priority(struct req *r)
 	free(text);
 	if (json_unpack(body, "{s:I}", "priority", &prio) != 0 ||
 	    prio < -QUEUE_PRIORITY_MAX || prio > QUEUE_PRIORITY_MAX) {
+		int status = http_error_member(r, 400, body, "priority",
+		    "send {\"priority\": N} with N between %d and %d",
+		    -QUEUE_PRIORITY_MAX, QUEUE_PRIORITY_MAX);
+
 		json_decref(body);
-		return http_error(r, 400, "send {\"priority\": N} with N "
-		    "between %d and %d", -QUEUE_PRIORITY_MAX,
-		    QUEUE_PRIORITY_MAX);
+		return status;
 	}
 	json_decref(body);
 	return action_answer(r, "priority", (int)prio);

@@ -26,7 +26,6 @@
 
 static int	 answer(struct req *, enum comments_outcome, const char *);
 static bool	 is_student(const struct req *);
-static json_t	*read_json(struct req *, int *);
 static char	*form_field(const char *, const char *);
 static int	 back_to_page(struct req *, long long);
 static void	 clock_text(char *, size_t, double);
@@ -52,37 +51,16 @@ answer(struct req *r, enum comments_outcome rc, const char *msg)
 	case COMMENTS_NOT_FOUND:
 		return http_error(r, 404, "%s", msg);
 	case COMMENTS_INVALID:
-		return http_error(r, 400, "%s", msg);
+		return http_error_code(r, 400, "invalid", NULL, "%s", msg);
 	case COMMENTS_NOT_OWNER:
 		/* Another student's comment is "no such comment", as ever. */
 		if (is_student(r))
 			return http_error(r, 404, "no such comment");
 		return http_error(r, 403, "%s", msg);
 	case COMMENTS_DUPLICATE:
-		return http_error(r, 409, "%s", msg);
+		return http_error_code(r, 409, "duplicate", NULL, "%s", msg);
 	}
 	return http_error(r, 500, "unexpected outcome %d", (int)rc);
-}
-
-/* The request's JSON object; NULL when an error was sent (*status). */
-static json_t *
-read_json(struct req *r, int *status)
-{
-	json_t *body;
-	char *text;
-
-	if (!http_read_body(r, &text)) {
-		*status = 413;
-		return NULL;
-	}
-	body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
-	if (!json_is_object(body)) {
-		json_decref(body);
-		*status = http_error(r, 400, "the body must be a JSON object");
-		return NULL;
-	}
-	return body;
 }
 
 /* A form field, URL-decoded, on the heap; NULL when absent. */
@@ -139,14 +117,16 @@ api_comment_add(struct req *r)
 	char err[512];
 	int status;
 
-	if ((body = read_json(r, &status)) == NULL)
+	if ((body = http_read_json(r, &status)) == NULL)
 		return status;
 	at = json_object_get(body, "at_s");
 	text = json_string_value(json_object_get(body, "body"));
 	if (!json_is_number(at) || text == NULL) {
-		json_decref(body);
-		return http_error(r, 400, "send {\"at_s\": seconds into the "
+		status = http_error_member(r, 400, body, !json_is_number(at) ?
+		    "at_s" : "body", "send {\"at_s\": seconds into the "
 		    "recording, \"body\": \"the comment\"}");
+		json_decref(body);
+		return status;
 	}
 	rc = comments_add(r->app->db, r->id, r->user.id,
 	    json_number_value(at), text, &out, err, sizeof(err));
@@ -165,12 +145,14 @@ api_comment_reply(struct req *r)
 	char err[512];
 	int status;
 
-	if ((body = read_json(r, &status)) == NULL)
+	if ((body = http_read_json(r, &status)) == NULL)
 		return status;
 	if ((text = json_string_value(json_object_get(body, "body"))) ==
 	    NULL) {
+		status = http_error_member(r, 400, body, "body", "send "
+		    "{\"body\": \"your reply\"}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"body\": \"your reply\"}");
+		return status;
 	}
 	rc = comments_reply(r->app->db, r->id, r->user.id, text, &out, err,
 	    sizeof(err));

@@ -53,20 +53,23 @@ api_course_create(struct req *r)
 	long long id;
 	bool refused;
 	json_t *body, *course;
+	int status;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (!json_is_string(json_object_get(body, "code")) ||
 	    !json_is_string(json_object_get(body, "title"))) {
+		status = http_error_member(r, 400, body, !json_is_string(
+		    json_object_get(body, "code")) ? "code" : "title", "send "
+		    "{\"code\": \"...\", \"title\": \"...\"}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"code\": \"...\", \"title\": "
-		    "\"...\"}");
+		return status;
 	}
 	if (!course_create(r->app->db, jstr(body, "code"), jstr(body, "title"),
 	    &id, &refused, err, sizeof(err))) {
 		json_decref(body);
-		return refused ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+		return refused ? http_error_code(r, 422, "invalid", NULL, "%s",
+		    err) : http_db_error(r);
 	}
 	json_decref(body);
 	if (!course_get(r->app->db, id, &course, err, sizeof(err)) ||
@@ -144,8 +147,8 @@ api_course_enrol(struct req *r)
 	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	json_decref(course);
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &rc)) == NULL)
+		return rc;
 	role = json_is_string(json_object_get(body, "role")) ?
 	    jstr(body, "role") : "student";
 	if (!json_is_string(json_object_get(body, "email")) ||
@@ -153,27 +156,34 @@ api_course_enrol(struct req *r)
 	    !json_is_string(json_object_get(body, "section"))) ||
 	    (json_object_get(body, "move") != NULL &&
 	    !json_is_boolean(json_object_get(body, "move")))) {
-		json_decref(body);
-		return http_error(r, 400, "send {\"email\": \"...\", \"role\": "
+		rc = http_error_member(r, 400, body, !json_is_string(
+		    json_object_get(body, "email")) ? "email" :
+		    json_object_get(body, "move") != NULL &&
+		    !json_is_boolean(json_object_get(body, "move")) ? "move" :
+		    "section", "send {\"email\": \"...\", \"role\": "
 		    "\"student\" or \"teacher\", \"section\": \"...\", "
 		    "\"move\": true or false}");
+		json_decref(body);
+		return rc;
 	}
 	if (strcmp(role, "student") != 0 && strcmp(r->user.role, "admin") != 0) {
 		json_decref(body);
-		return http_error(r, 403, "only an admin enrols teachers");
+		return http_error_field(r, 403, "forbidden", "role", "only an "
+		    "admin enrols teachers");
 	}
 	if (!course_enrol(r->app->db, r->id, jstr(body, "email"), role,
 	    jstr(body, "section"), json_is_true(json_object_get(body, "move")),
 	    &e, err, sizeof(err))) {
 		json_decref(body);
-		return e.refused ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+		return e.refused ? http_error_code(r, 422, "invalid", NULL, "%s",
+		    err) : http_db_error(r);
 	}
 	json_decref(body);
 	if (e.outcome == COURSE_ELSEWHERE)
-		return http_error(r, 409, "%s is enrolled already (%s%s); send "
-		    "\"move\": true to move them", e.name, e.was_section[0] ?
-		    "section " : "without a section", e.was_section);
+		return http_error_code(r, 409, "enrolled_elsewhere", NULL,
+		    "%s is enrolled already (%s%s); send \"move\": true to move "
+		    "them", e.name, e.was_section[0] ? "section " : "without a "
+		    "section", e.was_section);
 	if (!course_member(r->app->db, r->id, e.user_id, &member, err,
 	    sizeof(err)) || member == NULL)
 		return http_db_error(r);

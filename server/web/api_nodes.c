@@ -99,8 +99,9 @@ api_node_phases(struct req *r)
 	    !api_query_page(qs, PHASES_DEFAULT, PHASES_MAX, &pg, &bad))
 		return api_refuse(r, &bad);
 	if (pg.after)
-		return http_error(r, 400, "cursor: this list is narrowed by "
-		    "since and until, not paged by a cursor");
+		return http_error_field(r, 400, "invalid", "cursor", "cursor: "
+		    "this list is narrowed by since and until, not paged by a "
+		    "cursor");
 	if (since[0] == '\0')
 		util_iso8601(util_wallclock() - 3600, since, sizeof(since));
 	if (until[0] == '\0')

@@ -268,7 +268,8 @@ api_cursor_decode(const char *s, long long *us, long long *id)
 int
 api_refuse(struct req *r, const struct api_bad *bad)
 {
-	return http_error(r, 400, "%s", bad->msg);
+	return http_error_field(r, 400, "invalid", bad->field, "%s",
+	    bad->msg);
 }
 
 int
@@ -291,22 +292,4 @@ api_page_answer(struct req *r, const char *key, json_t *rows, int limit)
 		json_object_del(row, "cursor_us");
 	return http_json(r, 200, json_pack("{s:o, s:o}", key, rows,
 	    "next_cursor", next));
-}
-
-json_t *
-api_read_object(struct req *r)
-{
-	char *text;
-	json_t *body;
-
-	if (!http_read_body(r, &text))
-		return NULL;
-	body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
-	if (!json_is_object(body)) {
-		json_decref(body);
-		http_error(r, 400, "the body must be a JSON object");
-		return NULL;
-	}
-	return body;
 }

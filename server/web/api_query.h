@@ -59,9 +59,7 @@ bool	api_query_page(const char *qs, int def, int max, struct api_page *,
 
 struct req;
 
-/* The request's body as a JSON object; NULL when the error was sent. */
-json_t	*api_read_object(struct req *);
-/* The 400 naming bad's parameter; the status sent. */
+/* The 400 naming bad's parameter as its field; the status sent. */
 int	api_refuse(struct req *, const struct api_bad *);
 /*
  * Answers 200 {key: the first limit rows, next_cursor: the cursor after

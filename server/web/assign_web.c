@@ -29,8 +29,9 @@ static bool	 load(struct req *, long long, enum assignment_role,
 		    json_t **, long long *, int *);
 static bool	 course_role(struct req *, enum assignment_role, int *);
 static void	 input_from_form(const char *, struct assignment_input *);
-static bool	 input_from_json(json_t *, struct assignment_input *, char *,
-		    size_t);
+static bool	 input_from_json(json_t *, struct assignment_input *,
+		    const char **, char *, size_t);
+static int	 refused(struct req *, const char *, char *);
 static json_t	*rubric_view(json_t *);
 static json_t	*form_values(const struct assignment_input *);
 
@@ -99,10 +100,10 @@ input_from_form(const char *body, struct assignment_input *in)
 	    strcmp(v, "1") == 0;
 }
 
-/* Overlays the fields present in body onto in. */
+/* Overlays the fields present in body onto in; *field: the one at fault. */
 static bool
-input_from_json(json_t *body, struct assignment_input *in, char *err,
-    size_t errlen)
+input_from_json(json_t *body, struct assignment_input *in,
+    const char **field, char *err, size_t errlen)
 {
 	static const struct { const char *key; size_t off, len; } texts[] = {
 		{ "title", offsetof(struct assignment_input, title), 256 },
@@ -118,8 +119,7 @@ input_from_json(json_t *body, struct assignment_input *in, char *err,
 	json_t *v;
 	size_t i;
 
-	if (!json_is_object(body))
-		return util_seterr(err, errlen, "send a JSON object");
+	*field = NULL;
 	for (i = 0; i < ARRAY_LEN(texts); i++) {
 		char *dst = (char *)in + texts[i].off;
 
@@ -128,9 +128,11 @@ input_from_json(json_t *body, struct assignment_input *in, char *err,
 		if (json_is_null(v) && strcmp(texts[i].key, "due_at") == 0)
 			dst[0] = '\0';
 		else if (!json_is_string(v) || strlen(json_string_value(v)) >=
-		    texts[i].len)
+		    texts[i].len) {
+			*field = texts[i].key;
 			return util_seterr(err, errlen, "%s must be a string of "
 			    "at most %zu bytes", texts[i].key, texts[i].len - 1);
+		}
 		else
 			util_strlcpy(dst, json_string_value(v), texts[i].len);
 	}
@@ -143,17 +145,21 @@ input_from_json(json_t *body, struct assignment_input *in, char *err,
 			dst[0] = '\0';
 		else if (json_is_number(v))
 			snprintf(dst, 32, "%g", json_number_value(v));
-		else
+		else {
+			*field = nums[i].key;
 			return util_seterr(err, errlen, "%s must be a number of "
 			    "seconds or null", nums[i].key);
+		}
 	}
 	if ((v = json_object_get(body, "rubric_id")) != NULL) {
+		*field = "rubric_id";
 		if (!json_is_null(v) && !json_is_integer(v))
 			return util_seterr(err, errlen, "rubric_id must be a "
 			    "rubric version's id or null (the newest)");
 		in->rubric_id = json_integer_value(v);
 	}
 	if ((v = json_object_get(body, "late_ok")) != NULL) {
+		*field = "late_ok";
 		if (!json_is_boolean(v))
 			return util_seterr(err, errlen, "late_ok must be true or "
 			    "false");
@@ -171,6 +177,16 @@ form_values(const struct assignment_input *in)
 	    in->opens, "due_local", in->due, "min_text", in->min_s,
 	    "max_text", in->max_s, "rubric_id", (json_int_t)in->rubric_id,
 	    "late_ok", in->late_ok);
+}
+
+/* assignment_save's refusal: 422 naming the member at fault, if one. */
+static int
+refused(struct req *r, const char *field, char *err)
+{
+	if (field == NULL)
+		return http_db_error(r);
+	return http_error_field(r, 422, "invalid", field[0] != '\0' ? field :
+	    NULL, "%s", err);
 }
 
 int
@@ -191,28 +207,25 @@ int
 assign_api_create(struct req *r)
 {
 	struct assignment_input in;
-	char err[512], *text;
+	const char *field;
+	char err[512];
 	long long id = 0;
 	json_t *body, *a;
-	bool invalid;
 	int status;
 
 	if (!course_role(r, ASSIGNMENT_STAFF, &status))
 		return status;
-	if (!http_read_body(r, &text))
-		return 400;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	memset(&in, 0, sizeof(in));
-	if (!input_from_json(body, &in, err, sizeof(err))) {
+	if (!input_from_json(body, &in, &field, err, sizeof(err))) {
 		json_decref(body);
-		return http_error(r, 400, "%s", err);
+		return http_error_field(r, 400, "invalid", field, "%s", err);
 	}
 	json_decref(body);
-	if (!assignment_save(r->app->db, r->id, r->user.id, &in, &id, &invalid,
+	if (!assignment_save(r->app->db, r->id, r->user.id, &in, &id, &field,
 	    err, sizeof(err)))
-		return invalid ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+		return refused(r, field, err);
 	if (!assignment_get(r->app->db, id, &a, err, sizeof(err)) || a == NULL)
 		return http_db_error(r);
 	return http_json(r, 201, a);
@@ -234,29 +247,26 @@ int
 assign_api_patch(struct req *r)
 {
 	struct assignment_input in;
-	char err[512], *text;
+	const char *field;
+	char err[512];
 	long long course, id = r->id;
 	json_t *a, *body;
-	bool invalid;
 	int status;
 
 	if (!load(r, r->id, ASSIGNMENT_STAFF, &a, &course, &status))
 		return status;
 	assignment_input_from(&in, a);
 	json_decref(a);
-	if (!http_read_body(r, &text))
-		return 400;
-	body = json_loads(text, 0, NULL);
-	free(text);
-	if (!input_from_json(body, &in, err, sizeof(err))) {
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
+	if (!input_from_json(body, &in, &field, err, sizeof(err))) {
 		json_decref(body);
-		return http_error(r, 400, "%s", err);
+		return http_error_field(r, 400, "invalid", field, "%s", err);
 	}
 	json_decref(body);
 	if (!assignment_save(r->app->db, course, r->user.id, &in, &id,
-	    &invalid, err, sizeof(err)))
-		return invalid ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+	    &field, err, sizeof(err)))
+		return refused(r, field, err);
 	if (!assignment_get(r->app->db, id, &a, err, sizeof(err)) || a == NULL)
 		return http_db_error(r);
 	return http_json(r, 200, a);
@@ -273,8 +283,8 @@ assign_api_delete(struct req *r)
 	if (!load(r, r->id, ASSIGNMENT_STAFF, NULL, &course, &status))
 		return status;
 	if (!assignment_delete(r->app->db, r->id, &refused, err, sizeof(err)))
-		return refused ? http_error(r, 409, "%s", err) :
-		    http_db_error(r);
+		return refused ? http_error_code(r, 409, "has_submissions",
+		    NULL, "%s", err) : http_db_error(r);
 	return http_json(r, 200, json_pack("{s:I}", "deleted",
 	    (json_int_t)r->id));
 }
@@ -285,7 +295,7 @@ assign_form_create(struct req *r)
 	struct assignment_input in;
 	char err[512], loc[96], *body;
 	long long id = 0;
-	bool invalid;
+	const char *invalid;
 	int status;
 
 	if (!http_read_form(r, &body))
@@ -296,9 +306,9 @@ assign_form_create(struct req *r)
 		return status;
 	if (!assignment_save(r->app->db, r->id, r->user.id, &in, &id, &invalid,
 	    err, sizeof(err)))
-		return invalid ? dash_course_with(r, 422, json_pack("{s:s, "
-		    "s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "assign_error",
-		    err, "assign_new", 1, "new_title", in.title,
+		return invalid != NULL ? dash_course_with(r, 422, json_pack(
+		    "{s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+		    "assign_error", err, "assign_new", 1, "new_title", in.title,
 		    "new_instructions", in.instructions, "new_opens", in.opens,
 		    "new_due", in.due, "new_min", in.min_s, "new_max",
 		    in.max_s, "new_late_ok", in.late_ok)) : http_db_error(r);
@@ -314,7 +324,7 @@ assign_form_edit(struct req *r)
 	char err[512], loc[96], *body;
 	long long course, id = r->id;
 	json_t *edit;
-	bool invalid;
+	const char *invalid;
 	int status;
 
 	if (!http_read_form(r, &body))
@@ -325,7 +335,7 @@ assign_form_edit(struct req *r)
 		return status;
 	if (!assignment_save(r->app->db, course, r->user.id, &in, &id,
 	    &invalid, err, sizeof(err))) {
-		if (!invalid)
+		if (invalid == NULL)
 			return http_db_error(r);
 		edit = form_values(&in);
 		json_object_set_new(edit, "id", json_integer(r->id));

@@ -74,7 +74,8 @@
 static bool	 date_ok(const char *);
 static bool	 number_ok(const char *, double *);
 static void	 range_text(double, double, char *, size_t);
-static bool	 input_ok(const struct assignment_input *, char *, size_t);
+static bool	 input_ok(const struct assignment_input *, const char **,
+		    char *, size_t);
 static void	 add_range_text(json_t *);
 
 bool
@@ -347,12 +348,15 @@ number_ok(const char *s, double *v)
 	return *end == '\0' && *v >= 0 && *v < 1e7;
 }
 
+/* False with words in err and the API member at fault in *field. */
 static bool
-input_ok(const struct assignment_input *in, char *err, size_t errlen)
+input_ok(const struct assignment_input *in, const char **field, char *err,
+    size_t errlen)
 {
 	double min, max;
 	size_t i;
 
+	*field = "title";
 	if (in->title[0] == '\0')
 		return util_seterr(err, errlen, "an assignment needs a title");
 	if (strlen(in->title) > TITLE_MAX)
@@ -362,15 +366,20 @@ input_ok(const struct assignment_input *in, char *err, size_t errlen)
 		if ((unsigned char)in->title[i] < 0x20)
 			return util_seterr(err, errlen, "the title has control "
 			    "characters");
+	*field = "instructions";
 	if (strlen(in->instructions) > INSTR_MAX)
 		return util_seterr(err, errlen, "the instructions are longer "
 		    "than %d characters", INSTR_MAX);
+	*field = "opens_at";
 	if (!date_ok(in->opens))
 		return util_seterr(err, errlen, "the opening date \"%s\" is not "
 		    "a date and time such as 2026-12-10T09:00", in->opens);
+	*field = "due_at";
 	if (!date_ok(in->due))
 		return util_seterr(err, errlen, "the due date \"%s\" is not a "
 		    "date and time such as 2026-12-17T17:00", in->due);
+	*field = !number_ok(in->min_s, &min) ? "min_duration_s" :
+	    "max_duration_s";
 	if (!number_ok(in->min_s, &min) || !number_ok(in->max_s, &max))
 		return util_seterr(err, errlen, "the duration range is given "
 		    "in whole seconds, 0 or more");
@@ -378,6 +387,7 @@ input_ok(const struct assignment_input *in, char *err, size_t errlen)
 		return util_seterr(err, errlen, "the longest accepted recording "
 		    "(%s s) must be longer than the shortest (%s s)", in->max_s,
 		    in->min_s[0] != '\0' ? in->min_s : "0");
+	*field = NULL;
 	return true;
 }
 
@@ -407,7 +417,7 @@ assignment_input_from(struct assignment_input *in, json_t *a)
 
 bool
 assignment_save(struct db *db, long long course, long long user,
-    const struct assignment_input *in, long long *id, bool *invalid,
+    const struct assignment_input *in, long long *id, const char **invalid,
     char *err, size_t errlen)
 {
 	/*
@@ -451,28 +461,28 @@ assignment_save(struct db *db, long long course, long long user,
 	PGresult *r;
 	bool ok = false;
 
-	*invalid = true;
-	if (!input_ok(in, err, errlen))
+	if (!input_ok(in, invalid, err, errlen))
 		return false;
-	*invalid = false;
 	c = db_acquire(db);
 	r = db_query(c, sql, 11, p, err, errlen);
 	db_release(db, c);
 	if (r == NULL)
 		return false;
-	*invalid = true;
+	*invalid = "";
 	if (PQntuples(r) == 0)
 		util_seterr(err, errlen, "no such course");
-	else if (strcmp(db_get(r, 0, "rubric_ok"), "t") != 0)
+	else if (strcmp(db_get(r, 0, "rubric_ok"), "t") != 0) {
+		*invalid = "rubric_id";
 		util_seterr(err, errlen, "there is no rubric version %lld",
 		    in->rubric_id);
-	else if (strcmp(db_get(r, 0, "order_ok"), "t") != 0)
+	} else if (strcmp(db_get(r, 0, "order_ok"), "t") != 0) {
+		*invalid = "due_at";
 		util_seterr(err, errlen, "the due date must be after the "
 		    "opening date");
-	else if (db_get_ll(r, 0, "id") == 0)
+	} else if (db_get_ll(r, 0, "id") == 0)
 		util_seterr(err, errlen, "no such assignment");
 	else {
-		*invalid = false;
+		*invalid = NULL;
 		*id = db_get_ll(r, 0, "id");
 		ok = true;
 		log_info("assignment=%lld saved course=%lld user=%lld", *id,

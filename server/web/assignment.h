@@ -102,12 +102,13 @@ struct assignment_input {
 void	assignment_input_from(struct assignment_input *, json_t *);
 /*
  * Creates (*id 0) or changes (*id) an assignment of course, by user (0:
- * from the command line). False with
- * *invalid and words in err for bad input, or a database error.
+ * from the command line). False with words in err: for bad input
+ * *invalid names the API member at fault ("title", "due_at", ...; ""
+ * when no one member is), for a database error it is NULL.
  */
 bool	assignment_save(struct db *, long long course, long long user,
-	    const struct assignment_input *, long long *id, bool *invalid,
-	    char *err, size_t errlen);
+	    const struct assignment_input *, long long *id,
+	    const char **invalid, char *err, size_t errlen);
 /* Deletes it unless it has submissions (*refused, err in words). */
 bool	assignment_delete(struct db *, long long id, bool *refused,
 	    char *err, size_t errlen);

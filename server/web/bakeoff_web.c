@@ -357,22 +357,30 @@ bakeoff_api_create(struct req *r)
 	size_t i;
 	int rc;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &rc)) == NULL)
+		return rc;
 	if (json_unpack(body, "{s:o, s?I, s?I, s?I}", "backends", &names,
 	    "trials", &trials, "assignment_id", &assignment, "last_n",
 	    &last_n) != 0 || !json_is_array(names)) {
+		rc = http_error_member(r, 400, body, !json_is_array(
+		    json_object_get(body, "backends")) ? "backends" :
+		    !json_is_integer(json_object_get(body, "trials")) &&
+		    json_object_get(body, "trials") != NULL ? "trials" :
+		    !json_is_integer(json_object_get(body, "last_n")) &&
+		    json_object_get(body, "last_n") != NULL ? "last_n" :
+		    "assignment_id", "send {\"backends\": [names], \"trials\": "
+		    "N, and \"assignment_id\" or \"last_n\"}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"backends\": [names], "
-		    "\"trials\": N, and \"assignment_id\" or \"last_n\"}");
+		return rc;
 	}
 	json_array_foreach(names, i, b)
 		if (!config_backend_find(r->app->cfg, json_string_value(b),
 		    &cb)) {
+			rc = http_error_field(r, 422, "invalid", "backends",
+			    "backends: \"%s\" is not a configured LLM backend",
+			    json_is_string(b) ? json_string_value(b) : "?");
 			json_decref(body);
-			return http_error(r, 422, "backends: \"%s\" is not a "
-			    "configured LLM backend", json_is_string(b) ?
-			    json_string_value(b) : "?");
+			return rc;
 		}
 	rc = start(r, names, trials > 100 ? 100 : (int)trials, assignment,
 	    last_n > 100000 ? 100000 : (int)last_n, &id, msg, sizeof(msg));

@@ -266,44 +266,45 @@ course_admin_roster(struct req *r)
 int
 course_admin_api_patch(struct req *r)
 {
-	char *text, err[512];
+	char err[512];
 	json_t *body, *course, *title, *arch, *tz;
+	const char *field = NULL;
 	bool ok = true, found = true, invalid = false;
 	int rc;
 
 	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	json_decref(course);
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	free(text);
+	if ((body = http_read_json(r, &rc)) == NULL)
+		return rc;
 	title = json_object_get(body, "title");
 	arch = json_object_get(body, "archived");
 	tz = json_object_get(body, "time_zone");
-	if (!json_is_object(body) || (title != NULL && !json_is_string(title))
-	    || (arch != NULL && !json_is_boolean(arch)) || (tz != NULL &&
-	    !json_is_string(tz))) {
+	if ((title != NULL && !json_is_string(title)) || (arch != NULL &&
+	    !json_is_boolean(arch)) || (tz != NULL && !json_is_string(tz))) {
 		json_decref(body);
-		return http_error(r, 400, "send a JSON object with any of title "
-		    "(text), archived (true or false) and time_zone (an IANA "
-		    "name such as Europe/Berlin)");
+		return http_error_field(r, 400, "invalid", title != NULL &&
+		    !json_is_string(title) ? "title" : arch != NULL &&
+		    !json_is_boolean(arch) ? "archived" : "time_zone", "send "
+		    "a JSON object with any of title (text), archived (true or "
+		    "false) and time_zone (an IANA name such as Europe/Berlin)");
 	}
-	if (title != NULL)
-		ok = course_rename(r->app->db, r->id, json_string_value(title),
-		    &found, err, sizeof(err));
-	if (ok && arch != NULL)
-		ok = course_set_archived(r->app->db, r->id, json_is_true(arch),
-		    &found, err, sizeof(err));
+	if (title != NULL && !(ok = course_rename(r->app->db, r->id,
+	    json_string_value(title), &found, err, sizeof(err))))
+		field = "title";
+	if (ok && arch != NULL && !(ok = course_set_archived(r->app->db, r->id,
+	    json_is_true(arch), &found, err, sizeof(err))))
+		field = "archived";
 	if (ok && tz != NULL && !course_set_time_zone(r->app->db, r->id,
 	    json_string_value(tz), &invalid, err, sizeof(err))) {
 		ok = false;
 		found = invalid;
+		field = "time_zone";
 	}
 	json_decref(body);
 	if (!ok)
-		return found ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+		return found ? http_error_field(r, 422, "invalid", field, "%s",
+		    err) : http_db_error(r);
 	if (!dash_load_course(r, &course, &rc))
 		return rc;
 	return http_json(r, 200, course);
@@ -322,7 +323,7 @@ course_admin_api_unenrol(struct req *r)
 	archived = json_is_true(json_object_get(course, "archived"));
 	json_decref(course);
 	if (archived)
-		return http_error(r, 409, ARCHIVED_MSG);
+		return http_error_code(r, 409, "archived", NULL, ARCHIVED_MSG);
 	if (!course_unenrol(r->app->db, r->id, r->id2, !is_admin(r), &found,
 	    err, sizeof(err)))
 		return http_error(r, found ? 403 : 404, "%s", err);
@@ -344,7 +345,7 @@ course_admin_api_roster(struct req *r)
 	archived = json_is_true(json_object_get(course, "archived"));
 	json_decref(course);
 	if (archived)
-		return http_error(r, 409, ARCHIVED_MSG);
+		return http_error_code(r, 409, "archived", NULL, ARCHIVED_MSG);
 	if (r->ri->query_string != NULL)
 		http_form_get(r->ri->query_string, "dry_run", dry, sizeof(dry));
 	if (!http_read_body(r, &csv))
@@ -360,6 +361,22 @@ course_admin_api_roster(struct req *r)
 	}
 	rc = ro.nerrors > 0 ? 422 : ro.imported ? 201 : 200;
 	course = roster_json(&ro);
+	if (rc == 422) {
+		/* The report stays beside the error: it says which rows. */
+		char msg[300];
+		json_t *e;
+
+		if (ro.file_error[0] != '\0')
+			util_strlcpy(msg, ro.file_error, sizeof(msg));
+		else
+			snprintf(msg, sizeof(msg), "%d row%s of the class list "
+			    "%s errors; nothing was imported", ro.nerrors,
+			    ro.nerrors == 1 ? "" : "s", ro.nerrors == 1 ?
+			    "has" : "have");
+		e = http_error_body(422, "invalid_roster", NULL, msg);
+		json_object_update(course, e);
+		json_decref(e);
+	}
 	roster_free(&ro);
 	return http_json(r, rc, course);
 }

@@ -35,14 +35,37 @@ static const char security_headers[] =
 #define SEND_CHUNK	(64 * 1024)	/* bytes of a file per write */
 #define DB_BUSY		"the server is busy, try again in a moment"
 #define DB_DOWN		"the database is unavailable; try again shortly"
+#define BUILD_FAILED	"{\"error\":{\"code\":\"internal\",\"message\":" \
+			"\"the server could not build its answer\"}}"
 
 static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);
-static int	 error_with(struct req *, int, const char *, const char *);
-static int	 error_reply(struct req *, int, const char *, const char *,
-		    const char *);
 static void	 capture(struct req *, int, const char *, const char *,
 		    size_t, const char *);
+static int	 error_with(struct req *, int, const char *, const char *,
+		    const char *, const char *);
+static int	 error_va(struct req *, int, const char *, const char *,
+		    const char *, const char *, va_list)
+		    __attribute__((format(printf, 6, 0)));
+
+/* Every status an error is answered with has a code of its own. */
+static const struct {
+	int		 status;
+	const char	*code;
+} status_codes[] = {
+	{ 400, "bad_request" }, { 401, "unauthenticated" },
+	{ 403, "forbidden" }, { 404, "not_found" },
+	{ 405, "method_not_allowed" }, { 406, "not_acceptable" },
+	{ 408, "request_timeout" }, { 409, "conflict" }, { 410, "gone" },
+	{ 411, "length_required" }, { 412, "precondition_failed" },
+	{ 413, "too_large" }, { 415, "unsupported_media_type" },
+	{ 416, "range_not_satisfiable" }, { 422, "invalid" },
+	{ 423, "locked" }, { 428, "precondition_required" },
+	{ 429, "rate_limited" }, { 500, "internal" },
+	{ 501, "not_implemented" }, { 502, "bad_gateway" },
+	{ 503, "unavailable" }, { 504, "gateway_timeout" },
+	{ 507, "insufficient_storage" },
+};
 
 static bool
 wants_json(struct req *r)
@@ -145,9 +168,8 @@ json_with(struct req *r, int status, json_t *body, const char *extra)
 		/* json_pack failed (a NULL or non-UTF-8 string): say where. */
 		log_warnx("http: %s %s: could not build its JSON answer "
 		    "(status %d)", r->ri->request_method, r->ri->local_uri, status);
-		return http_send(r, 500, "application/json",
-		    "{\"error\":\"the server could not build its answer\"}",
-		    49, NULL);
+		return http_send(r, 500, "application/json", BUILD_FAILED,
+		    sizeof(BUILD_FAILED) - 1, NULL);
 	}
 	rc = http_send(r, status, "application/json", text, strlen(text),
 	    extra);
@@ -155,61 +177,117 @@ json_with(struct req *r, int status, json_t *body, const char *extra)
 	return rc;
 }
 
+const char *
+http_status_code(int status)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(status_codes); i++)
+		if (status_codes[i].status == status)
+			return status_codes[i].code;
+	return status >= 500 ? "internal" : "bad_request";
+}
+
+json_t *
+http_error_body(int status, const char *code, const char *field,
+    const char *msg)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code != NULL ? code :
+	    http_status_code(status), "message", msg);
+
+	if (e == NULL)		/* words that are not UTF-8 */
+		e = json_pack("{s:s, s:s}", "code", "internal", "message",
+		    "the server could not put its answer into words");
+	if (field != NULL)
+		json_object_set_new(e, "field", json_string(field));
+	return json_pack("{s:o}", "error", e);
+}
+
 int
 http_error(struct req *r, int status, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = error_va(r, status, NULL, NULL, NULL, fmt, ap);
 	va_end(ap);
+	return rc;
+}
+
+int
+http_error_field(struct req *r, int status, const char *code,
+    const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = error_va(r, status, NULL, code, field, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int
+error_va(struct req *r, int status, const char *extra, const char *code,
+    const char *field, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (status >= 500)
 		log_warnx("http %s %s status=%d: %s", r->ri->request_method,
 		    r->ri->local_uri, status, msg);
-	return error_with(r, status, NULL, msg);
+	return error_with(r, status, extra, code, field, msg);
+}
+
+int
+http_error_member(struct req *r, int status, json_t *body,
+    const char *field, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = error_va(r, status, NULL, json_object_get(body, field) == NULL ?
+	    "missing_field" : "invalid", field, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
 http_error_code(struct req *r, int status, const char *code,
     const char *extra, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = error_va(r, status, extra, code, NULL, fmt, ap);
 	va_end(ap);
-	return error_reply(r, status, extra, code, msg);
+	return rc;
 }
 
 int
 http_error_headers(struct req *r, int status, const char *extra,
     const char *msg)
 {
-	return error_with(r, status, extra, msg);
-}
-
-static int
-error_with(struct req *r, int status, const char *extra, const char *msg)
-{
-	return error_reply(r, status, extra, NULL, msg);
+	return error_with(r, status, extra, NULL, NULL, msg);
 }
 
 /*
- * An error page, or for the API and scripts {"error": msg}, and with a
- * code {"error": {"code": code, "message": msg}}.
+ * The one place an error answer is built: an error page, or for the API
+ * and scripts http_error_body's {"error": {"code", "message", "field"}}.
  */
 static int
-error_reply(struct req *r, int status, const char *extra, const char *code,
-    const char *msg)
+error_with(struct req *r, int status, const char *extra, const char *code,
+    const char *field, const char *msg)
 {
 	char num[8];
 
 	if (wants_json(r))
-		return json_with(r, status, code != NULL ? json_pack(
-		    "{s:{s:s, s:s}}", "error", "code", code, "message", msg) :
-		    json_pack("{s:s}", "error", msg), extra);
+		return json_with(r, status, http_error_body(status, code, field,
+		    msg), extra);
 	snprintf(num, sizeof(num), "%d", status);
 	return http_render_with(r, status, "error", json_pack("{s:s, s:s, s:s}",
 	    "title", mg_get_response_code_text(r->conn, status), "status",
@@ -239,7 +317,7 @@ http_db_error(struct req *r)
 		    r->ri->local_uri, status, msg);
 	snprintf(headers, sizeof(headers), "%sCache-Control: no-store\r\n",
 	    retry);
-	return error_with(r, status, headers, msg);
+	return error_with(r, status, headers, HTTP_DB_CODE, NULL, msg);
 }
 
 int
@@ -317,6 +395,27 @@ http_read_body(struct req *r, char **body)
 	return true;
 }
 
+json_t *
+http_read_json(struct req *r, int *status)
+{
+	json_t *body;
+	char *text;
+
+	if (!http_read_body(r, &text)) {
+		*status = 413;
+		return NULL;
+	}
+	body = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	if (!json_is_object(body)) {
+		json_decref(body);
+		*status = http_error_code(r, 400, "invalid_json", NULL, "the "
+		    "body must be a JSON object");
+		return NULL;
+	}
+	return body;
+}
+
 bool
 http_read_form(struct req *r, char **body)
 {
@@ -328,8 +427,8 @@ http_read_form(struct req *r, char **body)
 	    !auth_token_equal(csrf, r->user.csrf))) {
 		free(*body);
 		*body = NULL;
-		http_error(r, 403, "this form has expired; reload the page and "
-		    "try again");
+		http_error_code(r, 403, "csrf_failed", NULL, "this form has "
+		    "expired; reload the page and try again");
 		return false;
 	}
 	return true;

@@ -59,15 +59,36 @@ struct req {
 int	http_send(struct req *, int status, const char *ctype,
 	    const char *body, size_t len, const char *extra_headers);
 int	http_json(struct req *, int status, json_t *body); /* steals body */
+/*
+ * Errors. For the API (and scripts that accept JSON) every error is
+ * {"error": {"code": "snake_case", "message": "plain words", "field":
+ * "name"}}: code is the status's default (http_status_code: 404
+ * not_found, 422 invalid, ...) unless the handler names a more specific
+ * one, and field appears only when one field of the request is at
+ * fault. A page gets the error page with the words. http_error_body
+ * builds the JSON (a new reference) and is the only place that does.
+ */
 int	http_error(struct req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-/*
- * An error with a code for scripts: {"error": {"code", "message"}} for
- * the API (extra header lines may be NULL), the error page otherwise.
- */
+int	http_error_field(struct req *, int status, const char *code,
+	    const char *field, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* A code of its own and no field; extra header lines may be NULL. */
 int	http_error_code(struct req *, int status, const char *code,
 	    const char *extra_headers, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
+/*
+ * A JSON body's member at fault: code missing_field when body has no
+ * member `field`, else invalid. Call it before letting go of body.
+ */
+int	http_error_member(struct req *, int status, json_t *body,
+	    const char *field, const char *fmt, ...)
+	    __attribute__((format(printf, 5, 6)));
+const char *http_status_code(int status);
+json_t	*http_error_body(int status, const char *code, const char *field,
+	    const char *msg);
+/* The code of http_db_error's answer (tus answers it too). */
+#define HTTP_DB_CODE	"database_unavailable"
 /* Frees what a capture holds. */
 void	http_capture_free(struct http_capture *);
 /*
@@ -123,6 +144,11 @@ int	http_error_headers(struct req *, int status,
  * the router read ahead (r->prebody) is handed over instead.
  */
 bool	http_read_body(struct req *, char **body);
+/*
+ * The request's body as a JSON object (duplicate keys refused); NULL
+ * when it is not one, with the error answered and its status in *status.
+ */
+json_t	*http_read_json(struct req *, int *status);
 /*
  * Reads a small application/x-www-form-urlencoded body (at most 64 KiB).
  * For a signed-in user it also checks the form's csrf field; false means

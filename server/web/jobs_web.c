@@ -35,7 +35,6 @@ struct who {
 
 static bool	 who_load(struct req *, struct who *);
 static void	 who_free(struct who *);
-static json_t	*read_json(struct req *, int *);
 static int	 api_job_answer(struct req *, struct who *, int, long long);
 static const char *query(struct req *, const char *, char *, size_t);
 static json_t	*spec_from_query(struct req *);
@@ -84,27 +83,6 @@ who_free(struct who *who)
 	json_decref(who->courses);
 }
 
-/* A JSON object body; NULL with the answer sent (*status). */
-static json_t *
-read_json(struct req *r, int *status)
-{
-	char *text;
-	json_t *body;
-
-	if (!http_read_body(r, &text)) {
-		*status = 413;
-		return NULL;
-	}
-	body = json_loads(text, 0, NULL);
-	free(text);
-	if (!json_is_object(body)) {
-		json_decref(body);
-		*status = http_error(r, 400, "send a JSON object");
-		return NULL;
-	}
-	return body;
-}
-
 int
 jobs_api_preview(struct req *r)
 {
@@ -116,7 +94,7 @@ jobs_api_preview(struct req *r)
 	char err[512];
 	int status;
 
-	if ((body = read_json(r, &status)) == NULL)
+	if ((body = http_read_json(r, &status)) == NULL)
 		return status;
 	text = json_string_value(json_object_get(body, "request"));
 	spec = json_object_get(body, "spec");
@@ -125,10 +103,12 @@ jobs_api_preview(struct req *r)
 		course = json_integer_value(json_object_get(spec,
 		    "course_id"));
 	else if (text == NULL || text[0] == '\0' || strlen(text) > 1000) {
+		status = http_error_member(r, 400, body, spec != NULL ? "spec" :
+		    "request", "send {\"request\": \"what to do, in words\" "
+		    "(at most 1000 characters), \"course_id\": N (optional)} or "
+		    "{\"spec\": {...}}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"request\": \"what to do, "
-		    "in words\" (at most 1000 characters), \"course_id\": N "
-		    "(optional)} or {\"spec\": {...}}");
+		return status;
 	}
 	if (!who_load(r, &who)) {
 		json_decref(body);
@@ -180,7 +160,7 @@ jobs_api_create(struct req *r)
 	int status;
 	bool ok;
 
-	if ((body = read_json(r, &status)) == NULL)
+	if ((body = http_read_json(r, &status)) == NULL)
 		return status;
 	spec = json_object_get(body, "spec");
 	request = json_string_value(json_object_get(body, "request"));
@@ -190,11 +170,14 @@ jobs_api_create(struct req *r)
 	if (!json_is_object(spec) || (strcmp(parser, "rules") != 0 &&
 	    strcmp(parser, "llm") != 0 && strcmp(parser, "form") != 0) ||
 	    (request != NULL && strlen(request) > 1000)) {
-		json_decref(body);
-		return http_error(r, 400, "send {\"spec\": {...} (as the "
+		status = http_error_member(r, 400, body, !json_is_object(spec) ?
+		    "spec" : request != NULL && strlen(request) > 1000 ?
+		    "request" : "parser", "send {\"spec\": {...} (as the "
 		    "preview gave it, possibly edited), \"request\": the words "
 		    "(optional), \"parser\": \"rules\", \"llm\" or \"form\" "
 		    "(optional)}");
+		json_decref(body);
+		return status;
 	}
 	if (!who_load(r, &who)) {
 		json_decref(body);
@@ -214,9 +197,11 @@ jobs_api_create(struct req *r)
 	}
 	if (qs != NULL) {
 		who_free(&who);
-		return http_json(r, 422, json_pack("{s:s, s:o}", "error",
-		    "the job cannot run until these questions are settled",
-		    "questions", qs));
+		json_t *e = http_error_body(422, "questions", NULL, "the job "
+		    "cannot run until these questions are settled");
+
+		json_object_set_new(e, "questions", qs);
+		return http_json(r, 422, e);
 	}
 	return api_job_answer(r, &who, 201, id);
 }
@@ -270,7 +255,8 @@ jobs_api_cancel(struct req *r)
 	}
 	if (!running) {
 		who_free(&who);
-		return http_error(r, 409, "job %lld has already ended", r->id);
+		return http_error_code(r, 409, "finished", NULL, "job %lld has "
+		    "already ended", r->id);
 	}
 	return api_job_answer(r, &who, 200, r->id);
 }

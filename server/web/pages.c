@@ -111,22 +111,22 @@ login_json(struct req *r)
 {
 	char err[256], hdr[128];
 	const char *email = NULL, *password = NULL;
-	char *text, *token;
+	char *token;
 	json_t *body;
 	enum signin_result res;
 	long retry;
 	int rc;
 
 	r->api = true;		/* errors as JSON */
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &rc)) == NULL)
+		return rc;
 	if (json_unpack(body, "{s:s, s:s}", "email", &email, "password",
 	    &password) != 0) {
+		rc = http_error_member(r, 400, body, json_is_string(
+		    json_object_get(body, "email")) ? "password" : "email",
+		    "send {\"email\": ..., \"password\": ...}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"email\": ..., "
-		    "\"password\": ...}");
+		return rc;
 	}
 	switch ((res = signin_attempt(r, email, password, &token, &retry, err,
 	    sizeof(err)))) {

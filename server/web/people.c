@@ -31,7 +31,8 @@
 	"one too."
 
 static int	 fail_status(enum account_fail);
-static int	 fail_reply(struct req *, enum account_fail, const char *);
+static int	 fail_reply(struct req *, enum account_fail, const char *,
+		    const char *);
 static int	 user_page(struct req *, int, json_t *);
 static const char *jstr(json_t *, const char *);
 static int	 signup_page(struct req *, int, json_t *, const char *);
@@ -54,12 +55,15 @@ fail_status(enum account_fail f)
 	return 503;
 }
 
+/* An account_* failure; field: the member at fault when it is invalid. */
 static int
-fail_reply(struct req *r, enum account_fail f, const char *err)
+fail_reply(struct req *r, enum account_fail f, const char *field,
+    const char *err)
 {
 	if (f == ACCOUNT_DB)
 		return http_db_error(r);
-	return http_error(r, fail_status(f), "%s", err);
+	return http_error_field(r, fail_status(f), NULL, f == ACCOUNT_INVALID ?
+	    field : NULL, "%s", err);
 }
 
 static const char *
@@ -79,7 +83,7 @@ user_page(struct req *r, int status, json_t *view)
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK) {
 		json_decref(view);
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	}
 	if (json_object_get(view, "form") == NULL)
 		json_object_set_new(view, "form", json_pack("{s:O, s:O}",
@@ -141,7 +145,7 @@ people_user_update(struct req *r)
 	free(body);
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	json_decref(u);
 	if (strcmp(action, "save") == 0) {
 		f = account_update(r->app->db, r->id, name, email, err,
@@ -168,7 +172,7 @@ people_user_update(struct req *r)
 		return user_page(r, 422, json_pack("{s:s}", "error",
 		    "unknown action"));
 	if (f != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	snprintf(loc, sizeof(loc), "/users/%lld?done=%s", r->id,
 	    strcmp(action, "save") == 0 ? "saved" : action[0] == 'd' ?
 	    "disabled" : "enabled");
@@ -229,7 +233,7 @@ people_account_password(struct req *r)
 		return people_account_page(r, 422, json_pack("{s:s}", "pw_error",
 		    err));
 	if (f != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	return http_redirect(r, "/account?done=password", NULL);
 }
 
@@ -399,15 +403,16 @@ people_api_user_patch(struct req *r)
 {
 	char err[512];
 	json_t *body, *u, *dis;
-	const char *name, *email;
+	const char *name, *email, *field = NULL;
 	enum account_fail f;
+	int status;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK) {
 		json_decref(body);
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	}
 	json_decref(u);
 	name = jstr(body, "name");
@@ -416,24 +421,34 @@ people_api_user_patch(struct req *r)
 	f = ACCOUNT_OK;
 	if (dis != NULL && !json_is_boolean(dis)) {
 		f = ACCOUNT_INVALID;
+		field = "disabled";
 		util_strlcpy(err, "disabled is true or false", sizeof(err));
 	} else if (dis != NULL && r->id == r->user.id) {
 		f = ACCOUNT_INVALID;
+		field = "disabled";
 		util_strlcpy(err, "you cannot disable or enable your own "
 		    "account", sizeof(err));
+	} else if ((json_object_get(body, "name") != NULL && name == NULL) ||
+	    (json_object_get(body, "email") != NULL && email == NULL)) {
+		f = ACCOUNT_INVALID;
+		field = name == NULL && json_object_get(body, "name") != NULL ?
+		    "name" : "email";
+		snprintf(err, sizeof(err), "%s is text", field);
 	}
-	if (f == ACCOUNT_OK && (name != NULL || email != NULL))
-		f = account_update(r->app->db, r->id, name, email, err,
-		    sizeof(err));
+	/* Which of the two was refused, when only one was sent. */
+	if (f == ACCOUNT_OK && (name != NULL || email != NULL) &&
+	    (f = account_update(r->app->db, r->id, name, email, err,
+	    sizeof(err))) != ACCOUNT_OK)
+		field = email == NULL ? "name" : name == NULL ? "email" : NULL;
 	if (f == ACCOUNT_OK && dis != NULL)
 		f = account_set_disabled(r->app->db, r->id, json_is_true(dis),
 		    err, sizeof(err));
 	json_decref(body);
 	if (f != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, field, err);
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	return http_json(r, 200, u);
 }
 
@@ -447,7 +462,7 @@ people_api_user_reset(struct req *r)
 
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	json_decref(u);
 	if (!account_reset_code(r->app->db, r->id, r->user.id,
 	    r->app->cfg->reset_code_ttl_h, &code, err, sizeof(err)))
@@ -465,18 +480,21 @@ people_api_me_password(struct req *r)
 	char err[512];
 	json_t *body;
 	enum account_fail f;
+	int status;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (jstr(body, "current") == NULL || jstr(body, "password") == NULL) {
+		status = http_error_member(r, 422, body, jstr(body, "current") ==
+		    NULL ? "current" : "password", "give current and password");
 		json_decref(body);
-		return http_error(r, 422, "give current and password");
+		return status;
 	}
 	f = account_password_change(r->app->db, r->user.id, jstr(body,
 	    "current"), jstr(body, "password"), err, sizeof(err));
 	json_decref(body);
 	if (f != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	return http_json(r, 200, json_pack("{s:b}", "changed", 1));
 }
 
@@ -538,17 +556,22 @@ people_api_user_create(struct req *r)
 	bool refused;
 	json_t *body, *u;
 	enum account_fail f;
+	int status;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (!json_is_string(json_object_get(body, "email")) ||
 	    !json_is_string(json_object_get(body, "name")) ||
 	    !json_is_string(json_object_get(body, "role")) ||
 	    (json_object_get(body, "password") != NULL &&
 	    !json_is_string(json_object_get(body, "password")))) {
+		status = http_error_member(r, 400, body, jstr(body, "email") ==
+		    NULL ? "email" : jstr(body, "name") == NULL ? "name" :
+		    jstr(body, "role") == NULL ? "role" : "password", "send "
+		    "{\"email\", \"name\", \"role\" and optionally "
+		    "\"password\"} as strings");
 		json_decref(body);
-		return http_error(r, 400, "send {\"email\", \"name\", \"role\" "
-		    "and optionally \"password\"} as strings");
+		return status;
 	}
 	if ((pw = jstr(body, "password")) == NULL)
 		pw = generated = auth_generate_password();
@@ -560,14 +583,14 @@ people_api_user_create(struct req *r)
 		if (auth_hash_busy())
 			return http_error_headers(r, 503, "Retry-After: 5\r\n",
 			    err);
-		return refused ? http_error(r, 422, "%s", err) :
-		    http_db_error(r);
+		return refused ? http_error_code(r, 422, "invalid", NULL, "%s",
+		    err) : http_db_error(r);
 	}
 	json_decref(body);
 	if ((f = account_load(r->app->db, &r->user, id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK) {
 		free(generated);
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	}
 	if (generated != NULL)
 		json_object_set_new(u, "password", json_string(generated));
@@ -588,6 +611,6 @@ people_api_user_get(struct req *r)
 
 	if ((f = account_load(r->app->db, &r->user, r->id, &u, err,
 	    sizeof(err))) != ACCOUNT_OK)
-		return fail_reply(r, f, err);
+		return fail_reply(r, f, NULL, err);
 	return http_json(r, 200, u);
 }

@@ -88,7 +88,8 @@ privacy_consent_gate(struct req *r)
 		return 0;
 	if (!consent_needed(r->app->db, r->user.id, &needed, err, sizeof(err)))
 		return http_db_error(r);
-	return needed ? http_error(r, 403, CONSENT_REFUSAL) : 0;
+	return needed ? http_error_code(r, 403, "consent_required", NULL,
+	    CONSENT_REFUSAL) : 0;
 }
 
 bool
@@ -220,46 +221,49 @@ privacy_api_consent(struct req *r)
 int
 privacy_api_consent_accept(struct req *r)
 {
-	char *text, err[512];
+	char err[512];
 	json_t *body;
 	json_int_t version;
 	enum consent_outcome o;
+	int status;
 
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (json_unpack(body, "{s:I}", "version", &version) != 0) {
+		status = http_error_member(r, 400, body, "version", "send "
+		    "{\"version\": N}, the version of the consent text you "
+		    "accept");
 		json_decref(body);
-		return http_error(r, 400, "send {\"version\": N}, the version "
-		    "of the consent text you accept");
+		return status;
 	}
 	json_decref(body);
 	o = consent_accept(r->app->db, r->user.id, version, err, sizeof(err));
 	if (o == CONSENT_DB_ERROR)
 		return http_db_error(r);
 	if (o != CONSENT_OK)
-		return http_error(r, 409, "%s", err);
+		return http_error_field(r, 409, o == CONSENT_STALE ?
+		    "stale_version" : "conflict", "version", "%s", err);
 	return privacy_api_consent(r);
 }
 
 int
 privacy_api_consent_set(struct req *r)
 {
-	char *text, err[512];
+	char err[512];
 	const char *t = NULL;
 	json_t *body;
 	long long version;
 	enum consent_outcome o;
+	int status;
 
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (json_unpack(body, "{s:s}", "text", &t) != 0) {
+		status = http_error_member(r, 400, body, "text", "send "
+		    "{\"text\": \"...\"}, the consent text students will "
+		    "accept");
 		json_decref(body);
-		return http_error(r, 400, "send {\"text\": \"...\"}, the "
-		    "consent text students will accept");
+		return status;
 	}
 	o = consent_set(r->app->db, r->user.id, t, &version, err,
 	    sizeof(err));
@@ -267,7 +271,7 @@ privacy_api_consent_set(struct req *r)
 	if (o == CONSENT_DB_ERROR)
 		return http_db_error(r);
 	if (o != CONSENT_OK)
-		return http_error(r, 400, "%s", err);
+		return http_error_field(r, 400, "invalid", "text", "%s", err);
 	return http_json(r, 201, json_pack("{s:I}", "version",
 	    (json_int_t)version));
 }
@@ -425,7 +429,8 @@ privacy_api_deletion(struct req *r)
 	case PRIVACY_OK:
 		return http_json(r, 201, out);
 	case PRIVACY_DONE:
-		return http_error(r, 409, "%s", err);
+		return http_error_code(r, 409, "already_requested", NULL, "%s",
+		    err);
 	default:
 		return http_db_error(r);
 	}

@@ -446,8 +446,8 @@ router_open(struct router *s)
 static int
 not_yet_open(struct mg_connection *conn)
 {
-	static const char body[] = "{\"error\":\"the server is starting; "
-	    "try again shortly\"}";
+	static const char body[] = "{\"error\":{\"code\":\"unavailable\","
+	    "\"message\":\"the server is starting; try again shortly\"}}";
 	const struct router *s = mg_get_request_info(conn)->user_data;
 
 	if (atomic_load(&s->open))
@@ -799,9 +799,10 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 		    (http_header(&r, "X-CSRF-Token") == NULL ||
 		    !auth_token_equal(http_header(&r, "X-CSRF-Token"),
 		    r.user.csrf)))
-			status = http_error(&r, 403, "this request did not come "
-			    "from an IntroEval page (missing or wrong CSRF "
-			    "token); reload the page and try again");
+			status = http_error_code(&r, 403, "csrf_failed", NULL,
+			    "this request did not come from an IntroEval page "
+			    "(missing or wrong CSRF token); reload the page "
+			    "and try again");
 		else if ((status = submission_gate(&r, rt)) == 0)
 			status = run(&r, rt);
 	}

@@ -3,7 +3,8 @@
  * create and version rubrics; a student reads a version only when an
  * assignment of one of their courses uses it (404 otherwise, as for a
  * version that does not exist). A definition that does not parse is
- * refused with the words and where: {"error", "criterion", "field"}.
+ * refused with the words and where: {"error": {"code": "invalid",
+ * "message", "field", "criterion"}}.
  */
 #include "rubric_web.h"
 
@@ -35,9 +36,9 @@ rubric_web_may_edit(struct req *r, long long id)
 	if (!found)
 		return http_error(r, 404, "no such rubric version");
 	if (!allowed)
-		return http_error(r, 403, "this rubric belongs to another "
-		    "teacher: only they or an admin may change it (start your "
-		    "own rubric instead)");
+		return http_error_code(r, 403, "not_owner", NULL, "this rubric "
+		    "belongs to another teacher: only they or an admin may "
+		    "change it (start your own rubric instead)");
 	return 0;
 }
 
@@ -61,8 +62,8 @@ rubric_web_reevaluate(struct req *r, long long assignment_id,
 	    &version, err, sizeof(err)))
 		return http_db_error(r);
 	if (version == NULL)
-		return http_error(r, 400, "there is no rubric version %lld",
-		    rubric_id);
+		return http_error_field(r, 400, "not_found", "rubric_id",
+		    "there is no rubric version %lld", rubric_id);
 	json_decref(version);
 	if (!queue_reevaluate(r->app->db, assignment_id, rubric_id, &found,
 	    queued, err, sizeof(err))) {
@@ -95,14 +96,18 @@ read_definition(struct req *r, int *status)
 	def = json_loads(text, 0, &jerr);
 	free(text);
 	if (def == NULL) {
-		*status = http_error(r, 400, "the body is not JSON (%s)",
-		    jerr.text);
+		*status = http_error_code(r, 400, "invalid_json", NULL, "the "
+		    "body is not JSON (%s)", jerr.text);
 		return NULL;
 	}
 	if ((rb = rubric_parse_fault(def, &f)) == NULL) {
 		rubric_fault_text(&f, why, sizeof(why));
-		*status = http_json(r, 400, json_pack("{s:s, s:i, s:s}",
-		    "error", why, "criterion", f.criterion, "field", f.field));
+		json_t *e = http_error_body(400, "invalid", f.field[0] != '\0' ?
+		    f.field : NULL, why);
+
+		json_object_set_new(json_object_get(e, "error"), "criterion",
+		    json_integer(f.criterion));
+		*status = http_json(r, 400, e);
 	}
 	json_decref(def);
 	return rb;
@@ -205,18 +210,17 @@ rubric_api_reevaluate(struct req *r)
 {
 	json_int_t rubric_id = 0;
 	json_t *body;
-	char *text;
 	int status, queued = 0;
 
-	if (!http_read_body(r, &text))
-		return 413;
-	body = json_loads(text, 0, NULL);
-	free(text);
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	if (json_unpack(body, "{s:I}", "rubric_id", &rubric_id) != 0 ||
 	    rubric_id <= 0) {
+		status = http_error_member(r, 400, body, "rubric_id", "send "
+		    "{\"rubric_id\": the id of the rubric version to evaluate "
+		    "with}");
 		json_decref(body);
-		return http_error(r, 400, "send {\"rubric_id\": the id of the "
-		    "rubric version to evaluate with}");
+		return status;
 	}
 	json_decref(body);
 	if ((status = rubric_web_reevaluate(r, r->id, rubric_id, &queued))

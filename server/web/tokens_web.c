@@ -95,8 +95,8 @@ tokens_api_create(struct req *r)
 	char err[512];
 	int status;
 
-	if ((body = api_read_object(r)) == NULL)
-		return 400;
+	if ((body = http_read_json(r, &status)) == NULL)
+		return status;
 	name = json_string_value(json_object_get(body, "name"));
 	scope = json_string_value(json_object_get(body, "scope"));
 	days = json_object_get(body, "expires_in_days");
@@ -104,7 +104,7 @@ tokens_api_create(struct req *r)
 		n = json_is_integer(days) && json_integer_value(days) > 0 ?
 		    json_integer_value(days) : -1;
 	if (!apitoken_check(name, scope, n, &field, err, sizeof(err)))
-		status = http_error_code(r, 422, "invalid", NULL, "%s", err);
+		status = http_error_field(r, 422, "invalid", field, "%s", err);
 	else
 		status = create(r, name, scope, n, &out);
 	json_decref(body);

@@ -14,9 +14,9 @@
  * in the row before letting go.
  *
  * Every answer made here carries Tus-Resumable; errors are JSON
- * {"error": words} like the rest of the API. The data file's name is the
- * server's; the client's file name (Upload-Metadata "filename") is only
- * a label.
+ * {"error": {"code", "message"}} like the rest of the API. The data
+ * file's name is the server's; the client's file name (Upload-Metadata
+ * "filename") is only a label.
  */
 #include "tus.h"
 #include "tus_impl.h"
@@ -60,8 +60,8 @@ struct patch {
 
 static int	 answer(struct req *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-static int	 fail(struct req *, int, bool, const char *, const char *, ...)
-		    __attribute__((format(printf, 5, 6)));
+static int	 fail(struct req *, int, bool, const char *, const char *,
+		    const char *, ...) __attribute__((format(printf, 6, 7)));
 static int	 db_fail(struct req *, bool, const char *);
 static bool	 version_ok(struct req *, int *);
 static void	 expires_header(double, char *, size_t);
@@ -101,7 +101,7 @@ answer(struct req *r, int status, const char *fmt, ...)
  */
 static int
 fail(struct req *r, int status, bool close, const char *extra,
-    const char *fmt, ...)
+    const char *code, const char *fmt, ...)
 {
 	char msg[1024], hdr[HDR_MAX + 256], *body;
 	json_t *o;
@@ -118,11 +118,9 @@ fail(struct req *r, int status, bool close, const char *extra,
 	    "Tus-Version: " TUS_VERSION "\r\nCache-Control: no-store\r\n%s%s",
 	    extra != NULL ? extra : "", close && status != 413 ?
 	    "Connection: close\r\n" : "");
-	o = json_pack("{s:s}", "error", msg);
-	body = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	o = http_error_body(status, code, NULL, msg);
+	body = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (body == NULL)	/* msg was not UTF-8 */
-		body = xstrdup("{\"error\":\"the upload failed\"}");
 	rc = http_send(r, status, "application/json", body, strlen(body), hdr);
 	free(body);
 	return rc;
@@ -137,7 +135,7 @@ db_fail(struct req *r, bool close, const char *extra)
 	int status = http_db_status(&msg, &retry);
 
 	snprintf(hdr, sizeof(hdr), "%s%s", retry, extra != NULL ? extra : "");
-	return fail(r, status, close, hdr, "%s", msg);
+	return fail(r, status, close, hdr, HTTP_DB_CODE, "%s", msg);
 }
 
 /* Every request but OPTIONS must speak our version (412 otherwise). */
@@ -148,8 +146,9 @@ version_ok(struct req *r, int *status)
 
 	if (v != NULL && strcmp(v, TUS_VERSION) == 0)
 		return true;
-	*status = fail(r, 412, true, NULL, "this server speaks tus "
-	    TUS_VERSION "; send the header Tus-Resumable: " TUS_VERSION);
+	*status = fail(r, 412, true, NULL, "tus_version", "this server "
+	    "speaks tus " TUS_VERSION "; send the header Tus-Resumable: "
+	    TUS_VERSION);
 	return false;
 }
 
@@ -275,26 +274,27 @@ check_create(struct req *r, long long *length, char *label, size_t len,
 	if (!version_ok(r, &status))
 		return status;
 	if (http_header(r, "Upload-Defer-Length") != NULL)
-		return fail(r, 400, true, NULL, "send Upload-Length: this "
-		    "server does not take uploads of unknown length");
+		return fail(r, 400, true, NULL, NULL, "send Upload-Length: "
+		    "this server does not take uploads of unknown length");
 	if (!tus_parse_length(http_header(r, "Upload-Length"), length))
-		return fail(r, 400, true, NULL, "send the file's size in "
+		return fail(r, 400, true, NULL, NULL, "send the file's size in "
 		    "bytes as Upload-Length");
 	if (*length == 0)
-		return fail(r, 400, true, NULL, MEDIA_MSG_ZERO_BYTES);
+		return fail(r, 400, true, NULL, "empty", MEDIA_MSG_ZERO_BYTES);
 	if (*length > (long long)cap_mb << 20)
-		return fail(r, 413, true, NULL, "this file is larger than the "
-		    "limit of %d MB", cap_mb);
+		return fail(r, 413, true, NULL, NULL, "this file is larger "
+		    "than the limit of %d MB", cap_mb);
 	if (!tus_parse_metadata(http_header(r, "Upload-Metadata"), label, len,
 	    assignment))
-		return fail(r, 400, true, NULL, "Upload-Metadata must be "
+		return fail(r, 400, true, NULL, NULL, "Upload-Metadata must be "
 		    "\"key base64value\" pairs separated by commas, and "
 		    "assignment_id an assignment's number");
 	/* Refused before the bytes are sent when it can be told now. */
 	if (!upload_assignment(r->app, r->user.id, *assignment, -1, &pick,
 	    &why, err, sizeof(err)))
 		return why == UPLOAD_NO_DB ? db_fail(r, true, NULL) :
-		    fail(r, upload_fail_status(why), true, NULL, "%s", err);
+		    fail(r, upload_fail_status(why), true, NULL,
+		    upload_fail_code(why), "%s", err);
 	return 0;
 }
 
@@ -333,7 +333,7 @@ tus_create(struct req *r)
 		free(path);
 		if (!tus_row_delete(r->app->db, row.id, err, sizeof(err)))
 			log_warnx("tus: upload=%lld: %s", row.id, err);
-		return fail(r, 500, true, NULL, "the server cannot store "
+		return fail(r, 500, true, NULL, NULL, "the server cannot store "
 		    "uploads right now");
 	}
 	free(path);
@@ -357,7 +357,7 @@ load(struct req *r, struct tus_row *row)
 		return db_fail(r, true, NULL);
 	}
 	if (!found)
-		return fail(r, 404, true, NULL, NO_SUCH,
+		return fail(r, 404, true, NULL, NULL, NO_SUCH,
 		    r->app->cfg->upload_expire_h);
 	return 0;
 }
@@ -411,7 +411,7 @@ tus_head(struct req *r)
 	if (!version_ok(r, &status) || (status = load(r, &row)) != 0)
 		return status;
 	if (!received(r, &row, &offset))
-		return fail(r, 404, true, NULL, "this upload's data is "
+		return fail(r, 404, true, NULL, NULL, "this upload's data is "
 		    "gone; please start the upload again");
 	out[0] = '\0';
 	if (row.finished)
@@ -467,10 +467,11 @@ answer_finished(struct req *r, const struct tus_row *row)
 	    row->length, out);
 	if (!tus_parse_length(http_header(r, "Upload-Offset"), &offset) ||
 	    offset != row->length || r->ri->content_length > 0)
-		return fail(r, 409, true, extra, "this upload is already "
+		return fail(r, 409, true, extra, NULL, "this upload is already "
 		    "complete");
 	if (row->submission_id == 0)
-		return fail(r, 422, false, extra, "%s", row->error);
+		return fail(r, 422, false, extra, "upload_refused", "%s",
+		    row->error);
 	return answer(r, 204, "%s", extra);
 }
 
@@ -484,13 +485,14 @@ open_locked(struct req *r, const struct tus_row *row, struct patch *pt)
 	pt->fd = open(path, O_WRONLY | O_CLOEXEC);
 	free(path);
 	if (pt->fd < 0)
-		return fail(r, 404, true, NULL, "this upload's data is gone; "
-		    "please start the upload again");
+		return fail(r, 404, true, NULL, NULL, "this upload's data is "
+		    "gone; please start the upload again");
 	if (flock(pt->fd, LOCK_EX | LOCK_NB) == -1)
-		return fail(r, 423, true, NULL, "this upload is receiving "
-		    "data on another connection; try again in a moment");
+		return fail(r, 423, true, NULL, NULL, "this upload is "
+		    "receiving data on another connection; try again in a "
+		    "moment");
 	if (fstat(pt->fd, &st) == -1 || st.st_nlink == 0)
-		return fail(r, 404, true, NULL, NO_SUCH,
+		return fail(r, 404, true, NULL, NULL, NO_SUCH,
 		    r->app->cfg->upload_expire_h);
 	pt->offset = st.st_size;
 	return 0;
@@ -509,10 +511,10 @@ tus_patch(struct req *r)
 	if (!version_ok(r, &status))
 		return status;
 	if (ctype == NULL || strcmp(ctype, CONTENT_TYPE) != 0)
-		return fail(r, 415, true, NULL, "send the bytes with "
+		return fail(r, 415, true, NULL, NULL, "send the bytes with "
 		    "Content-Type: " CONTENT_TYPE);
 	if (!tus_parse_length(http_header(r, "Upload-Offset"), &want))
-		return fail(r, 400, true, NULL, "send Upload-Offset: the "
+		return fail(r, 400, true, NULL, NULL, "send Upload-Offset: the "
 		    "number of bytes the server already has");
 	if ((status = load(r, &row)) != 0)
 		return status;
@@ -522,14 +524,15 @@ tus_patch(struct req *r)
 		goto out;
 	snprintf(off, sizeof(off), "Upload-Offset: %lld\r\n", pt.offset);
 	if (want != pt.offset) {
-		status = fail(r, 409, true, off, "the server has %lld bytes of "
-		    "this upload, not %lld: continue from Upload-Offset",
+		status = fail(r, 409, true, off, "offset_mismatch", "the "
+		    "server has %lld bytes of this upload, not %lld: "
+		    "continue from Upload-Offset",
 		    pt.offset, want);
 		goto out;
 	}
 	if (r->ri->content_length > row.length - pt.offset) {
-		status = fail(r, 413, true, off, "this is more than the %lld "
-		    "bytes given as Upload-Length", row.length);
+		status = fail(r, 413, true, off, NULL, "this is more than "
+		    "the %lld bytes given as Upload-Length", row.length);
 		goto out;
 	}
 	receive(r, &row, &pt);
@@ -585,11 +588,12 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 	    row->id, pt->offset - start, pt->offset, row->length);
 	snprintf(hdr, sizeof(hdr), "Upload-Offset: %lld\r\n", pt->offset);
 	if (pt->status == 413)
-		pt->status = fail(r, 413, true, hdr, "this is more than the "
-		    "%lld bytes given as Upload-Length", row->length);
+		pt->status = fail(r, 413, true, hdr, NULL, "this is more "
+		    "than the %lld bytes given as Upload-Length",
+		    row->length);
 	else if (pt->status == 507)
-		pt->status = fail(r, 507, true, hdr, "the server has no room "
-		    "for this upload right now");
+		pt->status = fail(r, 507, true, hdr, NULL, "the server has "
+		    "no room for this upload right now");
 	else if (n < 0 || (r->ri->content_length >= 0 &&
 	    pt->offset - start < r->ri->content_length))
 		/*
@@ -597,8 +601,9 @@ receive(struct req *r, const struct tus_row *row, struct patch *pt)
 		 * silent for header_timeout_s (a stalled network). 408 tells
 		 * a client still there to continue from the offset.
 		 */
-		pt->status = fail(r, 408, true, hdr, "the upload was cut off "
-		    "at %lld bytes; continue from Upload-Offset", pt->offset);
+		pt->status = fail(r, 408, true, hdr, "incomplete", "the "
+		    "upload was cut off at %lld bytes; continue from "
+		    "Upload-Offset", pt->offset);
 }
 
 /*
@@ -702,8 +707,8 @@ complete(struct req *r, struct tus_row *row, struct patch *pt)
 	if (!ok && done.fail == UPLOAD_NO_DB)
 		return db_fail(r, false, off);
 	if (!ok)
-		return fail(r, upload_fail_status(done.fail), false, off, "%s",
-		    err);
+		return fail(r, upload_fail_status(done.fail), false, off,
+		    upload_fail_code(done.fail), "%s", err);
 	outcome_headers(row, out, sizeof(out));
 	if (out[0] == '\0')	/* the row could not be updated */
 		snprintf(out, sizeof(out), "X-Submission-Id: %lld\r\n"

@@ -81,6 +81,35 @@ upload_fail_status(enum upload_fail f)
 	return 500;
 }
 
+const char *
+upload_fail_code(enum upload_fail f)
+{
+	switch (f) {
+	case UPLOAD_REFUSED:
+		return "upload_refused";
+	case UPLOAD_NOT_FOUND:
+		return "not_found";
+	case UPLOAD_NO_DISK:
+		return "internal";
+	case UPLOAD_NO_DB:
+		return HTTP_DB_CODE;
+	case UPLOAD_BUSY:
+		return "unavailable";
+	}
+	return "internal";
+}
+
+/* A failure of upload_assignment or upload_accept, answered. */
+static int
+refuse(struct req *r, enum upload_fail why, const char *err)
+{
+	if (why == UPLOAD_NO_DB)
+		return http_db_error(r);
+	return http_error_field(r, upload_fail_status(why),
+	    upload_fail_code(why), why == UPLOAD_NOT_FOUND ? "assignment_id" :
+	    NULL, "%s", err);
+}
+
 bool
 upload_assignment(struct app *app, long long student, long long requested,
     double duration_s, struct assignment_pick *pick, enum upload_fail *fail,
@@ -325,13 +354,15 @@ receive(struct req *r, int fd, long long cap, long long *got)
 		status = http_error(r, 507, "the server has no room for this "
 		    "upload right now");
 	if (status == 0 && n < 0)
-		status = http_error(r, 400, "the upload was cut off; please "
-		    "try again");
+		status = http_error_code(r, 400, "incomplete", NULL, "the "
+		    "upload was cut off; please try again");
 	else if (status == 0 && declared >= 0 && *got < declared)
-		status = http_error(r, 400, "the upload was cut off after "
-		    "%lld of %lld bytes; please try again", *got, declared);
+		status = http_error_code(r, 400, "incomplete", NULL, "the "
+		    "upload was cut off after %lld of %lld bytes; please try "
+		    "again", *got, declared);
 	else if (status == 0 && *got == 0)
-		status = http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
+		status = http_error_code(r, 400, "empty", NULL,
+		    MEDIA_MSG_ZERO_BYTES);
 	free(chunk);
 	return status;
 }
@@ -369,15 +400,15 @@ upload_submission(struct req *r)
 		return http_error(r, 413, "this file is larger than the limit "
 		    "of %d MB", cfg->upload_max_mb);
 	if (r->ri->content_length == 0)
-		return http_error(r, 400, MEDIA_MSG_ZERO_BYTES);
+		return http_error_code(r, 400, "empty", NULL,
+		    MEDIA_MSG_ZERO_BYTES);
 	if (!upload_query_assignment(r, &assignment))
-		return http_error(r, 400, "assignment_id is an assignment's "
-		    "number");
+		return http_error_field(r, 400, NULL, "assignment_id",
+		    "assignment_id is an assignment's number");
 	/* Refused before the bytes are sent when it can be told now. */
 	if (!upload_assignment(r->app, r->user.id, assignment, -1, &pick, &why,
 	    err, sizeof(err)))
-		return why == UPLOAD_NO_DB ? http_db_error(r) :
-		    http_error(r, upload_fail_status(why), "%s", err);
+		return refuse(r, why, err);
 	upload_new_name(name);
 	snprintf(part, sizeof(part), "%s/%s.part", r->app->uploads_dir, name);
 	if ((fd = part_create(part)) < 0)
@@ -402,8 +433,7 @@ upload_submission(struct req *r)
 	if (!upload_accept(r->app, &f, &done, err, sizeof(err))) {
 		unlink(part);
 		close(fd);
-		return done.fail == UPLOAD_NO_DB ? http_db_error(r) :
-		    http_error(r, upload_fail_status(done.fail), "%s", err);
+		return refuse(r, done.fail, err);
 	}
 	close(fd);	/* the lock goes with it: the file is a submission */
 	return http_json(r, 201, json_pack("{s:I, s:s, s:s, s:s, s:f}", "id",

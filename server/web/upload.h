@@ -83,6 +83,8 @@ bool	upload_assignment(struct app *, long long student, long long requested,
  * 503.
  */
 int	upload_fail_status(enum upload_fail);
+/* Its API error code: upload_refused, not_found, database_unavailable... */
+const char *upload_fail_code(enum upload_fail);
 
 /*
  * Removes the .part files in dir that no request is receiving (a crash

@@ -879,6 +879,75 @@ def cli_env(database_url, **extra):
 
 # ---------------------------------------------------------------- the client
 
+ERROR_CODE_RE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*\Z")
+
+
+def _error_object(body):
+    """The "error" object of an API error answer: body is a Response, the
+    raw bytes or text, or the parsed JSON."""
+    if isinstance(body, Response):
+        body = body.json()
+    elif isinstance(body, (bytes, str)):
+        body = json.loads(body)
+    e = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(e, dict):
+        raise AssertionError("not an API error answer: %r" % (body,))
+    return e
+
+
+def error_message(body):
+    """The words of an API error: {"error": {"message": ...}}."""
+    return _error_object(body)["message"]
+
+
+def error_code(body):
+    """The code of an API error (snake_case): {"error": {"code": ...}}."""
+    return _error_object(body)["code"]
+
+
+def error_field(body):
+    """The request field an API error blames, or None."""
+    return _error_object(body).get("field")
+
+
+def check_error_shape(body):
+    """Raises AssertionError unless body (parsed JSON) is an API error:
+    {"error": {"code": snake_case, "message": words, "field"?: name}}.
+    Other members may sit beside "error" (a job's "questions")."""
+    e = _error_object(body)
+    problems = []
+    if not isinstance(e.get("code"), str) or not ERROR_CODE_RE.match(
+            e["code"]):
+        problems.append("code is not a snake_case string")
+    if not isinstance(e.get("message"), str) or not e["message"]:
+        problems.append("message is not a non-empty string")
+    if "field" in e and (not isinstance(e["field"], str) or not e["field"]):
+        problems.append("field is not a non-empty string")
+    if problems:
+        raise AssertionError("API error of the wrong shape (%s): %r" % (
+            "; ".join(problems), body))
+
+
+def _check_api_error(method, path, resp):
+    """Every JSON error answer of the API has the one error shape; a test
+    that meets one that does not fails there."""
+    ctype = resp.header("Content-Type") or ""
+    if (resp.status < 400 or not path.startswith("/api/") or
+            not ctype.startswith("application/json") or not resp.body):
+        return
+    try:
+        body = resp.json()
+    except ValueError:
+        raise AssertionError("%s %s answered %d with JSON that does not "
+                             "parse: %r" % (method, path, resp.status,
+                                            resp.body[:200]))
+    try:
+        check_error_shape(body)
+    except AssertionError as e:
+        raise AssertionError("%s %s answered %d: %s" % (
+            method, path, resp.status, e))
+
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -1010,6 +1079,7 @@ class Client:
         finally:
             conn.close()
         self._store_cookies(resp)
+        _check_api_error(method, path, resp)
         check_openapi(method, path, resp)
         return resp
 

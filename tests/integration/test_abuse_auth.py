@@ -101,7 +101,7 @@ class AbuseAuth(harness.TestCase):
                 "Authorization": basic, "Accept": "application/json",
                 "Content-Type": "application/json"})
             self.assertEqual(r.status, 403, (action, r.body))
-            self.assertIn("CSRF", r.json()["error"])
+            self.assertIn("CSRF", harness.error_message(r))
         # The same requests with the page's token are not refused for it.
         for action, body in actions:
             path = "/api/v1/submissions/%d/%s" % (sub["id"], action)
@@ -165,7 +165,8 @@ class AbuseAuth(harness.TestCase):
             {"email": "s1@example.com", "password": "wrong-password"}),
             {"Content-Type": "application/json"})
         self.assertEqual(r.status, 401, r.text)
-        self.assertEqual(r.json(), {"error": "wrong email or password"})
+        self.assertEqual(r.json(), {"error": {
+            "code": "unauthenticated", "message": "wrong email or password"}})
 
     def wait_retry(self, r):
         retry = int(r.header("Retry-After"))
@@ -190,7 +191,7 @@ class AbuseAuth(harness.TestCase):
             {"email": "S3@example.com", "password": PW}),
             {"Content-Type": "application/json"})
         self.assertEqual(j.status, 429, j.text)
-        self.assertIn(THROTTLED, j.json()["error"])
+        self.assertIn(THROTTLED, harness.error_message(j))
         self.wait_retry(r)
         r = harness.wait_until(lambda: (lambda x: x if x.status != 429
                                else None)(self.post_login(
@@ -265,7 +266,7 @@ class AbuseAuth(harness.TestCase):
                 if r.status == 503:
                     refused += 1
                     self.assertIn("too many sign-ins at once",
-                                  r.json()["error"])
+                                  harness.error_message(r))
                     self.assertIsNotNone(r.header("Retry-After"))
             m = self.metrics(server, mtoken)
             print("burst: %d of %d refused; metrics %s" % (refused, n, m))
@@ -321,13 +322,14 @@ class AbuseAuth(harness.TestCase):
                 r = who.request("GET", "/api/v1/me",
                                 headers={"Accept": "application/json"})
                 self.assertEqual(r.status, 503, r.body)
-                self.assertEqual(r.json(), {"error": DB_DOWN})
+                self.assertEqual(r.json(), {"error": {
+                    "code": "database_unavailable", "message": DB_DOWN}})
                 self.assertIsNotNone(r.header("Retry-After"))
             r = bearer.request("POST", "/api/v1/submissions", video, {
                 "Content-Type": "video/mp4", "X-Filename": "intro.mp4",
                 "Accept": "application/json"})
             self.assertEqual(r.status, 503, r.body)
-            self.assertIn("unavailable", r.json()["error"])
+            self.assertIn("unavailable", harness.error_message(r))
             self.assertIsNotNone(r.header("Retry-After"))
             r = c.request("GET", "/", headers={"Accept": "text/html"})
             self.assertEqual(r.status, 503, r.body)

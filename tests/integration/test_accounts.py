@@ -161,7 +161,7 @@ class Accounts(harness.TestCase):
             "email": "t2@example.com", "role": "teacher"})
         r = api(t1, "PATCH", "/api/v1/users/%d" % self.ids["t2"],
                 {"disabled": True}, 403).json()
-        self.assertIn("students only", r["error"])
+        self.assertIn("students only", harness.error_message(r))
         form(t1, "/users/%d" % self.ids["t2"], {"action": "disable"}, 403)
         self.assertEqual(self.pg.psql("SELECT disabled FROM users WHERE "
                                       "id = %d" % self.ids["t2"]), "f")

@@ -28,16 +28,6 @@ import harness  # noqa: E402
 PW = "pw-12345678"
 
 
-def error_of(resp):
-    """(field, message) of an API error, in the error object's shape
-    ({"error": {"code", "message", "field"}}) or the older string one;
-    the field is None when the answer names none."""
-    err = resp.json().get("error")
-    if isinstance(err, dict):
-        return err.get("field"), err.get("message", "")
-    return None, err or ""
-
-
 class ApiResources(harness.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -107,10 +97,9 @@ class ApiResources(harness.TestCase):
     def assert_refused(self, who, path, field, status=400):
         resp = self.c[who].expect("GET", path, status,
                                   headers={"Accept": "application/json"})
-        got_field, msg = error_of(resp)
-        self.assertTrue(got_field == field or field in msg,
-                        "%s: the answer names %s: %s" % (path, field,
-                                                         resp.text))
+        self.assertEqual((harness.error_code(resp),
+                          harness.error_field(resp)), ("invalid", field),
+                         "%s: %s" % (path, resp.text))
 
     # ------------------------------------------------------- submissions
 

@@ -39,12 +39,6 @@ PW = "pw-12345678"
 RATE = {"INTROEVAL_API_RATE_PER_MINUTE": "60", "INTROEVAL_API_RATE_BURST": "15"}
 
 
-def error_code(resp):
-    """The error's code, in the {"error": {"code", ...}} shape."""
-    err = resp.json().get("error")
-    return err.get("code") if isinstance(err, dict) else None
-
-
 class ApiTokens(harness.TestCase):
 
     @classmethod
@@ -142,7 +136,7 @@ class ApiTokens(harness.TestCase):
         resp = reader.expect("POST", "/api/v1/jobs/preview", 403,
                              body=json.dumps({"request": "everything"}),
                              headers={"Content-Type": "application/json"})
-        self.assertEqual(error_code(resp), "token_read_only")
+        self.assertEqual(harness.error_code(resp), "token_read_only")
 
     def test_act_scope_changes_and_is_audited(self):
         made = self.make_token("assignment robot", "act")
@@ -164,7 +158,7 @@ class ApiTokens(harness.TestCase):
         resp = actor.expect("POST", "/api/v1/tokens", 403, body=json.dumps(
             {"name": "child", "scope": "act"}),
             headers={"Content-Type": "application/json"})
-        self.assertEqual(error_code(resp), "token_not_allowed")
+        self.assertEqual(harness.error_code(resp), "token_not_allowed")
 
     def test_student_and_bad_input_refused(self):
         student = harness.Client(self.server.url)
@@ -235,7 +229,7 @@ class ApiTokens(harness.TestCase):
                          before + 1)
         # The same key for another body: refused, nothing made.
         other = self.upload(student, key, self.video[:-1000], expect=422)
-        self.assertEqual(error_code(other), "idempotency_key_reused")
+        self.assertEqual(harness.error_code(other), "idempotency_key_reused")
         self.assertEqual(self.count_submissions("stud@example.com"),
                          before + 1)
         # Another user's key space is their own.
@@ -259,7 +253,7 @@ class ApiTokens(harness.TestCase):
         other = self.teacher.expect("POST", "/api/v1/tokens", 422,
                                     body=body.replace("once", "twice"),
                                     headers=hdrs)
-        self.assertEqual(error_code(other), "idempotency_key_reused")
+        self.assertEqual(harness.error_code(other), "idempotency_key_reused")
         # After 24 hours the key is free again (and runs anew).
         self.psql("UPDATE idempotency_keys SET expires_at = now() - "
                   "interval '1 second' WHERE key = '%s'" % key)
@@ -271,7 +265,7 @@ class ApiTokens(harness.TestCase):
         bad = self.teacher.expect("POST", "/api/v1/tokens", 400, body=body,
                                   headers={"Content-Type": "application/json",
                                            "Idempotency-Key": "has space"})
-        self.assertEqual(error_code(bad), "invalid_idempotency_key")
+        self.assertEqual(harness.error_code(bad), "invalid_idempotency_key")
 
     def test_idempotent_in_progress(self):
         """A repeat while the first still runs is 409; once it is done,
@@ -294,7 +288,7 @@ class ApiTokens(harness.TestCase):
             "SELECT state FROM idempotency_keys WHERE key = '%s'" % key)
             == "running", "the first request holds its key", timeout=60)
         busy = self.upload(self.bearer(token), key, expect=409)
-        self.assertEqual(error_code(busy), "idempotency_in_progress")
+        self.assertEqual(harness.error_code(busy), "idempotency_in_progress")
         self.assertEqual(busy.header("Retry-After"), "1")
         first.sendall(self.video[half:])
         answer = b""
@@ -325,7 +319,7 @@ class ApiTokens(harness.TestCase):
         self.assertEqual(again.header("Idempotent-Replayed"), "true")
         hdrs["Upload-Length"] = "2000"
         resp = student.expect("POST", "/api/v1/uploads", 422, headers=hdrs)
-        self.assertEqual(error_code(resp), "idempotency_key_reused")
+        self.assertEqual(harness.error_code(resp), "idempotency_key_reused")
 
     def test_rate_limit(self):
         limited = self.bearer(self.make_token("busy script", "read")["token"])
@@ -334,7 +328,7 @@ class ApiTokens(harness.TestCase):
             if resp.status != 200:
                 break
         self.assertEqual(resp.status, 429)
-        self.assertEqual(error_code(resp), "rate_limited")
+        self.assertEqual(harness.error_code(resp), "rate_limited")
         self.assertGreaterEqual(int(resp.header("Retry-After")), 1)
         # A script's session token (POST /login) is paced by its account.
         session = self.bearer(self.session_token("stud3@example.com"))
@@ -343,7 +337,7 @@ class ApiTokens(harness.TestCase):
             if resp.status != 200:
                 break
         self.assertEqual(resp.status, 429)
-        self.assertEqual(error_code(resp), "rate_limited")
+        self.assertEqual(harness.error_code(resp), "rate_limited")
         # Another token, and the pages, are not held back by it.
         self.bearer(self.make_token("calm script", "read")["token"]).expect(
             "GET", "/api/v1/me", 200)

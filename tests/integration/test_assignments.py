@@ -143,7 +143,7 @@ class Assignments(harness.TestCase):
                                 422, body=json.dumps({
                                     "due_at": "2019-01-01T00:00"}),
                                 headers={"Content-Type": "application/json"})
-        self.assertIn("after the opening date", r.json()["error"])
+        self.assertIn("after the opening date", harness.error_message(r))
         self.c["t2"].expect("PATCH", "/api/v1/assignments/%d" % a["id"], 404,
                             body="{}")
         self.c["s1"].expect("PATCH", "/api/v1/assignments/%d" % a["id"], 403,
@@ -151,7 +151,7 @@ class Assignments(harness.TestCase):
         r = self.c["t1"].expect("PATCH", "/api/v1/courses/%d" % cid, 422,
                                 body=json.dumps({"time_zone": "Mars/Base"}),
                                 headers={"Content-Type": "application/json"})
-        self.assertIn("is not a time zone", r.json()["error"])
+        self.assertIn("is not a time zone", harness.error_message(r))
         # Students of the course read the list; others do not.
         got = self.api("s1", "GET", "/api/v1/courses/%d/assignments" % cid)
         self.assertEqual([x["id"] for x in got["assignments"]], [a["id"]])
@@ -193,14 +193,18 @@ class Assignments(harness.TestCase):
         page = self.c["s3"].expect("GET", "/", 200).text
         self.assertIn(NONE_OPEN, text(page))
         self.assertNotIn('id="upload-form"', page)
-        self.assertEqual(self.upload("s3", expect=422)["error"], NONE_OPEN)
+        self.assertEqual(harness.error_message(
+            self.upload("s3", expect=422)), NONE_OPEN)
         future = self.create("ASG1", title="Later", opens_at="2035-03-01T08:00")
-        err = self.upload("s1", future["id"], expect=422)["error"]
+        err = harness.error_message(
+            self.upload("s1", future["id"], expect=422))
         self.assertIn("not open yet", err)
         self.assertIn("2035", err)
         past = self.create("ASG1", title="Gone", opens_at="2020-01-01T00:00",
                            due_at="2020-06-01T17:00")
-        err = self.upload("s1", past["id"], expect=422)["error"]
+        refused = self.upload("s1", past["id"], expect=422)
+        self.assertEqual(harness.error_code(refused), "upload_refused")
+        err = harness.error_message(refused)
         self.assertIn("was due on", err)
         self.assertIn("Monday 1 June 2020, 17:00", err)
         self.assertIn("late work is not accepted", err)
@@ -213,17 +217,22 @@ class Assignments(harness.TestCase):
         self.assertIn("was due on", r.text)
         long_only = self.create("ASG1", title="Long", min_duration_s=60,
                                 max_duration_s=120)
-        err = self.upload("s1", long_only["id"], expect=422)["error"]
+        err = harness.error_message(
+            self.upload("s1", long_only["id"], expect=422))
         self.assertIn("accepts recordings from 1 min 0 s to 2 min 0 s", err)
         other = self.create("ASG2", who="t2", title="Other course")
-        err = self.upload("s1", other["id"], expect=404)["error"]
-        self.assertIn("not an assignment of one of your courses", err)
+        refused = self.upload("s1", other["id"], expect=404)
+        self.assertIn("not an assignment of one of your courses",
+                      harness.error_message(refused))
+        self.assertEqual((harness.error_code(refused),
+                          harness.error_field(refused)),
+                         ("not_found", "assignment_id"))
         # s1 has one open assignment (Long): unnamed uploads go there
         # and are refused for its length; add a second: choose.
         self.upload("s1", expect=422)
         self.create("ASG1", title="Short")
         self.assertIn("choose the assignment",
-                      self.upload("s1", expect=422)["error"])
+                      harness.error_message(self.upload("s1", expect=422)))
         page = self.c["s1"].expect("GET", "/", 200).text
         self.assertIn('<select id="assignment"', page)
         self.assertNotIn("Gone", page)
@@ -234,8 +243,10 @@ class Assignments(harness.TestCase):
         self.api("t1", "PATCH", "/api/v1/courses/%d" % cid,
                  {"archived": True})
         try:
-            self.assertIn(NONE_OPEN, self.upload("s1", expect=422)["error"])
-            err = self.upload("s1", long_only["id"], expect=422)["error"]
+            self.assertIn(NONE_OPEN, harness.error_message(
+                self.upload("s1", expect=422)))
+            err = harness.error_message(
+                self.upload("s1", long_only["id"], expect=422))
             self.assertIn("ASG1 is archived", err)
             page = self.c["s1"].expect("GET", "/", 200).text
             self.assertNotIn("Short", page)
@@ -302,7 +313,7 @@ class Assignments(harness.TestCase):
                       r.header("Content-Disposition"))
         # An assignment with uploads is not deleted; one without is.
         r = t.expect("DELETE", "/api/v1/assignments/%d" % on_time["id"], 409)
-        self.assertIn("cannot be deleted", r.json()["error"])
+        self.assertIn("cannot be deleted", harness.error_message(r))
         empty = self.create("ASG1", title="Empty")
         t.expect("DELETE", "/api/v1/assignments/%d" % empty["id"], 200)
         t.expect("GET", "/api/v1/assignments/%d" % empty["id"], 404)

@@ -280,9 +280,10 @@ class MediaIntake(harness.TestCase):
             if i < len(refused):
                 name, status, words = refused[i]
                 r = c.upload(self.corpus.path(name), expect=status)
-                self.assertIn(words, r["error"], name)
+                self.assertIn(words, harness.error_message(r), name)
         short = c.upload(self.corpus.intro["intro06"], expect=422)
-        self.assertEqual(short["error"], TOO_SHORT)
+        self.assertEqual(harness.error_message(short), TOO_SHORT)
+        self.assertEqual(harness.error_code(short), "upload_refused")
 
         for path in good:
             sub = c.wait_for(ids[path], timeout=TIMEOUT)
@@ -312,7 +313,7 @@ class MediaIntake(harness.TestCase):
                             ("silence-20min.mp4", TOO_LONG)):
             loc, r = self.tus_upload(c, self.corpus.path(name),
                                      expect_last=422)
-            self.assertIn(words, r.json()["error"])
+            self.assertIn(words, harness.error_message(r))
             h = self.head(c, loc)
             self.assertEqual(h.header("Upload-Offset"),
                              h.header("Upload-Length"))
@@ -321,9 +322,9 @@ class MediaIntake(harness.TestCase):
             self.assertEqual(st["status"], "refused")
             self.assertIn(words, st["error"])
         r = self.create(c, 0, expect=400)
-        self.assertEqual(r.json()["error"], EMPTY)
+        self.assertEqual(harness.error_message(r), EMPTY)
         r = self.create(c, (CAP_MB << 20) + 1, expect=413)
-        self.assertEqual(r.json()["error"], TOO_BIG)
+        self.assertEqual(harness.error_message(r), TOO_BIG)
 
     # ------------------------------------------------------------ tus
 
@@ -460,7 +461,7 @@ class MediaIntake(harness.TestCase):
                 time.sleep(0.1)
             self.assertGreater(offset, 0)
             r = self.patch(c, loc, offset, b"z" * 10, expect=423)
-            self.assertIn("another connection", r.json()["error"])
+            self.assertIn("another connection", harness.error_message(r))
         finally:
             s.close()
         offset = self.wait_offset(c, loc, 100000)
@@ -479,7 +480,8 @@ class MediaIntake(harness.TestCase):
         self.stack.pg.psql("UPDATE uploads SET expires_at = now() - "
                            "interval '1 minute' WHERE id = %s" % int(uid))
         self.head(c, loc, expect=404)
-        self.assertIn("removed", c.expect("GET", loc, 404).json()["error"])
+        self.assertIn("removed", harness.error_message(
+            c.expect("GET", loc, 404)))
         self.patch(c, loc, 1000, b"e", expect=404)
         # Any new upload sweeps.
         self.create(c, 10)

@@ -131,8 +131,9 @@ class MediaPrep(harness.TestCase):
             "-t", "8", "-c:v", "libx264", "-pix_fmt", "yuv420p",
             "-c:a", "aac", silent], check=True)
         resp = self.student.upload(silent, expect=422)
-        self.assertEqual(resp["error"], "the recording is silent: we could "
-                         "not hear speech in it (was the microphone muted?)")
+        self.assertEqual(harness.error_message(resp), "the recording is "
+                         "silent: we could not hear speech in it (was the "
+                         "microphone muted?)")
         self.assertEqual(self.rows("SELECT count(*) FROM submissions"),
                          [["0"]])
 

@@ -200,7 +200,7 @@ class Privacy(harness.TestCase):
         r = admin.expect("POST", "/api/v1/admin/consent", 400,
                          body=json.dumps({"text": "   "}),
                          headers={"Content-Type": "application/json"})
-        self.assertIn("empty", r.json()["error"])
+        self.assertIn("empty", harness.error_message(r))
         page = self.form(admin, "/admin/consent", {"text": "  \n "}, 422)
         self.assertIn("the consent text is empty", page.text)
         # Saved through the page: version 1.
@@ -219,9 +219,9 @@ class Privacy(harness.TestCase):
         r = s1.expect("POST", "/api/v1/submissions", 403,
                       body=self.clip_bytes,
                       headers={"Content-Type": "video/mp4"})
-        self.assertEqual(r.json()["error"], REFUSAL)
+        self.assertEqual(harness.error_message(r), REFUSAL)
         r = self.tus_create(s1, 403)
-        self.assertEqual(r.json()["error"], REFUSAL)
+        self.assertEqual(harness.error_message(r), REFUSAL)
         home = s1.expect("GET", "/", 200).text
         self.assertIn('id="consent-agree"', home)
         self.assertIn("Line two.", home)
@@ -235,7 +235,7 @@ class Privacy(harness.TestCase):
         r = s1.expect("POST", "/api/v1/consent", 409,
                       body=json.dumps({"version": v1 + 5}),
                       headers={"Content-Type": "application/json"})
-        self.assertIn("changed", r.json()["error"])
+        self.assertIn("changed", harness.error_message(r))
         r = self.form(s1, "/consent", {"version": str(v1 + 5)})
         self.assertIn("privacy=stale", r.header("Location"))
         self.assertIn("consent text changed",
@@ -256,7 +256,7 @@ class Privacy(harness.TestCase):
         r = s1.expect("POST", "/api/v1/submissions", 403,
                       body=self.clip_bytes,
                       headers={"Content-Type": "video/mp4"})
-        self.assertEqual(r.json()["error"], REFUSAL)
+        self.assertEqual(harness.error_message(r), REFUSAL)
         st = s1.post_json("/api/v1/consent", {"version": v2})
         self.assertTrue(st["accepted"])
         self.assertFalse(st["required"])
@@ -359,7 +359,7 @@ class Privacy(harness.TestCase):
         # The media route and the result page say so; the words stay.
         s1 = self.client("s1@example.com")
         r = s1.expect("GET", "/api/v1/submissions/%d/media" % real, 410)
-        self.assertIn("retention policy", r.json()["error"])
+        self.assertIn("retention policy", harness.error_message(r))
         page = s1.expect("GET", "/submissions/%d" % real, 200).text
         today = self.sql("SELECT to_char(now() AT TIME ZONE 'UTC', "
                          "'YYYY-MM-DD')")
@@ -413,7 +413,7 @@ class Privacy(harness.TestCase):
         home = s3.expect("GET", r.header("Location"), 200).text
         self.assertIn('id="deletion-pending"', home)
         r = s3.expect("POST", "/api/v1/me/deletion-request", 409)
-        self.assertIn("already asked", r.json()["error"])
+        self.assertIn("already asked", harness.error_message(r))
         rid = int(self.sql("SELECT id FROM deletion_requests"))
 
         admin = self.client("a1@example.com")

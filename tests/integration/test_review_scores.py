@@ -142,10 +142,11 @@ class ReviewScores(harness.TestCase):
                 ("content", 3, "x" * 2001, "2000"),
                 ("charisma", 3, "no such", "content, organization"),
                 ("content", None, "take back", "has not been adjusted")):
-            err = self.adjust(crit, score, comment, expect=400)["error"]
+            err = harness.error_message(
+                self.adjust(crit, score, comment, expect=400))
             self.assertIn(words, err, (crit, score))
-        err = self.adjust("content", 3, "not yet", expect=400,
-                          sid=self.failed)["error"]
+        err = harness.error_message(self.adjust(
+            "content", 3, "not yet", expect=400, sid=self.failed))
         self.assertIn("not been scored", err)
         self.adjust("content", 3, "nobody", expect=404, sid=999999)
         # Without the CSRF header a cookie session is refused.

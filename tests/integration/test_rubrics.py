@@ -203,14 +203,15 @@ class Rubrics(harness.TestCase):
             {"key": "a", "title": "A", "weight": 0}]}
         r = t1.expect("POST", API, 400, body=json.dumps(bad),
                       headers={"Content-Type": "application/json"})
-        self.assertEqual(r.json()["field"], "weight")
-        self.assertEqual(r.json()["criterion"], 0)
-        self.assertIn("greater than 0", r.json()["error"])
+        self.assertEqual(harness.error_code(r), "invalid")
+        self.assertEqual(harness.error_field(r), "weight")
+        self.assertEqual(r.json()["error"]["criterion"], 0)
+        self.assertIn("greater than 0", harness.error_message(r))
         bad["criteria"][0] = {"key": "a", "title": "A",
                               "descriptors": ["x", "y"]}
         r = t1.expect("POST", API, 400, body=json.dumps(bad),
                       headers={"Content-Type": "application/json"})
-        self.assertIn("exactly 3 texts", r.json()["error"])
+        self.assertIn("exactly 3 texts", harness.error_message(r))
         t1.expect("POST", API, 400, body="{not json",
                   headers={"Content-Type": "application/json"})
         good = {"name": "Talk", "scale": {"min": 1, "max": 3}, "criteria": [
@@ -226,7 +227,7 @@ class Rubrics(harness.TestCase):
         # Another teacher may not version t1's rubric.
         r = self.c["t2"].expect("POST", "%s/%d/versions" % (API, v["id"]),
                                 403, body=json.dumps(good))
-        self.assertIn("another teacher", r.json()["error"])
+        self.assertIn("another teacher", harness.error_message(r))
         # t1 may; a new version is always a new number.
         v2 = t1.post_json("%s/%d/versions" % (API, v["id"]), good,
                           expect=201)
@@ -425,7 +426,7 @@ class Rubrics(harness.TestCase):
         r = self.c["t1"].expect("POST", "/api/v1/assignments/%d/reevaluate"
                                 % self.asg_a, 400,
                                 body=json.dumps({"rubric_id": 999999}))
-        self.assertIn("no rubric version 999999", r.json()["error"])
+        self.assertIn("no rubric version 999999", harness.error_message(r))
 
 
 if __name__ == "__main__":

@@ -141,7 +141,7 @@ class WalkingSkeleton(harness.TestCase):
         sub = self.submission()
         c = self.client()
         r = c.expect("GET", "/api/v1/submissions/%d" % sub["id"], 401)
-        self.assertIn("error", r.json())
+        self.assertEqual(harness.error_code(r), "unauthenticated")
         r = c.expect("GET", "/submissions/%d" % sub["id"], (302, 303))
         loc = harness.urllib.parse.urlsplit(r.header("Location") or "")
         self.assertEqual(loc.path, "/login", r.header("Location"))
@@ -182,7 +182,7 @@ class WalkingSkeleton(harness.TestCase):
         c = self.client("student1@example.com")
         r = c.expect("POST", "/api/v1/submissions", 400, body=b"",
                      headers={"Content-Type": "video/mp4"})
-        self.assertIn("error", r.json())
+        self.assertEqual(harness.error_code(r), "empty")
 
     def test_upload_without_csrf_token_is_refused(self):
         c = self.client("student1@example.com")
@@ -191,7 +191,7 @@ class WalkingSkeleton(harness.TestCase):
             data = f.read()
         r = c.expect("POST", "/api/v1/submissions", 403, body=data,
                      headers={"Content-Type": "video/mp4"})
-        self.assertIn("error", r.json())
+        self.assertEqual(harness.error_code(r), "csrf_failed")
         c.csrf_token = "0" * 32
         c.expect("POST", "/api/v1/submissions", 403, body=data,
                  headers={"Content-Type": "video/mp4"})
@@ -212,7 +212,7 @@ class WalkingSkeleton(harness.TestCase):
             data = os.urandom(2 * 1024 * 1024)
             r = c.expect("POST", "/api/v1/submissions", 413, body=data,
                          headers={"Content-Type": "video/mp4"})
-            self.assertIn("error", r.json())
+            self.assertEqual(harness.error_code(r), "too_large")
             self.assertEqual(files_under(srv.uploads_dir), [],
                              "a refused upload left files behind")
             # Under the cap the same server takes it.
