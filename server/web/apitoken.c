@@ -198,3 +198,13 @@ apitoken_lookup(struct db *db, const char *secret, struct user *u,
 	PQclear(r);
 	return ok;
 }
+
+bool
+apitoken_authenticate(struct db *db, const char *token, struct user *u,
+    struct apitoken *t, bool *dbfail)
+{
+	memset(t, 0, sizeof(*t));
+	if (strncmp(token, APITOKEN_PREFIX, 3) == 0)
+		return apitoken_lookup(db, token, u, t, dbfail);
+	return auth_session(db, token, u, dbfail);
+}

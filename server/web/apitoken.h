@@ -25,6 +25,9 @@ struct db;
 #define APITOKEN_NAME_MAX	100
 #define APITOKEN_DAYS_MAX	3650
 
+/* Where a bearer token is kept (struct req, the WebSocket's clients). */
+_Static_assert(APITOKEN_LEN <= AUTH_TOKEN_LEN, "a token fits a session's");
+
 /* The token a request was signed in with (id 0: none). */
 struct apitoken {
 	long long	 id;
@@ -70,5 +73,11 @@ bool	 apitoken_revoke(struct db *, long long user, long long id,
  */
 bool	 apitoken_lookup(struct db *, const char *secret, struct user *,
 	    struct apitoken *, bool *dbfail);
+/*
+ * Who a bearer token signs in: an API token ("ie_...", *t filled in) or
+ * a session token (t->id 0), as apitoken_lookup and auth_session say.
+ */
+bool	 apitoken_authenticate(struct db *, const char *token, struct user *,
+	    struct apitoken *t, bool *dbfail);
 
 #endif

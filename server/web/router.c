@@ -606,21 +606,20 @@ find_session(struct req *r)
 
 	r->token[0] = '\0';
 	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
-		r->bearer = true;
-		if (strncmp(auth + 7, APITOKEN_PREFIX, 3) == 0) {
-			r->authed = apitoken_lookup(r->app->db, auth + 7,
-			    &r->user, &r->apitoken, &dbfail);
-			r->bearer = r->authed;
-			return !dbfail;
-		}
-		util_strlcpy(r->token, auth + 7, sizeof(r->token));
-	} else if (cookie == NULL || mg_get_cookie(cookie, COOKIE_NAME, r->token,
-	    sizeof(r->token)) < 0)
-		r->token[0] = '\0';
-	if (r->token[0] != '\0')
+		r->authed = apitoken_authenticate(r->app->db, auth + 7,
+		    &r->user, &r->apitoken, &dbfail);
+		r->bearer = r->authed;
+		/* pages.c's sign-out ends the session a token names. */
+		if (r->authed && r->apitoken.id == 0)
+			util_strlcpy(r->token, auth + 7, sizeof(r->token));
+		return !dbfail;
+	}
+	if (cookie != NULL && mg_get_cookie(cookie, COOKIE_NAME, r->token,
+	    sizeof(r->token)) >= 0 && r->token[0] != '\0')
 		r->authed = auth_session(r->app->db, r->token, &r->user,
 		    &dbfail);
-	r->bearer = r->bearer && r->authed;
+	else
+		r->token[0] = '\0';
 	return !dbfail;
 }
 

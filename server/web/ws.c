@@ -26,6 +26,7 @@
 #include <civetweb.h>
 #include <jansson.h>
 
+#include "apitoken.h"
 #include "app.h"
 #include "course.h"
 #include "db.h"
@@ -183,6 +184,7 @@ on_connect(const struct mg_connection *conn, void *arg)
 {
 	struct ws_hub *hub = arg;
 	struct ws_client *cl;
+	struct apitoken tok;
 	bool dbfail = false;
 
 	/*
@@ -203,8 +205,8 @@ on_connect(const struct mg_connection *conn, void *arg)
 	}
 	cl = xcalloc(1, sizeof(*cl));
 	find_token(conn, cl->token, sizeof(cl->token));
-	if (cl->token[0] == '\0' || !auth_session(hub->app->db, cl->token,
-	    &cl->user, &dbfail)) {
+	if (cl->token[0] == '\0' || !apitoken_authenticate(hub->app->db,
+	    cl->token, &cl->user, &tok, &dbfail)) {
 		free(cl);
 		/* An outage is not a sign-out: the page must not drop it. */
 		if (dbfail)
@@ -621,6 +623,7 @@ ws_check_sessions(struct ws_hub *hub)
 {
 	struct ws_client *cl;
 	struct user u;
+	struct apitoken tok;
 	char (*tokens)[AUTH_TOKEN_LEN + 1];
 	bool *valid, dbfail;
 	int i, n = 0, cap;
@@ -638,8 +641,8 @@ ws_check_sessions(struct ws_hub *hub)
 	valid = xcalloc((size_t)n + 1, sizeof(*valid));
 	/* A database that cannot answer ends no session (issue 15). */
 	for (i = 0; i < n; i++)
-		valid[i] = auth_session(hub->app->db, tokens[i], &u,
-		    &dbfail) || dbfail;
+		valid[i] = apitoken_authenticate(hub->app->db, tokens[i], &u,
+		    &tok, &dbfail) || dbfail;
 	pthread_mutex_lock(&hub->lock);
 	for (cl = hub->clients; cl != NULL; cl = cl->next)
 		for (i = 0; i < n; i++)

@@ -17,6 +17,7 @@ quickly; every other test uses tokens of its own, so it stays under it.
   the first is still sending its body is 409 idempotency_in_progress, and
   once it is done the replay; a JSON POST's body is part of the request;
   a tus creation replays its Location; an expired key runs anew.
+- The WebSocket takes an API token, until it is revoked.
 - The rate limit: a burst beyond it is 429 rate_limited with Retry-After.
 
 Run: python3 tests/integration/test_api_tokens.py (INTROEVAL_BIN names
@@ -34,6 +35,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from wsclient import HandshakeError, WsClient  # noqa: E402
 
 PW = "pw-12345678"
 RATE = {"INTROEVAL_API_RATE_PER_MINUTE": "60", "INTROEVAL_API_RATE_BURST": "15"}
@@ -129,6 +131,20 @@ class ApiTokens(harness.TestCase):
         self.psql("UPDATE api_tokens SET expires_at = now() - interval "
                   "'1 second' WHERE id = %d" % made["id"])
         self.bearer(made["token"]).expect("GET", "/api/v1/me", 401)
+
+    def test_websocket(self):
+        """The live updates take an API token too (introevalctl watch)."""
+        made = self.make_token("watcher", "read")
+        ws = WsClient.connect(self.server.url, token=made["token"])
+        try:
+            hello = ws.recv_json(timeout=30)
+        finally:
+            ws.close()
+        self.assertEqual((hello["type"], hello["role"]), ("hello", "teacher"))
+        self.teacher.expect("DELETE", "/api/v1/tokens/%d" % made["id"], 200)
+        with self.assertRaises(HandshakeError) as refused:
+            WsClient.connect(self.server.url, token=made["token"]).close()
+        self.assertEqual(refused.exception.status, 401)
 
     def test_read_scope_refuses_changes(self):
         reader = self.bearer(self.make_token("reader", "read")["token"])
