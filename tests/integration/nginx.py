@@ -13,6 +13,7 @@ scale-out test). test_deploy and test_scaleout use it.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,14 +23,16 @@ import harness
 
 REPO = harness.repo_dir()
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"	# sbin: not in PATH
-UPSTREAM_LINE = "server 127.0.0.1:8080;"
+# The upstream block's server line; its parameters are kept.
+UPSTREAM_RE = re.compile(r"^(\s*)server 127\.0\.0\.1:8080([^;]*);$", re.M)
 
 
 class Nginx:
     """Debian's nginx with deploy/nginx/introeval.conf, on free ports.
 
     upstreams: the port of the one web instance, or a list of ports; each
-    becomes a "server 127.0.0.1:PORT;" line of the upstream block.
+    becomes a "server 127.0.0.1:PORT ...;" line of the upstream block,
+    with the site's parameters.
     """
 
     def __init__(self, upstreams):
@@ -47,14 +50,18 @@ class Nginx:
                        capture_output=True)
         with open(os.path.join(REPO, "deploy/nginx/introeval.conf")) as f:
             site = f.read()
-        servers = "\n    ".join("server 127.0.0.1:%d;" % p
-                                for p in upstreams)
+        m = UPSTREAM_RE.search(site)
+        if not m:
+            raise AssertionError("the site has no 'server 127.0.0.1:8080' "
+                                 "line in its upstream block")
+        site = site[:m.start()] + "\n".join(
+            "%sserver 127.0.0.1:%d%s;" % (m.group(1), p, m.group(2))
+            for p in upstreams) + site[m.end():]
         for old, new in (
                 ("/etc/ssl/certs/introeval.pem", d + "/cert.pem"),
                 ("/etc/ssl/private/introeval.key", d + "/key.pem"),
                 ("/var/log/nginx/introeval.access.log", d + "/access.log"),
                 ("root /opt/introeval;", "root %s;" % REPO),
-                (UPSTREAM_LINE, servers),
                 ("listen 443 ssl", "listen 127.0.0.1:%d ssl" %
                  self.https_port),
                 ("listen 80;", "listen 127.0.0.1:%d;" % self.http_port)):

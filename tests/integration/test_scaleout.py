@@ -22,9 +22,10 @@ with `since` whenever it is closed. In order:
      at once (no crash counted) and gpu-a claims it before the lease
      gpu-b held would have run out;
   5. a rolling restart of the web instances (stop A, start A, stop B,
-     start B) while work runs: the socket is closed with 1012, reconnects
-     with `since` and ends with every submission's final state at the
-     version the database holds;
+     start B) while work runs: requests through nginx are answered while
+     either is down; the socket is closed with 1012, reconnects with
+     `since` and ends with every submission's final state at the version
+     the database holds;
   6. from each node's stand-ins' logs (and the phase log), no STT call of
      a node overlapped an LLM call of the same node, all class long.
 
@@ -444,12 +445,22 @@ class ScaleOut(harness.TestCase):
             unfinished = int(self.psql(
                 "SELECT count(*) FROM submissions WHERE id IN %s AND status "
                 "NOT IN ('completed', 'failed')" % self.ids_sql(ids)))
+            answers = []
             for web in self.webs:
                 self.assertEqual(web.stop(60), 0, web.log_tail())
+                # nginx passes what the stopped one refuses to the other.
+                answers += [self.clients[0].request(
+                    "GET", "/api/v1/me").status for _ in range(4)]
                 web.start()
+                # As an operator's script would: the next one stops only
+                # once nginx sends requests to this one again (after the
+                # upstream's fail_timeout).
+                wait_until(lambda: self.served_by(web), "nginx sends "
+                           "requests to %s again" % web.name, 60)
         finally:
             for node in NODES:
                 self.stt[node].control(latency_ms=STT_MS)
+        self.assertEqual(answers, [200] * 8)
         self.assertGreater(unfinished, 0, "the work was over before the "
                            "restart began")
         self.wait_final(ids)
@@ -468,6 +479,16 @@ class ScaleOut(harness.TestCase):
         self.assertGreaterEqual(self.follower.connects, 2)
         for i in ids:
             self.assertEqual(latest[i]["status"], "completed", latest[i])
+
+    def served_by(self, web):
+        """Whether a request through nginx reached this web instance (its
+        log has the request id nginx gave the request)."""
+        r = self.clients[0].expect("GET", "/api/v1/me", 200)
+        mark = "request_id=" + r.header("X-Request-Id")
+        where = wait_until(lambda: [w for w in self.webs
+                                    if mark in w.log_text()],
+                           "the request's line in a web log", 30)
+        return where == [web]
 
     def test_6_each_nodes_exclusion_held(self):
         for node in NODES:
