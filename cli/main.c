@@ -74,7 +74,8 @@ main(int argc, char **argv)
 		return CTL_OK;
 	}
 	if (o.cmd == CMD_VERSION) {
-		printf("introevalctl %s\n", INTROEVALCTL_VERSION);
+		printf(o.json ? "{\"version\":\"%s\"}\n" : "introevalctl %s\n",
+		    INTROEVALCTL_VERSION);
 		free(o.args);
 		return CTL_OK;
 	}

@@ -176,6 +176,9 @@ class CliTest(harness.TestCase):
         p = self.student.run("status", "--csv", expect=2)
         self.assertIn("unknown option --csv", p.stderr)
         self.student.run("submit", expect=2)
+        # The client's version is the server's (one CMake project).
+        self.assertEqual(self.student.json("version")[0]["version"],
+                         self.stack.server.cli("--version").stdout.split()[-1])
 
     def test_login_stores_a_private_config(self):
         cfg = self.student.config
