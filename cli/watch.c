@@ -235,8 +235,12 @@ on_message(struct watch *w)
 		v = json_integer_value(json_object_get(m, "version"));
 		if (v > w->since)
 			w->since = v;
-		if (++w->subscribed == w->ntopics)
+		if (++w->subscribed == w->ntopics) {
 			w->resync = true;
+			if (w->dropped)
+				ctl_warnx("watch: reconnected");
+			w->dropped = false;
+		}
 	} else if (strcmp(type, "error") == 0) {
 		if (!ctl_error_text(json_object_get(m, "error"), why,
 		    sizeof(why)))
@@ -549,9 +553,6 @@ ctl_watch(struct ctl *c)
 		if (w.resync && w.st == W_OPEN && now_s() >= w.next_resync) {
 			if (refresh(&w)) {
 				w.resync = false;
-				if (w.dropped)
-					ctl_warnx("watch: reconnected");
-				w.dropped = false;
 				w.backoff = 0.5;
 			} else
 				w.next_resync = now_s() + 1;
