@@ -42,6 +42,7 @@ static bool	 wants_json(struct req *);
 static int	 json_with(struct req *, int, json_t *, const char *);
 static void	 capture(struct req *, int, const char *, const char *,
 		    size_t, const char *);
+static void	 answering(struct req *, int);
 static int	 error_with(struct req *, int, const char *, const char *,
 		    const char *, const char *);
 static int	 error_va(struct req *, int, const char *, const char *,
@@ -82,6 +83,7 @@ http_send(struct req *r, int status, const char *ctype, const char *body,
 {
 	bool head = strcmp(r->ri->request_method, "HEAD") == 0;
 
+	answering(r, status);
 	capture(r, status, ctype, body, len, extra);
 	mg_printf(r->conn, "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\n"
@@ -99,6 +101,7 @@ int
 http_send_head(struct req *r, int status, const char *ctype,
     long long length, const char *extra)
 {
+	answering(r, status);
 	if (r->capture != NULL && !r->capture->taken) {
 		r->capture->taken = true;
 		r->capture->streamed = true;
@@ -112,6 +115,17 @@ http_send_head(struct req *r, int status, const char *ctype,
 	    security_headers, extra != NULL ? extra :
 	    "Cache-Control: no-store\r\n");
 	return status;
+}
+
+/* The request's on_answer hook, once. */
+static void
+answering(struct req *r, int status)
+{
+	void (*fn)(struct req *, int) = r->on_answer;
+
+	r->on_answer = NULL;
+	if (fn != NULL)
+		fn(r, status);
 }
 
 /* Keeps the first answer for the capture, if one is set. */

@@ -53,6 +53,8 @@ struct req {
 	struct apitoken			 apitoken;	/* id 0: not one */
 	struct http_capture		*capture;	/* NULL: none */
 	char				*prebody;	/* read ahead (idem.c) */
+	/* Called once with the status, before the first answer is sent. */
+	void				(*on_answer)(struct req *, int);
 };
 
 /* Responses; each returns the status it sent. Bodies are copied. */

@@ -674,7 +674,12 @@ run(struct req *r, const struct route *rt)
 	return idem_run(r, rt->handler, rt->handler == upload_submission);
 }
 
-/* A change made with an API token goes to the audit log. */
+/*
+ * A change made with an API token goes to the audit log (refusals too,
+ * but not the rate limit's: a flood would become one write a request),
+ * written before the answer is sent (the on_answer hook), so a script
+ * that has the answer finds the entry.
+ */
 static void
 audit_token_use(struct req *r, int status)
 {
@@ -682,8 +687,7 @@ audit_token_use(struct req *r, int status)
 	char subject[64], err[512];
 	json_t *d;
 
-	if (r->apitoken.id == 0 || strcmp(m, "GET") == 0 ||
-	    strcmp(m, "HEAD") == 0)
+	if (status == 429)
 		return;
 	snprintf(subject, sizeof(subject), "api token %lld", r->apitoken.id);
 	d = json_pack("{s:I, s:s, s:s, s:s, s:i}", "token_id",
@@ -761,6 +765,8 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 		status = http_db_error(&r);
 		goto out;
 	}
+	if (r.apitoken.id != 0 && strcmp(method, "GET") != 0 && !head)
+		r.on_answer = audit_token_use;
 	if ((status = rate_gate(s, &r)) != 0)
 		goto out;
 	/* HEAD takes a HEAD route if there is one, else the GET route. */
@@ -805,7 +811,6 @@ dispatch_one(struct mg_connection *conn, struct router *s)
 		else if ((status = submission_gate(&r, rt)) == 0)
 			status = run(&r, rt);
 	}
-	audit_token_use(&r, status);
 out:
 	log_info("http %s %s status=%d user=%lld token=%lld ms=%.1f",
 	    r.ri->request_method, path, status, r.authed ? r.user.id : 0,
