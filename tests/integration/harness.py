@@ -999,6 +999,7 @@ class OpenApiMismatch(AssertionError):
 # INTROEVAL_OPENAPI_CHECK=0 (for a look at a server the description has
 # not caught up with; CI never sets it).
 OPENAPI_CHECK = os.environ.get("INTROEVAL_OPENAPI_CHECK", "1") != "0"
+OPENAPI_SEEN = os.environ.get("INTROEVAL_OPENAPI_SEEN")
 
 
 def check_openapi(method, path, resp):
@@ -1006,8 +1007,16 @@ def check_openapi(method, path, resp):
     method path answers."""
     if not OPENAPI_CHECK or not path.startswith("/api/v1/"):
         return
-    problems = openapi_check.document().check_response(
+    doc = openapi_check.document()
+    problems = doc.check_response(
         method, path, resp.status, resp.header("Content-Type"), resp.body)
+    if OPENAPI_SEEN:
+        # Which operations and statuses the tests reach, for
+        # tests/integration/openapi_check.py --coverage.
+        template, _ = doc.operation(method, path)
+        with open(OPENAPI_SEEN, "a") as f:
+            f.write("%s %s %d\n" % (method, template or path.split("?")[0],
+                                     resp.status))
     if problems:
         raise OpenApiMismatch(method, path, resp, problems)
 

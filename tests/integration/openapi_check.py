@@ -267,3 +267,33 @@ def document():
     if _loaded is None:
         _loaded = Document.load()
     return _loaded
+
+
+def coverage(seen_path, doc=None):
+    """Lines saying which described operations and statuses the answers
+    listed in seen_path (harness's INTROEVAL_OPENAPI_SEEN) reached."""
+    doc = doc or document()
+    seen = {}
+    with open(seen_path) as f:
+        for line in f:
+            method, template, status = line.split()
+            seen.setdefault((method, template), set()).add(status)
+    out, reached = [], 0
+    for method, template, op in sorted(doc.operations(),
+                                       key=lambda x: (x[1], x[0])):
+        got = seen.get((method, template), set())
+        described = set(op.get("responses", {}))
+        reached += bool(got)
+        out.append("%-7s %-40s seen %-24s never %s" % (
+            method, template, ",".join(sorted(got)) or "-",
+            ",".join(sorted(described - got)) or "-"))
+    out.append("%d of %d operations answered at least once" % (
+        reached, len(out)))
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "--coverage":
+        sys.exit("usage: openapi_check.py --coverage SEEN_FILE")
+    print("\n".join(coverage(sys.argv[2])))
