@@ -284,17 +284,31 @@ int
 ctl_report(struct ctl *c, const char *what, struct ctl_resp *r)
 {
 	char msg[512];
+	json_t *j, *e;
 
 	if (r->status == 0) {
 		ctl_warnx("%s: cannot reach the server: %s", what, r->err);
-		return CTL_UNAVAILABLE;
+		snprintf(msg, sizeof(msg), "cannot reach the server: %s",
+		    r->err);
+	} else {
+		ctl_api_error(r->body, r->len, r->status, msg, sizeof(msg));
+		if (r->status == 401)
+			ctl_warnx("%s: %s (HTTP 401; sign in with "
+			    "\"introevalctl login\" or set INTROEVAL_TOKEN)",
+			    what, msg);
+		else
+			ctl_warnx("%s: %s (HTTP %ld)", what, msg, r->status);
 	}
-	ctl_api_error(r->body, r->len, r->status, msg, sizeof(msg));
-	if (r->status == 401)
-		ctl_warnx("%s: %s (HTTP 401; sign in with \"introevalctl "
-		    "login\" or set INTROEVAL_TOKEN)", what, msg);
-	else
-		ctl_warnx("%s: %s (HTTP %ld)", what, msg, r->status);
+	/* --json: the same on standard output, for scripts */
+	if (c->o != NULL && c->o->json) {
+		j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+		e = json_object_get(j, "error");
+		ctl_print_json(c, json_pack("{s:{s:s, s:I, s:s, s:O?, s:O?}}",
+		    "error", "request", what, "status", (json_int_t)r->status,
+		    "message", msg, "code", json_object_get(e, "code"),
+		    "field", json_object_get(e, "field")));
+		json_decref(j);
+	}
 	return ctl_exit_for_status(r->status);
 }
 

@@ -449,6 +449,11 @@ class CliTest(harness.TestCase):
         self.assertIn("HTTP 403", p.stderr)
         p = self.student.run("status", "999999", expect=4)
         self.assertIn("HTTP 404", p.stderr)
+        # --json: the error on standard output too, with the API's code.
+        err = self.student.json("status", "999999", expect=4)[0]["error"]
+        self.assertEqual(err["status"], 404)
+        self.assertEqual(err["request"], "/api/v1/submissions/999999")
+        self.assertTrue(err["code"] and err["message"], err)
         p = self.student.run("status", "--token", "not-a-token", expect=3)
         self.assertIn("HTTP 401", p.stderr)
         dead = "http://127.0.0.1:%d" % harness.free_port()
