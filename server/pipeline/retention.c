@@ -7,6 +7,7 @@
  */
 #include "retention.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct retention {
 static bool	 run_batch(struct db *, const char *, int, int *,
 		    long long *, char *, size_t);
 static void	 remove_one(const char *, long long *);
+static void	 remove_scratch(const char *, const char *, long long *);
 static void	*periodic(void *);
 
 static void
@@ -58,12 +60,10 @@ void
 retention_remove_files(const char *dir, const char *stored, long long *bytes)
 {
 	/*
-	 * The extracted sound and media_extract_wav's temporary files
-	 * (scheduler_prep.c, media.c); for a deleted account also what an
-	 * upload left under the same name (tus_store.c, upload.c).
+	 * The extracted sound; for a deleted account also what an upload
+	 * left under the same name (tus_store.c, upload.c).
 	 */
-	static const char *const suffixes[] = { "", ".wav", ".wav.tmp",
-	    ".wav.raw.tmp", ".tus", ".part" };
+	static const char *const suffixes[] = { "", ".wav", ".tus", ".part" };
 	char path[1024];
 	size_t i;
 
@@ -74,6 +74,34 @@ retention_remove_files(const char *dir, const char *stored, long long *bytes)
 		    suffixes[i]);
 		remove_one(path, bytes);
 	}
+	remove_scratch(dir, stored, bytes);
+}
+
+/*
+ * What a killed preparation left: media_extract_wav's "NAME.wav.N.tmp"
+ * and "NAME.wav.N.raw.tmp" (a name new for each run) and the upload
+ * check's "NAME.wav.raw.tmp" (upload.c).
+ */
+static void
+remove_scratch(const char *dir, const char *stored, long long *bytes)
+{
+	char prefix[512], path[1024];
+	size_t plen, nlen;
+	struct dirent *e;
+	DIR *d;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s.wav.", stored);
+	if (plen >= sizeof(prefix) || (d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		nlen = strlen(e->d_name);
+		if (nlen <= plen + 4 || strncmp(e->d_name, prefix, plen) != 0 ||
+		    strcmp(e->d_name + nlen - 4, ".tmp") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		remove_one(path, bytes);
+	}
+	closedir(d);
 }
 
 static bool

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "log.h"
@@ -118,6 +119,7 @@ media_extract_wav(const char *in, const char *out_wav, int timeout_s,
     bool *transient, char *err, size_t errlen)
 {
 	char *raw, *tmp;
+	uint32_t nonce;
 	bool ok = false;
 
 	*transient = false;
@@ -126,8 +128,15 @@ media_extract_wav(const char *in, const char *out_wav, int timeout_s,
 		*transient = errno == ENOENT || errno == EIO;
 		return false;
 	}
-	raw = xasprintf("%s.raw.tmp", out_wav);
-	tmp = xasprintf("%s.tmp", out_wav);
+	/*
+	 * Names of this run only: a node stopping gracefully hands its lease
+	 * back while its ffmpeg may still run, and another process (on this
+	 * machine or, on a shared mount, another) may prepare the same
+	 * submission at once; shared names let one delete the other's file.
+	 */
+	nonce = randombytes_random();
+	raw = xasprintf("%s.%08x.raw.tmp", out_wav, nonce);
+	tmp = xasprintf("%s.%08x.tmp", out_wav, nonce);
 	if (!media_decode_track(in, raw, timeout_s, NULL, transient, err,
 	    errlen) ||
 	    !media_check_levels(in, raw, err, errlen) ||

@@ -167,9 +167,11 @@ size_t	 media_ff_summary(const char *stderr_text, char *out, size_t outlen);
  * MEDIA_MIN_AUDIBLE_S of sound at MEDIA_SPEECH_DB or louder, and with
  * plain words for a track that is empty or cut short. Two ffmpeg runs,
  * each under timeout_s (<= 0: MEDIA_DEFAULT_TIMEOUT): the first decodes
- * the untrusted file to "<out_wav>.raw.tmp", the second normalises that
- * into "<out_wav>.tmp", which is renamed into place only when complete;
- * the temporary files are removed on every path. *transient says whether
+ * the untrusted file to "<out_wav>.N.raw.tmp", the second normalises that
+ * into "<out_wav>.N.tmp" (N: 8 hex digits, new for each call, so two
+ * preparations of one file never share a scratch file), which is renamed
+ * into place only when complete; the temporary files are removed on
+ * every path. *transient says whether
  * a failure was the machine's (fork, timeout, a killed or starved
  * program, a full disk: worth another try) rather than the file's.
  */

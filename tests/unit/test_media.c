@@ -9,7 +9,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +104,27 @@ static bool
 exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+/* True when a scratch file "<wav>.*.tmp" of media_extract_wav is left. */
+static bool
+scratch_left(struct fixture *f, const char *wav)
+{
+	size_t plen = strlen(wav), n;
+	struct dirent *e;
+	bool left = false;
+	DIR *d = opendir(f->dir);
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n > plen + 5 && strncmp(e->d_name, wav, plen) == 0 &&
+		    e->d_name[plen] == '.' &&
+		    strcmp(e->d_name + n - 4, ".tmp") == 0)
+			left = true;
+	}
+	closedir(d);
+	return left;
 }
 
 /* Makes a small file with ffmpeg from a lavfi source, 2 s long. */
@@ -359,17 +383,16 @@ test_extract_fixture(void **state)
 {
 	struct fixture *f = *state;
 	struct media_wav wav;
-	char err[256] = "", *out, *tmp;
+	char err[256] = "", *out;
 	double energy = 0;
 	size_t i;
 
 	if (f->intro == NULL)
 		skip();
 	out = tmp_path(f, "intro01.wav");
-	tmp = tmp_path(f, "intro01.wav.tmp");
 	assert_true(media_extract_wav(f->intro, out, 30, &transient, err, sizeof(err)));
 	assert_true(exists(out));
-	assert_false(exists(tmp));
+	assert_false(scratch_left(f, "intro01.wav"));
 
 	assert_true(media_read_wav(out, &wav, err, sizeof(err)));
 	assert_int_equal(wav.rate, MEDIA_WAV_RATE);
@@ -380,26 +403,24 @@ test_extract_fixture(void **state)
 	assert_true(sqrt(energy / (double)wav.nsamples) > 100);
 	media_wav_free(&wav);
 	free(out);
-	free(tmp);
 }
 
 static void
 test_extract_bad_inputs(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "", *in, *out, *tmp;
+	char err[256] = "", *in, *out;
 	const char *text = "not a video";
 
 	in = tmp_path(f, "junk.mp4");
 	out = tmp_path(f, "junk.wav");
-	tmp = tmp_path(f, "junk.wav.tmp");
 	write_file(in, text, strlen(text));
 	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_false(transient);
 	assert_string_equal(err, "we could not read the sound track of this "
 	    "file");
 	assert_false(exists(out));
-	assert_false(exists(tmp));
+	assert_false(scratch_left(f, "junk.wav"));
 	free(in);
 
 	make_media(f, "silent2.mp4", "color=c=blue:s=64x64:r=5", "libx264");
@@ -407,10 +428,9 @@ test_extract_bad_inputs(void **state)
 	assert_false(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_false(transient);
 	assert_false(exists(out));
-	assert_false(exists(tmp));
+	assert_false(scratch_left(f, "junk.wav"));
 	free(in);
 	free(out);
-	free(tmp);
 }
 
 /* Silence, and sound too faint to be speech, stop before STT. */
@@ -441,10 +461,9 @@ static void
 test_extract_silence(void **state)
 {
 	struct fixture *f = *state;
-	char err[256] = "", *in, *out, *raw;
+	char err[256] = "", *in, *out;
 
 	out = tmp_path(f, "quiet.wav");
-	raw = tmp_path(f, "quiet.wav.raw.tmp");
 	make_media_t(f, "silence.m4a", "anullsrc=r=44100:cl=stereo", "aac",
 	    "6");
 	in = tmp_path(f, "silence.m4a");
@@ -452,7 +471,7 @@ test_extract_silence(void **state)
 	assert_false(transient);
 	assert_string_equal(err, MEDIA_MSG_SILENT);
 	assert_false(exists(out));
-	assert_false(exists(raw));
+	assert_false(scratch_left(f, "quiet.wav"));
 	free(in);
 
 	/* A 440 Hz tone at -81 dBFS (RMS): a muted microphone's hum. */
@@ -471,10 +490,91 @@ test_extract_silence(void **state)
 	in = tmp_path(f, "soft.wav");
 	assert_true(media_extract_wav(in, out, 10, &transient, err, sizeof(err)));
 	assert_true(exists(out));
-	assert_false(exists(raw));
+	assert_false(scratch_left(f, "quiet.wav"));
 	free(in);
 	free(out);
-	free(raw);
+}
+
+struct extract_run {
+	const char	*in, *out;
+	bool		 ok, transient;
+	char		 err[256];
+};
+
+static void *
+extract_thread(void *arg)
+{
+	struct extract_run *x = arg;
+
+	x->ok = media_extract_wav(x->in, x->out, 60, &x->transient, x->err,
+	    sizeof(x->err));
+	return NULL;
+}
+
+/*
+ * Two preparations of one upload at once (a node that stopped handed its
+ * lease back while its ffmpeg still ran; another took the submission):
+ * each has its own scratch files, so neither deletes the other's and
+ * both end with the sound in place.
+ */
+static void
+test_extract_twice_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct extract_run x[2];
+	pthread_t t[2];
+	char *out;
+	int i;
+
+	if (f->intro == NULL)
+		skip();
+	out = tmp_path(f, "twice.wav");
+	for (i = 0; i < 2; i++) {
+		memset(&x[i], 0, sizeof(x[i]));
+		x[i].in = f->intro;
+		x[i].out = out;
+		assert_int_equal(pthread_create(&t[i], NULL, extract_thread,
+		    &x[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		if (!x[i].ok)
+			fail_msg("run %d: %s", i, x[i].err);
+	}
+	assert_true(exists(out));
+	assert_false(scratch_left(f, "twice.wav"));
+
+	/*
+	 * The other run's scratch files, as the fixed names of old: a run
+	 * neither writes them nor removes them.
+	 */
+	{
+		static const char *const theirs[] = { "twice.wav.raw.tmp",
+		    "twice.wav.tmp", "twice.wav.0badf00d.raw.tmp" };
+		char *p, buf[16];
+		FILE *fp;
+		size_t j;
+
+		for (j = 0; j < ARRAY_LEN(theirs); j++) {
+			p = tmp_path(f, theirs[j]);
+			write_file(p, "theirs", 6);
+			free(p);
+		}
+		x[0].ok = media_extract_wav(f->intro, out, 60, &x[0].transient,
+		    x[0].err, sizeof(x[0].err));
+		if (!x[0].ok)
+			fail_msg("%s", x[0].err);
+		for (j = 0; j < ARRAY_LEN(theirs); j++) {
+			p = tmp_path(f, theirs[j]);
+			assert_non_null(fp = fopen(p, "rb"));
+			assert_int_equal(fread(buf, 1, sizeof(buf), fp), 6);
+			assert_memory_equal(buf, "theirs", 6);
+			fclose(fp);
+			unlink(p);
+			free(p);
+		}
+	}
+	free(out);
 }
 
 /* An mp4 with its index first, cut in half, decodes only up to the cut. */
@@ -612,6 +712,7 @@ main(void)
 		cmocka_unit_test(test_extract_fixture),
 		cmocka_unit_test(test_extract_bad_inputs),
 		cmocka_unit_test(test_extract_silence),
+		cmocka_unit_test(test_extract_twice_at_once),
 		cmocka_unit_test(test_extract_truncated),
 		cmocka_unit_test(test_extract_no_ffmpeg),
 		cmocka_unit_test(test_measure),
