@@ -11,6 +11,7 @@ a bad request as each role and finds no error answer of another shape.
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -200,6 +201,27 @@ class ApiErrors(harness.TestCase):
         self.assertEqual(self.call(anon, "POST", "/login", {
             "email": "student@example.com", "password": "wrong"}, 401),
             ("unauthenticated", None))
+
+    def test_readme_lists_every_code(self):
+        """Each code the server's sources name is in README's table."""
+        src = os.path.join(harness.repo_dir(), "server", "web")
+        # A code named in a call, or a status's default in http.c.
+        found = re.compile(
+            r'(?:http_error_(?:code|field)\([^,]+, [^,]+, |'
+            r'http_error_body\([^,]+, |fail\(r, [^,]+, (?:true|false), '
+            r'[^,]+, |\{ \d{3}, )"([a-z]+(?:_[a-z]+)*)"')
+        codes = {"missing_field", "database_unavailable"}
+        for name in os.listdir(src):
+            if name.endswith(".c"):
+                with open(os.path.join(src, name)) as f:
+                    codes.update(found.findall(f.read()))
+        with open(os.path.join(harness.repo_dir(), "README.md")) as f:
+            readme = f.read()
+        table = readme[readme.index("### Errors"):]
+        table = table[:table.index("\n### ", 5)]
+        self.assertGreater(len(codes), 30)
+        missing = sorted(c for c in codes if "`%s`" % c not in table)
+        self.assertEqual(missing, [], "codes missing from README's table")
 
     def test_sweep_every_route(self):
         """Every route, as anonymous and as each role, with a body that
