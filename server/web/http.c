@@ -107,7 +107,7 @@ http_send_head(struct req *r, int status, const char *ctype,
 		r->capture->streamed = true;
 		r->capture->status = status;
 		if (r->capture->keep != NULL)
-			r->capture->keep(r, r->capture);
+			r->capture->kept = r->capture->keep(r, r->capture);
 	}
 	mg_printf(r->conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %lld\r\n%s%s\r\n", status,
@@ -146,7 +146,7 @@ capture(struct req *r, int status, const char *ctype, const char *body,
 	c->body[len] = '\0';
 	c->len = len;
 	if (c->keep != NULL)
-		c->keep(r, c);
+		c->kept = c->keep(r, c);
 }
 
 void

@@ -24,7 +24,7 @@ struct req;
  * The first answer a handler sends, kept (with its body copied) while a
  * capture is set: idem.c stores it for an Idempotency-Key's replays.
  * keep, when set, is called with it before a byte of it is sent, so a
- * client that has the answer finds it stored.
+ * client that has the answer finds it stored; kept is what it returned.
  */
 struct http_capture {
 	bool	 taken;
@@ -34,7 +34,8 @@ struct http_capture {
 	char	*headers;	/* the extra header lines, or NULL */
 	char	*body;
 	size_t	 len;
-	void	(*keep)(struct req *, struct http_capture *);
+	bool	(*keep)(struct req *, struct http_capture *);
+	bool	 kept;
 	void	*arg;		/* keep's */
 };
 

@@ -30,8 +30,8 @@ enum claim { CLAIM_RUN, CLAIM_REPLAY, CLAIM_REUSED, CLAIM_BUSY, CLAIM_DB };
 static enum claim claim(struct req *, const char *, const char *,
 		    PGresult **);
 static int	 replay(struct req *, PGresult *);
-static void	 keep(struct req *, struct http_capture *);
-static void	 forget(struct req *, const char *);
+static bool	 keep(struct req *, struct http_capture *);
+static bool	 forget(struct req *, const char *);
 static void	 purge(struct db *);
 static void	 drain(struct req *);
 static void	 request_fingerprint(struct req *, char [65]);
@@ -151,8 +151,15 @@ idem_run(struct req *r, int (*handler)(struct req *), bool streams)
 	r->capture = &cap;
 	status = handler(r);
 	r->capture = NULL;
-	if (!cap.taken)		/* nothing was answered: nothing to keep */
+	/*
+	 * Nothing answered: nothing to keep. Not kept: the pool had no
+	 * connection while the handler held its own; try once more now,
+	 * else the key would read "running" for an hour.
+	 */
+	if (!cap.taken)
 		forget(r, key);
+	else if (!cap.kept && !keep(r, &cap))
+		log_warnx("idempotency key user=%lld: left running", r->user.id);
 	http_capture_free(&cap);
 out:
 	free(r->prebody);
@@ -254,7 +261,7 @@ replay(struct req *r, PGresult *row)
  * Keeps the answer for replays (called by http_send before it sends),
  * or frees the key for a retry when the answer is not one to replay.
  */
-static void
+static bool
 keep(struct req *r, struct http_capture *cap)
 {
 	static const char sql[] = "UPDATE idempotency_keys SET state = "
@@ -262,11 +269,10 @@ keep(struct req *r, struct http_capture *cap)
 	    "decode($6, 'hex') WHERE user_id = $1 AND key = $2";
 	char ub[DB_NUM_LEN], sb[DB_NUM_LEN], err[512], *hex;
 	const char *p[6];
+	bool ok;
 
-	if (cap->streamed || cap->status >= 500 || cap->status == 429) {
-		forget(r, cap->arg);
-		return;
-	}
+	if (cap->streamed || cap->status >= 500 || cap->status == 429)
+		return forget(r, cap->arg);
 	hex = xmalloc(cap->len * 2 + 1);
 	sodium_bin2hex(hex, cap->len * 2 + 1, (const unsigned char *)cap->body,
 	    cap->len);
@@ -276,22 +282,24 @@ keep(struct req *r, struct http_capture *cap)
 	p[3] = cap->ctype;
 	p[4] = cap->headers;
 	p[5] = hex;
-	if (!db_exec1(r->app->db, sql, 6, p, err, sizeof(err)))
+	if (!(ok = db_exec1(r->app->db, sql, 6, p, err, sizeof(err))))
 		log_warnx("idempotency key user=%lld not stored: %s",
 		    r->user.id, err);
 	free(hex);
+	return ok;
 }
 
-static void
+static bool
 forget(struct req *r, const char *key)
 {
 	char ub[DB_NUM_LEN], err[512];
 	const char *p[2] = { db_param_ll(ub, r->user.id), key };
 
-	if (!db_exec1(r->app->db, "DELETE FROM idempotency_keys WHERE user_id "
+	if (db_exec1(r->app->db, "DELETE FROM idempotency_keys WHERE user_id "
 	    "= $1 AND key = $2", 2, p, err, sizeof(err)))
-		log_warnx("idempotency key user=%lld not freed: %s",
-		    r->user.id, err);
+		return true;
+	log_warnx("idempotency key user=%lld not freed: %s", r->user.id, err);
+	return false;
 }
 
 /* Expired keys go, at most every PURGE_EVERY_S, on some request's time. */
