@@ -7,7 +7,7 @@ Standard library only. Two things:
   names), properties, required, additionalProperties, items, enum, const,
   oneOf / anyOf / allOf, $ref (into #/components/schemas, or to a file
   beside the description, such as job_spec.schema.json), minimum /
-  maximum, minLength / maxLength, minItems. "format" and the annotation
+  maximum, minLength / maxLength, pattern, minItems. "format" and the annotation
   keywords are ignored.
 - Document: the description loaded once; operation(method, path) finds
   the operation a concrete request path names, and check_response()
@@ -80,6 +80,9 @@ def validate(schema, value, resolve, where="$"):
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errs.append("%s: %s is longer than %d" % (
                 where, _short(value), schema["maxLength"]))
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errs.append("%s: %s does not match %s" % (
+                where, _short(value), schema["pattern"]))
     if isinstance(value, dict):
         props = schema.get("properties", {})
         for name in schema.get("required", []):

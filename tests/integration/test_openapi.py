@@ -146,6 +146,13 @@ class DocumentShape(harness.TestCase):
         self.assertTrue(v({"minimum": 1}, 0, None))
         self.assertTrue(v({"maximum": 1}, 2, None))
         self.assertTrue(v({"minLength": 1}, "", None))
+        self.assertTrue(v({"pattern": "^[a-z]+$"}, "Ab", None))
+        self.assertEqual(v({"pattern": "^[a-z]+$"}, "ab", None), [])
+        self.assertTrue(v({"$ref": "#/components/schemas/Error"},
+                          {"error": "a bare string"}, doc.resolve))
+        self.assertTrue(v({"$ref": "#/components/schemas/Error"},
+                          {"error": {"code": "Not Found",
+                                     "message": "x"}}, doc.resolve))
         self.assertTrue(v({"const": True}, False, None))
         self.assertTrue(v({"enum": ["a"]}, "b", None))
         self.assertTrue(v({"items": {"type": "string"}}, ["a", 1], None))
