@@ -414,6 +414,20 @@ ctl_job(struct ctl *c)
 	return code;
 }
 
+/* The answer j (taken) as JSON, or its array `member` as a table. */
+static int
+show_rows(struct ctl *c, json_t *j, const char *member,
+    const char *const *keys, const char *const *titles)
+{
+	if (c->o->json)
+		ctl_print_json(c, j);
+	else {
+		print_rows(c, json_object_get(j, member), keys, titles);
+		json_decref(j);
+	}
+	return CTL_OK;
+}
+
 /*
  * backends and nodes read /api/v1/backends and /api/v1/nodes; a server
  * without them answers 404, and the nodes' rows of /api/v1/system say
@@ -433,26 +447,13 @@ ctl_backends(struct ctl *c)
 	json_t *j;
 	int code;
 
-	if ((j = ctl_try_json(c, "/api/v1/backends", &code)) != NULL) {
-		if (c->o->json)
-			ctl_print_json(c, j);
-		else {
-			print_rows(c, json_object_get(j, "backends"), bk, bt);
-			json_decref(j);
-		}
-		return CTL_OK;
-	}
+	if ((j = ctl_try_json(c, "/api/v1/backends", &code)) != NULL)
+		return show_rows(c, j, "backends", bk, bt);
 	if (code != CTL_NOTFOUND)
 		return code;
 	if ((j = ctl_get_json(c, "/api/v1/system", &code)) == NULL)
 		return code;
-	if (c->o->json)
-		ctl_print_json(c, j);
-	else {
-		print_rows(c, json_object_get(j, "nodes"), nk, nt);
-		json_decref(j);
-	}
-	return CTL_OK;
+	return show_rows(c, j, "nodes", nk, nt);
 }
 
 int
@@ -474,11 +475,5 @@ ctl_nodes(struct ctl *c)
 		if ((j = ctl_get_json(c, "/api/v1/system", &code)) == NULL)
 			return code;
 	}
-	if (c->o->json)
-		ctl_print_json(c, j);
-	else {
-		print_rows(c, json_object_get(j, "nodes"), nk, nt);
-		json_decref(j);
-	}
-	return CTL_OK;
+	return show_rows(c, j, "nodes", nk, nt);
 }
